@@ -1,0 +1,46 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+  name: "evalh",
+  platforms: [.macOS(.v14)],
+  products: [
+    .executable(name: "evalh", targets: ["evalh"]),
+    .executable(name: "example-agent", targets: ["example-agent"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+  ],
+  targets: [
+    // Tiny C helpers Swift cannot call directly (variadic syscall for pidfd_open).
+    .target(name: "CEvalhSys"),
+    // Suite model, graders, metrics, statistics: pure, no process or database.
+    .target(
+      name: "EvalhCore",
+      dependencies: [.product(name: "Yams", package: "Yams"), .product(name: "Crypto", package: "swift-crypto")]),
+    // The SQLite results database.
+    .target(name: "EvalhStore", dependencies: ["EvalhCore", .product(name: "GRDB", package: "GRDB.swift")]),
+    // Agent adapters and the child-process runner.
+    .target(name: "EvalhAgents", dependencies: ["EvalhCore", "CEvalhSys"]),
+    // Scheduling trials: concurrency, grading, commits, resume, signals, progress.
+    .target(name: "EvalhRunner", dependencies: ["EvalhCore", "EvalhStore", "EvalhAgents"]),
+    // Renderers: pure functions from a report model to text.
+    .target(name: "EvalhReports", dependencies: ["EvalhCore", "EvalhStore"]),
+    .executableTarget(
+      name: "evalh",
+      dependencies: [
+        "EvalhCore", "EvalhStore", "EvalhAgents", "EvalhRunner", "EvalhReports",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]),
+    // The bundled, deterministic example agent used by `make run`.
+    .executableTarget(name: "example-agent"),
+    .testTarget(name: "EvalhCoreTests", dependencies: ["EvalhCore"]),
+    .testTarget(name: "EvalhStoreTests", dependencies: ["EvalhStore"]),
+    .testTarget(name: "EvalhAgentsTests", dependencies: ["EvalhAgents"]),
+    .testTarget(name: "EvalhRunnerTests", dependencies: ["EvalhRunner", "EvalhStore"]),
+    .testTarget(name: "EvalhCLITests", dependencies: ["EvalhStore", "evalh", "example-agent"]),
+  ]
+)

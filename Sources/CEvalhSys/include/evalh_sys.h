@@ -1,0 +1,15 @@
+#ifndef EVALH_SYS_H
+#define EVALH_SYS_H
+#include <spawn.h>
+#include <sys/types.h>
+
+/// pidfd_open(2): a descriptor that becomes readable when the process exits; -1 and errno on failure.
+int evalh_pidfd_open(pid_t pid);
+
+/// posix_spawn_file_actions_addchdir_np, which Swift's Glibc module hides behind _GNU_SOURCE.
+int evalh_spawn_addchdir(posix_spawn_file_actions_t *actions, const char *path);
+
+/// pipe2(2), hidden behind _GNU_SOURCE too.
+int evalh_pipe2(int fds[2], int flags);
+
+#endif

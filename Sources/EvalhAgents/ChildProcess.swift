@@ -1,0 +1,381 @@
+import CEvalhSys
+import Foundation
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// What to start, and the limits it runs under.
+public struct ChildSpec: Sendable {
+  /// argv; argv[0] is searched on PATH unless it holds a slash (then relative to `cwd`).
+  public var argv: [String]
+  /// Working directory of the child.
+  public var cwd: String
+  /// The child's whole environment.
+  public var environment: [String: String]
+  /// Bytes written to stdin, which is then closed.
+  public var stdin: [UInt8]
+  /// Seconds before SIGTERM to the process group.
+  public var timeout: Double
+  /// Bytes of stdout kept; the rest is read and dropped.
+  public var maxStdout: Int
+  /// Bytes of stderr kept from the end.
+  public var stderrTail: Int
+  /// Seconds between SIGTERM and SIGKILL.
+  public var killGrace: Double
+
+  public init(
+    argv: [String], cwd: String, environment: [String: String], stdin: [UInt8] = [], timeout: Double,
+    maxStdout: Int = 4 << 20, stderrTail: Int = 64 << 10, killGrace: Double = 2
+  ) {
+    self.argv = argv
+    self.cwd = cwd
+    self.environment = environment
+    self.stdin = stdin
+    self.timeout = timeout
+    self.maxStdout = maxStdout
+    self.stderrTail = stderrTail
+    self.killGrace = killGrace
+  }
+}
+
+/// How a child ended.
+public enum ChildTermination: Sendable, Hashable {
+  /// Exited with a status.
+  case exited(Int32)
+  /// Killed by a signal it did not get from evalh.
+  case signaled(Int32)
+  /// Ran past its timeout and was killed.
+  case timedOut
+  /// evalh was interrupted and killed it.
+  case interrupted
+  /// Never started (missing binary, no permission, bad cwd).
+  case failedToStart(String)
+}
+
+/// A finished child: how it ended and what it wrote.
+public struct ChildResult: Sendable {
+  public var termination: ChildTermination
+  /// The first `maxStdout` bytes of stdout.
+  public var stdout: [UInt8]
+  /// Whether stdout was longer than kept.
+  public var stdoutTruncated: Bool
+  /// The last `stderrTail` bytes of stderr.
+  public var stderr: [UInt8]
+  /// Seconds from spawn to exit.
+  public var elapsed: Double
+}
+
+/// A shared "stop now" signal that every running child's wait loop watches.
+public final class Interruption: Sendable {
+  private let readFD: Int32
+  private let writeFD: Int32
+
+  public init() {
+    var fds: [Int32] = [-1, -1]
+    if evalh_pipe2(&fds, O_CLOEXEC | O_NONBLOCK) != 0 { fds = [-1, -1] }
+    readFD = fds[0]
+    writeFD = fds[1]
+  }
+
+  deinit {
+    close(readFD)
+    close(writeFD)
+  }
+
+  /// Wakes every wait loop; idempotent and async-signal-safe.
+  public func trigger() {
+    var byte: UInt8 = 1
+    _ = write(writeFD, &byte, 1)
+  }
+
+  /// Whether `trigger()` was called.
+  public var isTriggered: Bool {
+    var p = pollfd(fd: readFD, events: Int16(POLLIN), revents: 0)
+    return poll(&p, 1, 0) > 0
+  }
+
+  var fd: Int32 { readFD }
+}
+
+/// Runs child processes in their own process group, with bounded capture and a hard
+/// deadline; no process of the group outlives the call.
+public enum ChildProcess {
+  /// Runs `spec` on a dedicated thread (it blocks in poll), so the async pool is never held.
+  public static func run(_ spec: ChildSpec, interruption: Interruption? = nil) async -> ChildResult {
+    await withCheckedContinuation { continuation in
+      let thread = Thread {
+        continuation.resume(returning: runBlocking(spec, interruption: interruption))
+      }
+      thread.stackSize = 1 << 20
+      thread.start()
+    }
+  }
+
+  private static let ignoreSIGPIPE: Void = { signal(SIGPIPE, SIG_IGN) }()
+
+  /// Runs `spec` on the calling thread.
+  public static func runBlocking(_ spec: ChildSpec, interruption: Interruption? = nil) -> ChildResult {
+    _ = ignoreSIGPIPE
+    let start = monotonicSeconds()
+    func failed(_ reason: String) -> ChildResult {
+      ChildResult(
+        termination: .failedToStart(reason), stdout: [], stdoutTruncated: false, stderr: [],
+        elapsed: monotonicSeconds() - start)
+    }
+    guard !spec.argv.isEmpty else { return failed("empty command") }
+
+    var inPipe: [Int32] = [-1, -1], outPipe: [Int32] = [-1, -1], errPipe: [Int32] = [-1, -1]
+    guard evalh_pipe2(&inPipe, O_CLOEXEC) == 0 else { return failed("pipe: \(errnoText())") }
+    guard evalh_pipe2(&outPipe, O_CLOEXEC) == 0 else {
+      closeAll(inPipe)
+      return failed("pipe: \(errnoText())")
+    }
+    guard evalh_pipe2(&errPipe, O_CLOEXEC) == 0 else {
+      closeAll(inPipe + outPipe)
+      return failed("pipe: \(errnoText())")
+    }
+
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_adddup2(&actions, inPipe[0], 0)
+    posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
+    posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
+    evalh_spawn_addchdir(&actions, spec.cwd)
+
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    // Own process group (pgid = pid), so timeouts and teardown reach every descendant;
+    // default dispositions and an empty mask, whatever evalh ignores or blocks itself.
+    posix_spawnattr_setpgroup(&attributes, 0)
+    var defaults = sigset_t()
+    sigemptyset(&defaults)
+    for s in [SIGPIPE, SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGCHLD, SIGUSR1, SIGUSR2] { sigaddset(&defaults, s) }
+    posix_spawnattr_setsigdefault(&attributes, &defaults)
+    var mask = sigset_t()
+    sigemptyset(&mask)
+    posix_spawnattr_setsigmask(&attributes, &mask)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+
+    let argv = spec.argv.map { strdup($0) } + [nil]
+    let envp = spec.environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+    defer {
+      argv.forEach { free($0) }
+      envp.forEach { free($0) }
+    }
+    var pid: pid_t = 0
+    let rc = posix_spawnp(&pid, spec.argv[0], &actions, &attributes, argv, envp)
+    close(inPipe[0])
+    close(outPipe[1])
+    close(errPipe[1])
+    guard rc == 0 else {
+      closeAll([inPipe[1], outPipe[0], errPipe[0]])
+      return failed("cannot start '\(spec.argv[0])' in \(spec.cwd): \(String(cString: strerror(rc)))")
+    }
+
+    var loop = WaitLoop(
+      pid: pid, spec: spec, stdinFD: inPipe[1], stdoutFD: outPipe[0], stderrFD: errPipe[0],
+      interruptFD: interruption?.fd ?? -1, start: start)
+    return loop.run()
+  }
+
+  static func closeAll(_ fds: [Int32]) {
+    for fd in fds where fd >= 0 { close(fd) }
+  }
+
+  static func errnoText() -> String { String(cString: strerror(errno)) }
+
+  static func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+  }
+
+  /// The conventional name of a signal number ("SIGKILL"), or "signal N".
+  public static func signalName(_ s: Int32) -> String {
+    let names: [Int32: String] = [
+      SIGHUP: "SIGHUP", SIGINT: "SIGINT", SIGQUIT: "SIGQUIT", SIGILL: "SIGILL", SIGTRAP: "SIGTRAP",
+      SIGABRT: "SIGABRT", SIGBUS: "SIGBUS", SIGFPE: "SIGFPE", SIGKILL: "SIGKILL", SIGUSR1: "SIGUSR1",
+      SIGSEGV: "SIGSEGV", SIGUSR2: "SIGUSR2", SIGPIPE: "SIGPIPE", SIGALRM: "SIGALRM", SIGTERM: "SIGTERM",
+      SIGXCPU: "SIGXCPU", SIGXFSZ: "SIGXFSZ", SIGSYS: "SIGSYS",
+    ]
+    return names[s] ?? "signal \(s)"
+  }
+}
+
+/// The poll loop of one child: feeds stdin, drains stdout/stderr, enforces the deadline.
+private struct WaitLoop {
+  let pid: pid_t
+  let spec: ChildSpec
+  var stdinFD: Int32
+  var stdoutFD: Int32
+  var stderrFD: Int32
+  let interruptFD: Int32
+  let start: Double
+
+  var stdinOffset = 0
+  var stdout: [UInt8] = []
+  var stdoutTruncated = false
+  var stderr: [UInt8] = []
+  var scratch = [UInt8](repeating: 0, count: 64 << 10)
+
+  init(pid: pid_t, spec: ChildSpec, stdinFD: Int32, stdoutFD: Int32, stderrFD: Int32, interruptFD: Int32, start: Double) {
+    self.pid = pid
+    self.spec = spec
+    self.stdinFD = stdinFD
+    self.stdoutFD = stdoutFD
+    self.stderrFD = stderrFD
+    self.interruptFD = interruptFD
+    self.start = start
+    for fd in [stdinFD, stdoutFD, stderrFD] { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
+    if spec.stdin.isEmpty { closeStdin() }
+  }
+
+  mutating func run() -> ChildResult {
+    let pidfd = evalh_pidfd_open(pid)
+    defer { if pidfd >= 0 { close(pidfd) } }
+    var reason: ChildTermination?  // set once evalh decided to end the child
+    var killAt = Double.infinity
+    let deadline = start + spec.timeout
+    var exited = false
+    var status: Int32 = 0
+
+    while !exited {
+      let now = ChildProcess.monotonicSeconds()
+      if reason == nil, now >= deadline {
+        reason = .timedOut
+        signalGroup(SIGTERM)
+        killAt = now + spec.killGrace
+      }
+      if reason == nil, interruptFD >= 0, isReadable(interruptFD) {
+        reason = .interrupted
+        signalGroup(SIGTERM)
+        killAt = now + spec.killGrace
+      }
+      if now >= killAt {
+        signalGroup(SIGKILL)
+        killAt = .infinity
+      }
+      let wake = min(reason == nil ? deadline : killAt, now + (pidfd >= 0 ? 3600 : 0.002))
+      var fds = [
+        pollfd(fd: stdoutFD, events: Int16(POLLIN), revents: 0),
+        pollfd(fd: stderrFD, events: Int16(POLLIN), revents: 0),
+        pollfd(fd: stdinFD, events: Int16(POLLOUT), revents: 0),
+        pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0),
+        pollfd(fd: reason == nil ? interruptFD : -1, events: Int16(POLLIN), revents: 0),
+      ]
+      let waitMs = Int32(max(0, min(wake - now, 3600)) * 1000) + 1
+      let ready = poll(&fds, nfds_t(fds.count), waitMs)
+      if ready < 0, errno != EINTR { break }
+      if fds[0].revents != 0 { drainStdout() }
+      if fds[1].revents != 0 { drainStderr() }
+      if fds[2].revents != 0 { feedStdin() }
+      if pidfd >= 0 {
+        exited = fds[3].revents != 0
+      } else {
+        // No pidfd (old kernel): peek without reaping so the pgid stays ours until the group is killed.
+        var info = siginfo_t()
+        exited = waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info._sifields._sigchld.si_pid == pid
+      }
+    }
+    // The agent has exited (a zombie still holding its pid and pgid): end the rest of its
+    // group, take what it wrote (its writes are all in the pipes by now), then reap it.
+    signalGroup(SIGKILL)
+    drainStdout()
+    drainStderr()
+    while waitpid(pid, &status, 0) < 0, errno == EINTR {}
+    closeStdin()
+    ChildProcess.closeAll([stdoutFD, stderrFD])
+
+    let termination: ChildTermination
+    if let reason {
+      termination = reason
+    } else if status & 0x7f == 0 {
+      termination = .exited((status >> 8) & 0xff)
+    } else {
+      termination = .signaled(status & 0x7f)
+    }
+    return ChildResult(
+      termination: termination, stdout: stdout, stdoutTruncated: stdoutTruncated, stderr: stderr,
+      elapsed: ChildProcess.monotonicSeconds() - start)
+  }
+
+  func signalGroup(_ s: Int32) { kill(-pid, s) }
+
+  func isReadable(_ fd: Int32) -> Bool {
+    var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+    return poll(&p, 1, 0) > 0
+  }
+
+  mutating func closeStdin() {
+    if stdinFD >= 0 { close(stdinFD) }
+    stdinFD = -1
+  }
+
+  mutating func feedStdin() {
+    guard stdinFD >= 0 else { return }
+    while stdinOffset < spec.stdin.count {
+      let n = spec.stdin.withUnsafeBytes { buf in
+        write(stdinFD, buf.baseAddress! + stdinOffset, buf.count - stdinOffset)
+      }
+      if n > 0 {
+        stdinOffset += n
+      } else if n < 0, errno == EINTR {
+        continue
+      } else if n < 0, errno == EAGAIN {
+        return
+      } else {
+        break  // EPIPE: the agent closed stdin without reading it all.
+      }
+    }
+    closeStdin()
+  }
+
+  /// Reads what is available; keeps the first `maxStdout` bytes and counts the rest as truncated.
+  mutating func drainStdout() {
+    guard stdoutFD >= 0 else { return }
+    while true {
+      let n = scratch.withUnsafeMutableBytes { read(stdoutFD, $0.baseAddress, $0.count) }
+      if n > 0 {
+        let room = spec.maxStdout - stdout.count
+        if room >= n {
+          stdout.append(contentsOf: scratch[0..<n])
+        } else {
+          if room > 0 { stdout.append(contentsOf: scratch[0..<room]) }
+          stdoutTruncated = true
+        }
+      } else if n < 0, errno == EINTR {
+        continue
+      } else {
+        if n == 0 {
+          close(stdoutFD)
+          stdoutFD = -1
+        }
+        return
+      }
+    }
+  }
+
+  /// Reads what is available, keeping only the last `stderrTail` bytes.
+  mutating func drainStderr() {
+    guard stderrFD >= 0 else { return }
+    while true {
+      let n = scratch.withUnsafeMutableBytes { read(stderrFD, $0.baseAddress, $0.count) }
+      if n > 0 {
+        stderr.append(contentsOf: scratch[0..<n])
+        if stderr.count > 2 * spec.stderrTail { stderr.removeFirst(stderr.count - spec.stderrTail) }
+      } else if n < 0, errno == EINTR {
+        continue
+      } else {
+        if n == 0 {
+          close(stderrFD)
+          stderrFD = -1
+        }
+        if stderr.count > spec.stderrTail { stderr.removeFirst(stderr.count - spec.stderrTail) }
+        return
+      }
+    }
+  }
+}

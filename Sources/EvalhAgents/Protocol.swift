@@ -1,0 +1,128 @@
+import EvalhCore
+import Foundation
+
+/// The evalh/1 request of agent-protocol.md.
+public struct AgentRequest: Sendable {
+  public var runID: String
+  public var suite: String
+  public var agent: String
+  public var task: TaskSpec
+  public var trial: Int
+  public var seed: Int64
+  public var workdir: String
+
+  public init(runID: String, suite: String, agent: String, task: TaskSpec, trial: Int, seed: Int64, workdir: String) {
+    self.runID = runID
+    self.suite = suite
+    self.agent = agent
+    self.task = task
+    self.trial = trial
+    self.seed = seed
+    self.workdir = workdir
+  }
+
+  /// The request as a JSON value.
+  public var json: JSONValue {
+    .object([
+      "protocol": .string("evalh/1"),
+      "run_id": .string(runID),
+      "suite": .string(suite),
+      "agent": .string(agent),
+      "task": .object([
+        "id": .string(task.id), "input": task.input, "metadata": .object(task.metadata),
+        "tags": .array(task.tags.map { .string($0) }),
+      ]),
+      "trial": .number(Double(trial)),
+      "seed": .number(Double(seed)),
+      "workdir": .string(workdir),
+    ])
+  }
+
+  /// The `EVALH_*` variables a subprocess agent gets.
+  public var environment: [String: String] {
+    [
+      "EVALH_PROTOCOL": "evalh/1", "EVALH_RUN_ID": runID, "EVALH_AGENT": agent, "EVALH_TASK_ID": task.id,
+      "EVALH_TRIAL": String(trial), "EVALH_SEED": String(seed), "EVALH_WORKDIR": workdir,
+    ]
+  }
+}
+
+/// Token usage and cost an agent reported.
+public struct Usage: Sendable, Hashable {
+  public var inputTokens: Int?
+  public var outputTokens: Int?
+  public var costUSD: Double?
+  public var model: String?
+}
+
+/// What an adapter got from one trial, before grading.
+public struct AgentReply: Sendable {
+  /// How the exchange ended.
+  public enum Outcome: Sendable {
+    /// A valid envelope (or text output).
+    case answered
+    /// The envelope's `error` was set.
+    case declaredError(String)
+    /// stdout was not a valid envelope.
+    case contractError(String)
+    /// Non-zero exit, a signal, or could not start.
+    case exitError(String)
+    /// Ran past its timeout.
+    case timedOut
+    /// evalh was interrupted: not a result, the trial is not recorded.
+    case interrupted
+  }
+
+  public var outcome: Outcome
+  /// The agent's `output` (for contract errors: the raw stdout as a string).
+  public var output: JSONValue?
+  public var usage: Usage?
+  /// The `steps` array, unknown fields kept.
+  public var steps: JSONValue?
+  public var stderrTail: String?
+  public var truncated: Bool
+  public var latencyMs: Double
+  public var attempts: Int
+}
+
+/// Parses an evalh/1 envelope.
+public enum Envelope {
+  /// The parsed envelope, or a contract error message.
+  public static func parse(_ text: String) -> Result<(output: JSONValue, usage: Usage?, steps: JSONValue?, error: String?), ContractViolation> {
+    let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+    guard !trimmed.isEmpty else { return .failure(ContractViolation(message: "empty stdout: expected an evalh/1 envelope")) }
+    guard let value = JSONValue.parse(trimmed) else {
+      return .failure(ContractViolation(message: "stdout is not valid JSON: expected one evalh/1 envelope"))
+    }
+    guard case .object(let o) = value else {
+      return .failure(ContractViolation(message: "the envelope must be a JSON object"))
+    }
+    guard let output = o["output"] else {
+      return .failure(ContractViolation(message: "the envelope has no 'output'"))
+    }
+    var usage: Usage?
+    if case .object(let u)? = o["usage"] {
+      usage = Usage(
+        inputTokens: u["input_tokens"]?.numberValue.map { Int($0) },
+        outputTokens: u["output_tokens"]?.numberValue.map { Int($0) },
+        costUSD: u["cost_usd"]?.numberValue, model: u["model"]?.stringValue)
+    }
+    var steps: JSONValue?
+    if let s = o["steps"], s != .null {
+      guard case .array = s else { return .failure(ContractViolation(message: "'steps' must be a list")) }
+      steps = s
+    }
+    var error: String?
+    switch o["error"] {
+    case nil, .null?: break
+    case .string(let e)?: error = e
+    case let other?: error = other.compactText
+    }
+    return .success((output, usage, steps, error))
+  }
+}
+
+/// Why an envelope was rejected.
+public struct ContractViolation: Error, Sendable {
+  public var message: String
+}

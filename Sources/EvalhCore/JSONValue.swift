@@ -1,0 +1,145 @@
+import Foundation
+
+/// Any JSON value: task inputs, agent outputs, metadata and steps.
+public enum JSONValue: Sendable, Hashable {
+  case null
+  case bool(Bool)
+  case number(Double)
+  case string(String)
+  case array([JSONValue])
+  case object([String: JSONValue])
+
+  /// The string when this is a string, nil otherwise.
+  public var stringValue: String? {
+    if case .string(let s) = self { return s }
+    return nil
+  }
+
+  /// The number when this is a number, nil otherwise.
+  public var numberValue: Double? {
+    if case .number(let n) = self { return n }
+    return nil
+  }
+
+  /// The members when this is an object, nil otherwise.
+  public var objectValue: [String: JSONValue]? {
+    if case .object(let o) = self { return o }
+    return nil
+  }
+
+  /// The elements when this is an array, nil otherwise.
+  public var arrayValue: [JSONValue]? {
+    if case .array(let a) = self { return a }
+    return nil
+  }
+
+  /// The member `key` of an object, nil otherwise.
+  public subscript(key: String) -> JSONValue? {
+    objectValue?[key]
+  }
+
+  /// Compact JSON with sorted keys: stable, so it can be hashed and compared.
+  public var compactText: String {
+    var out = ""
+    write(to: &out)
+    return out
+  }
+
+  /// The text graders see: a string as itself, anything else as compact JSON.
+  public var gradingText: String {
+    stringValue ?? compactText
+  }
+
+  private func write(to out: inout String) {
+    switch self {
+    case .null: out += "null"
+    case .bool(let b): out += b ? "true" : "false"
+    case .number(let n): out += JSONValue.format(number: n)
+    case .string(let s): JSONValue.writeQuoted(s, to: &out)
+    case .array(let items):
+      out += "["
+      for (i, item) in items.enumerated() {
+        if i > 0 { out += "," }
+        item.write(to: &out)
+      }
+      out += "]"
+    case .object(let members):
+      out += "{"
+      for (i, key) in members.keys.sorted().enumerated() {
+        if i > 0 { out += "," }
+        JSONValue.writeQuoted(key, to: &out)
+        out += ":"
+        members[key]!.write(to: &out)
+      }
+      out += "}"
+    }
+  }
+
+  /// Integers print without a fraction; non-finite numbers (not JSON) print as null.
+  static func format(number n: Double) -> String {
+    guard n.isFinite else { return "null" }
+    if n == n.rounded(), abs(n) < 1e15 { return String(Int64(n)) }
+    return "\(n)"
+  }
+
+  static func writeQuoted(_ s: String, to out: inout String) {
+    out += "\""
+    for scalar in s.unicodeScalars {
+      switch scalar {
+      case "\"": out += "\\\""
+      case "\\": out += "\\\\"
+      case "\n": out += "\\n"
+      case "\r": out += "\\r"
+      case "\t": out += "\\t"
+      case _ where scalar.value < 0x20 || scalar.value == 0x7F || (0x80..<0xA0).contains(scalar.value)
+        || scalar.value == 0x2028 || scalar.value == 0x2029:
+        out += String(format: "\\u%04x", scalar.value)
+      default: out.unicodeScalars.append(scalar)
+      }
+    }
+    out += "\""
+  }
+}
+
+extension JSONValue: Codable {
+  public init(from decoder: any Decoder) throws {
+    let container = try decoder.singleValueContainer()
+    if container.decodeNil() {
+      self = .null
+    } else if let b = try? container.decode(Bool.self) {
+      self = .bool(b)
+    } else if let n = try? container.decode(Double.self) {
+      self = .number(n)
+    } else if let s = try? container.decode(String.self) {
+      self = .string(s)
+    } else if let a = try? container.decode([JSONValue].self) {
+      self = .array(a)
+    } else {
+      self = .object(try container.decode([String: JSONValue].self))
+    }
+  }
+
+  public func encode(to encoder: any Encoder) throws {
+    var container = encoder.singleValueContainer()
+    switch self {
+    case .null: try container.encodeNil()
+    case .bool(let b): try container.encode(b)
+    case .number(let n): try container.encode(n)
+    case .string(let s): try container.encode(s)
+    case .array(let a): try container.encode(a)
+    case .object(let o): try container.encode(o)
+    }
+  }
+}
+
+extension JSONValue {
+  /// Parses JSON text; nil when it is not one valid JSON value.
+  public static func parse(_ text: String) -> JSONValue? {
+    parse(Data(text.utf8))
+  }
+
+  /// Parses JSON bytes; nil when they are not one valid JSON value.
+  public static func parse(_ data: Data) -> JSONValue? {
+    try? JSONDecoder().decode(JSONValue.self, from: data)
+  }
+}

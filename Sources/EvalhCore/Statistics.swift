@@ -1,0 +1,53 @@
+import Foundation
+
+/// The estimators of metrics.md, each checked against its published definition in the tests.
+public enum Statistics {
+  /// tau-bench's unbiased pass^k: C(c,k)/C(n,k), the chance that k trials drawn
+  /// without replacement from n, c of them passing, all pass.
+  /// Computed as the product Π_{i<k} (c−i)/(n−i), which never overflows.
+  public static func passHatK(n: Int, c: Int, k: Int) -> Double {
+    precondition(n > 0 && k >= 1 && k <= n && c >= 0 && c <= n)
+    guard c >= k else { return 0 }
+    var p = 1.0
+    for i in 0..<k { p *= Double(c - i) / Double(n - i) }
+    return p
+  }
+
+  /// Chen et al. (2021) unbiased pass@k: 1 − C(n−c,k)/C(n,k), in their stable
+  /// product form 1 − Π_{i=n−c+1}^{n} (1 − k/i).
+  public static func passAtK(n: Int, c: Int, k: Int) -> Double {
+    precondition(n > 0 && k >= 1 && k <= n && c >= 0 && c <= n)
+    if n - c < k { return 1 }
+    if c == 0 { return 0 }
+    var q = 1.0
+    for i in (n - c + 1)...n { q *= 1 - Double(k) / Double(i) }
+    return 1 - q
+  }
+
+  /// The percentile `p` (0–100) by linear interpolation between closest ranks
+  /// (the "R-7" / NumPy default): rank h = (N−1)·p/100. `sorted` must be ascending.
+  public static func percentile(_ sorted: [Double], _ p: Double) -> Double? {
+    guard !sorted.isEmpty else { return nil }
+    let h = Double(sorted.count - 1) * p / 100
+    let lo = Int(h.rounded(.down))
+    let hi = min(lo + 1, sorted.count - 1)
+    return sorted[lo] + (h - Double(lo)) * (sorted[hi] - sorted[lo])
+  }
+
+  /// The mean, nil for no values.
+  public static func mean(_ values: [Double]) -> Double? {
+    values.isEmpty ? nil : values.reduce(0, +) / Double(values.count)
+  }
+
+  /// The Wilson score interval for `successes` out of `n` at z (1.96 for 95%).
+  public static func wilson(successes: Int, n: Int, z: Double = 1.959963984540054) -> (low: Double, high: Double)? {
+    guard n > 0 else { return nil }
+    let nn = Double(n)
+    let p = Double(successes) / nn
+    let z2 = z * z
+    let denominator = 1 + z2 / nn
+    let centre = (p + z2 / (2 * nn)) / denominator
+    let half = z * ((p * (1 - p) / nn + z2 / (4 * nn * nn)).squareRoot()) / denominator
+    return (max(0, centre - half), min(1, centre + half))
+  }
+}

@@ -1,0 +1,219 @@
+import Foundation
+
+/// A loaded, validated suite (suite-format.md), with defaults filled in.
+public struct Suite: Sendable {
+  /// The suite's name: it identifies the suite across runs.
+  public var name: String
+  /// Free text shown in reports.
+  public var description: String?
+  /// Trials per task from the suite (nil: the CLI or the default decides).
+  public var trials: Int?
+  /// Trials in flight from the suite (nil: the CLI or the default decides).
+  public var concurrency: Int?
+  /// Default per-trial timeout in seconds.
+  public var timeout: Double
+  /// Agents in the order the suite lists them.
+  public var agents: [AgentConfig]
+  /// Tasks in the order the suite lists them.
+  public var tasks: [TaskSpec]
+  /// The suite file's absolute path.
+  public var path: String
+  /// The resolved suite as JSON, secrets not expanded: stored as `runs.config_json`.
+  public var config: JSONValue
+
+  /// The default number of trials when neither the suite nor the CLI says.
+  public static let defaultTrials = 8
+  /// The default concurrency when neither the suite nor the CLI says.
+  public static let defaultConcurrency = 4
+  /// The default per-trial timeout, seconds.
+  public static let defaultTimeout = 60.0
+
+  /// The folder relative paths in the suite are resolved against.
+  public var folder: String { (path as NSString).deletingLastPathComponent }
+}
+
+/// One agent of a suite.
+public struct AgentConfig: Sendable {
+  /// The agent's name (`default` for a lone `agent:`).
+  public var name: String
+  /// How evalh talks to it.
+  public var adapter: Adapter
+  /// Token prices used when the agent reports tokens but no cost.
+  public var pricing: Pricing?
+}
+
+/// The adapters of agent-protocol.md.
+public enum Adapter: Sendable {
+  /// A fresh child process per trial.
+  case subprocess(SubprocessConfig)
+}
+
+/// How a subprocess agent is started.
+public struct SubprocessConfig: Sendable {
+  /// argv; argv[0] is looked up on PATH unless it contains a slash.
+  public var command: [String]
+  /// Absolute working directory of the agent.
+  public var cwd: String
+  /// Variables added to evalh's own environment.
+  public var env: [String: String]
+  /// How stdout is read.
+  public var format: OutputFormat
+  /// Bytes of stdout kept; the rest is cut and the trial flagged truncated.
+  public var maxOutput: Int
+
+  /// 4 MiB, agent-protocol.md's default.
+  public static let defaultMaxOutput = 4 << 20
+}
+
+/// How an agent's stdout becomes its output.
+public enum OutputFormat: String, Sendable, CaseIterable {
+  /// stdout is one evalh/1 envelope.
+  case envelope
+  /// stdout, less one trailing newline, is the output string.
+  case text
+}
+
+/// Prices per million tokens.
+public struct Pricing: Sendable, Hashable {
+  /// USD per million input tokens.
+  public var inputPerMillion: Double
+  /// USD per million output tokens.
+  public var outputPerMillion: Double
+
+  /// The cost of a trial's tokens; nil when a count it needs is unknown.
+  public func cost(inputTokens: Int?, outputTokens: Int?) -> Double? {
+    guard let i = inputTokens, let o = outputTokens else { return nil }
+    return (Double(i) * inputPerMillion + Double(o) * outputPerMillion) / 1_000_000
+  }
+}
+
+/// One task of a suite.
+public struct TaskSpec: Sendable {
+  /// Unique id, `[A-Za-z0-9._-]+`.
+  public var id: String
+  /// The input handed to the agent.
+  public var input: JSONValue
+  /// Tags for `--tag`.
+  public var tags: [String]
+  /// Passed to the agent untouched.
+  public var metadata: [String: JSONValue]
+  /// Per-task trials override.
+  public var trials: Int?
+  /// Per-task timeout override, seconds.
+  public var timeout: Double?
+  /// Efficacy graders: all must pass.
+  public var expect: [Grader]
+  /// Assurance checks: each failure is a violation.
+  public var assure: [Check]
+}
+
+/// An `expect` entry.
+public struct Grader: Sendable {
+  /// The optional `name:`; reports show it instead of the kind.
+  public var name: String?
+  /// What the grader checks.
+  public var kind: GraderKind
+
+  /// The name stored in `grades.grader`.
+  public var label: String { name ?? kind.keyword }
+}
+
+/// The graders of suite-format.md.
+public enum GraderKind: Sendable {
+  case equals(JSONValue)
+  case contains([String])
+  case containsAny([String])
+  case regex(Pattern)
+  case json(JSONCheck)
+  case command(CommandSpec)
+
+  /// The YAML keyword.
+  public var keyword: String {
+    switch self {
+    case .equals: "equals"
+    case .contains: "contains"
+    case .containsAny: "contains_any"
+    case .regex: "regex"
+    case .json: "json"
+    case .command: "command"
+    }
+  }
+}
+
+/// An `assure` entry.
+public struct Check: Sendable {
+  /// The optional `name:`.
+  public var name: String?
+  /// What the check forbids.
+  public var kind: CheckKind
+
+  /// The name stored in `grades.grader`.
+  public var label: String { name ?? kind.keyword }
+}
+
+/// The assurance checks of suite-format.md.
+public enum CheckKind: Sendable {
+  case notContains([String])
+  case notRegex(Pattern)
+  case command(CommandSpec)
+
+  /// The YAML keyword.
+  public var keyword: String {
+    switch self {
+    case .notContains: "not_contains"
+    case .notRegex: "not_regex"
+    case .command: "command"
+    }
+  }
+}
+
+/// A compiled regular expression with its source.
+public struct Pattern: @unchecked Sendable {
+  // NSRegularExpression is immutable and documented thread-safe.
+  /// The compiled expression.
+  public let regex: NSRegularExpression
+  /// The pattern as written.
+  public let source: String
+
+  /// Compiles `source`; throws Foundation's error for a bad pattern.
+  public init(_ source: String) throws {
+    self.regex = try NSRegularExpression(pattern: source)
+    self.source = source
+  }
+
+  /// Whether the pattern matches somewhere in `text`.
+  public func matches(_ text: String) -> Bool {
+    regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
+  }
+}
+
+/// The `json:` grader's condition.
+public struct JSONCheck: Sendable {
+  /// Where to look.
+  public var path: JSONPath
+  /// What must hold there.
+  public var condition: Condition
+  /// Allowed absolute difference for numeric `equals`.
+  public var tolerance: Double?
+
+  /// One condition per `json:` grader.
+  public enum Condition: Sendable {
+    case equals(JSONValue)
+    case contains(String)
+    case matches(Pattern)
+    case exists(Bool)
+    case gte(Double)
+    case lte(Double)
+  }
+}
+
+/// An external grader or policy check.
+public struct CommandSpec: Sendable {
+  /// argv, run in the suite's folder.
+  public var argv: [String]
+  /// Seconds before it is killed (a grader error).
+  public var timeout: Double
+
+  /// The default timeout of a command grader, seconds.
+  public static let defaultTimeout = 60.0
+}

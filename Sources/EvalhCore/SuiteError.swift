@@ -1,0 +1,46 @@
+/// One problem in a suite, located like a compiler diagnostic.
+public struct SuiteDiagnostic: Error, Sendable, Hashable, CustomStringConvertible {
+  /// The file as the user named it.
+  public var file: String
+  /// 1-based line; 0 when the problem has no position (a missing file).
+  public var line: Int
+  /// 1-based column.
+  public var column: Int
+  /// What is wrong, in a sentence.
+  public var message: String
+
+  public var description: String {
+    line > 0 ? "\(file):\(line):\(column): \(message)" : "\(file): \(message)"
+  }
+}
+
+/// Every problem found in a suite (validation reports all of them, not only the first).
+public struct SuiteErrors: Error, Sendable, CustomStringConvertible {
+  /// The problems, in file order.
+  public var diagnostics: [SuiteDiagnostic]
+  public var description: String { diagnostics.map(\.description).joined(separator: "\n") }
+}
+
+/// Edit distance, for "did you mean" hints.
+func levenshtein(_ a: String, _ b: String) -> Int {
+  let a = Array(a), b = Array(b)
+  if a.isEmpty { return b.count }
+  if b.isEmpty { return a.count }
+  var previous = Array(0...b.count)
+  var current = [Int](repeating: 0, count: b.count + 1)
+  for i in 1...a.count {
+    current[0] = i
+    for j in 1...b.count {
+      current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+    }
+    swap(&previous, &current)
+  }
+  return previous[b.count]
+}
+
+/// The closest of `candidates` to `word`, when close enough to be a likely typo.
+func suggestion(for word: String, among candidates: [String]) -> String? {
+  let scored = candidates.map { ($0, levenshtein(word.lowercased(), $0)) }
+  guard let best = scored.min(by: { $0.1 < $1.1 }) else { return nil }
+  return best.1 <= max(1, min(3, best.0.count / 3)) ? best.0 : nil
+}

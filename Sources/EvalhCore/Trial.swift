@@ -1,0 +1,110 @@
+import Foundation
+
+/// A trial's outcome (agent-protocol.md).
+public enum TrialStatus: String, Sendable, Codable, CaseIterable {
+  case pass
+  case fail
+  case error
+  case timeout
+}
+
+/// Which side an error is on.
+public enum ErrorKind: String, Sendable, Codable, CaseIterable {
+  /// Non-zero exit, killed by a signal, or could not start.
+  case agentExit = "agent_exit"
+  /// The envelope's `error` was set.
+  case agentDeclared = "agent_declared"
+  /// stdout was not a valid envelope.
+  case contract
+  /// HTTP failures after retries.
+  case transport
+  /// A grader broke: the harness's problem, excluded from metrics.
+  case grader
+}
+
+/// One recorded trial with its grades: a `trials` row and its `grades` rows.
+public struct TrialRecord: Sendable, Hashable {
+  public var runID: String
+  public var agent: String
+  public var taskID: String
+  public var trial: Int
+  public var status: TrialStatus
+  public var errorKind: ErrorKind?
+  public var error: String?
+  /// Whether every `expect` grader passed; nil when grading did not happen.
+  public var efficacyPass: Bool?
+  /// Mean grader score; nil when grading did not happen.
+  public var efficacyScore: Double?
+  public var violations: Int
+  public var latencyMs: Double
+  public var inputTokens: Int?
+  public var outputTokens: Int?
+  public var costUSD: Double?
+  public var attempts: Int
+  public var seed: Int64
+  public var outputJSON: String?
+  public var stderrTail: String?
+  public var stepsJSON: String?
+  public var truncated: Bool
+  public var startedAt: Date
+  public var finishedAt: Date
+  public var grades: [Grade]
+
+  public init(
+    runID: String, agent: String, taskID: String, trial: Int, status: TrialStatus, errorKind: ErrorKind? = nil,
+    error: String? = nil, efficacyPass: Bool? = nil, efficacyScore: Double? = nil, violations: Int = 0,
+    latencyMs: Double, inputTokens: Int? = nil, outputTokens: Int? = nil, costUSD: Double? = nil,
+    attempts: Int = 1, seed: Int64, outputJSON: String? = nil, stderrTail: String? = nil,
+    stepsJSON: String? = nil, truncated: Bool = false, startedAt: Date, finishedAt: Date, grades: [Grade] = []
+  ) {
+    self.runID = runID
+    self.agent = agent
+    self.taskID = taskID
+    self.trial = trial
+    self.status = status
+    self.errorKind = errorKind
+    self.error = error
+    self.efficacyPass = efficacyPass
+    self.efficacyScore = efficacyScore
+    self.violations = violations
+    self.latencyMs = latencyMs
+    self.inputTokens = inputTokens
+    self.outputTokens = outputTokens
+    self.costUSD = costUSD
+    self.attempts = attempts
+    self.seed = seed
+    self.outputJSON = outputJSON
+    self.stderrTail = stderrTail
+    self.stepsJSON = stepsJSON
+    self.truncated = truncated
+    self.startedAt = startedAt
+    self.finishedAt = finishedAt
+    self.grades = grades
+  }
+}
+
+/// The trial seed of agent-protocol.md: derived from the run seed, agent, task id and
+/// trial number, so the same `--seed` hands every trial the same seed again.
+public enum Seeds {
+  /// A seed in [0, 2^31), stable across platforms and versions (FNV-1a 64 then a SplitMix64 finaliser).
+  public static func trialSeed(runSeed: Int64, agent: String, taskID: String, trial: Int) -> Int64 {
+    var h: UInt64 = 0xcbf2_9ce4_8422_2325
+    func mix(_ bytes: some Sequence<UInt8>) {
+      for b in bytes {
+        h ^= UInt64(b)
+        h = h &* 0x0000_0100_0000_01B3
+      }
+      h ^= 0xff
+      h = h &* 0x0000_0100_0000_01B3
+    }
+    mix(withUnsafeBytes(of: runSeed.littleEndian) { Array($0) })
+    mix(agent.utf8)
+    mix(taskID.utf8)
+    mix(withUnsafeBytes(of: Int64(trial).littleEndian) { Array($0) })
+    var z = h &+ 0x9E37_79B9_7F4A_7C15
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    z ^= z >> 31
+    return Int64(z >> 33)
+  }
+}

@@ -1,0 +1,203 @@
+import Foundation
+import Yams
+
+/// Reads typed values out of a composed YAML tree, recording every problem with
+/// its position and carrying on, so one pass reports all of a suite's errors.
+final class YAMLReader {
+  let file: String
+  private(set) var diagnostics: [SuiteDiagnostic] = []
+  /// Nodes left to visit: bounds alias-expansion bombs (aliases share storage,
+  /// but walking them is exponential).
+  private var budget: Int
+
+  init(file: String, budget: Int = 2_000_000) {
+    self.file = file
+    self.budget = budget
+  }
+
+  /// Records a problem at `node`'s position.
+  func error(_ node: Node?, _ message: String) {
+    let mark = node?.mark
+    diagnostics.append(SuiteDiagnostic(file: file, line: mark?.line ?? 0, column: mark?.column ?? 0, message: message))
+  }
+
+  /// Whether the walk is still within its node budget (records one error when not).
+  func spend(_ node: Node, _ n: Int = 1) -> Bool {
+    if budget <= 0 { return false }
+    budget -= n
+    if budget <= 0 {
+      error(node, "the document expands to too many nodes (an alias-expansion bomb?)")
+      return false
+    }
+    return true
+  }
+
+  /// A mapping's entries, with unknown keys reported ("did you mean").
+  func mapping(_ node: Node, _ what: String, allowed: [String]) -> Fields? {
+    guard spend(node) else { return nil }
+    guard case .mapping(let mapping) = node else {
+      error(node, "\(what) must be a mapping")
+      return nil
+    }
+    var fields = Fields(node: node)
+    for (keyNode, value) in mapping {
+      guard case .scalar(let key) = keyNode else {
+        error(keyNode, "keys of \(what) must be plain strings")
+        continue
+      }
+      if fields.values[key.string] != nil {
+        error(keyNode, "duplicate key '\(key.string)'")
+        continue
+      }
+      if !allowed.isEmpty, !allowed.contains(key.string) {
+        var message = "unknown key '\(key.string)' in \(what)"
+        if let hint = suggestion(for: key.string, among: allowed) { message += " (did you mean '\(hint)'?)" }
+        error(keyNode, message)
+        continue
+      }
+      fields.order.append(key.string)
+      fields.values[key.string] = value
+      fields.keyNodes[key.string] = keyNode
+    }
+    return fields
+  }
+
+  func string(_ node: Node, _ what: String) -> String? {
+    guard case .scalar(let s) = node, node.null == nil else {
+      error(node, "\(what) must be a string")
+      return nil
+    }
+    return s.string
+  }
+
+  func int(_ node: Node, _ what: String, min: Int = 1) -> Int? {
+    guard let n = node.int else {
+      error(node, "\(what) must be an integer")
+      return nil
+    }
+    guard n >= min else {
+      error(node, "\(what) must be at least \(min)")
+      return nil
+    }
+    return n
+  }
+
+  func number(_ node: Node, _ what: String) -> Double? {
+    if let n = node.int { return Double(n) }
+    if let f = node.float, f.isFinite { return f }
+    error(node, "\(what) must be a number")
+    return nil
+  }
+
+  func bool(_ node: Node, _ what: String) -> Bool? {
+    guard let b = node.bool else {
+      error(node, "\(what) must be true or false")
+      return nil
+    }
+    return b
+  }
+
+  /// `250ms`, `30s`, `2m`, `1h` or a number of seconds; positive.
+  func duration(_ node: Node, _ what: String) -> Double? {
+    let seconds: Double?
+    if let n = node.int {
+      seconds = Double(n)
+    } else if let f = node.float {
+      seconds = f
+    } else if case .scalar(let s) = node {
+      seconds = YAMLReader.parseDuration(s.string)
+    } else {
+      seconds = nil
+    }
+    guard let seconds, seconds > 0, seconds.isFinite else {
+      error(node, "\(what) must be a positive duration such as 250ms, 30s, 2m or a number of seconds")
+      return nil
+    }
+    return seconds
+  }
+
+  static func parseDuration(_ text: String) -> Double? {
+    let t = text.trimmingCharacters(in: .whitespaces)
+    for (suffix, scale) in [("ms", 0.001), ("s", 1.0), ("m", 60.0), ("h", 3600.0)] where t.hasSuffix(suffix) {
+      return Double(t.dropLast(suffix.count)).map { $0 * scale }
+    }
+    return Double(t)
+  }
+
+  /// A string or a list of strings.
+  func strings(_ node: Node, _ what: String) -> [String]? {
+    if case .sequence(let seq) = node {
+      var out: [String] = []
+      for item in seq {
+        guard let s = string(item, "each item of \(what)") else { return nil }
+        out.append(s)
+      }
+      return out
+    }
+    return string(node, what).map { [$0] }
+  }
+
+  /// A list of strings, and only a list.
+  func stringList(_ node: Node, _ what: String) -> [String]? {
+    guard case .sequence = node else {
+      error(node, "\(what) must be a list")
+      return nil
+    }
+    return strings(node, what)
+  }
+
+  func pattern(_ node: Node, _ what: String) -> Pattern? {
+    guard let source = string(node, what) else { return nil }
+    do {
+      return try Pattern(source)
+    } catch {
+      self.error(node, "invalid regular expression '\(source)' in \(what)")
+      return nil
+    }
+  }
+
+  /// Any YAML value as JSON (core schema: null, bool, int, float, string).
+  func json(_ node: Node) -> JSONValue? {
+    guard spend(node) else { return nil }
+    switch node {
+    case .scalar(let s):
+      // Quoted scalars resolve to the str tag, so only plain ones become null/bool/numbers.
+      if node.null != nil { return .null }
+      if let b = node.bool { return .bool(b) }
+      if let i = node.int { return .number(Double(i)) }
+      if let f = node.float, f.isFinite { return .number(f) }
+      return .string(s.string)
+    case .sequence(let seq):
+      var items: [JSONValue] = []
+      for item in seq {
+        guard let v = json(item) else { return nil }
+        items.append(v)
+      }
+      return .array(items)
+    case .mapping(let map):
+      var members: [String: JSONValue] = [:]
+      for (k, v) in map {
+        guard case .scalar(let key) = k else {
+          error(k, "keys must be plain strings")
+          return nil
+        }
+        guard let value = json(v) else { return nil }
+        members[key.string] = value
+      }
+      return .object(members)
+    case .alias:
+      error(node, "unresolved alias")
+      return nil
+    }
+  }
+}
+
+/// A mapping's known entries in document order.
+struct Fields {
+  let node: Node
+  var order: [String] = []
+  var values: [String: Node] = [:]
+  var keyNodes: [String: Node] = [:]
+
+  subscript(key: String) -> Node? { values[key] }
+}

@@ -1,0 +1,142 @@
+import EvalhCore
+import Foundation
+
+/// A `runs` row.
+public struct RunRecord: Sendable, Hashable {
+  public var id: String
+  public var suite: String
+  public var suitePath: String?
+  public var suiteSHA256: String
+  public var label: String?
+  public var seed: Int64
+  public var trials: Int
+  public var status: RunStatus
+  public var startedAt: Date
+  public var finishedAt: Date?
+  public var evalhVersion: String?
+  public var host: String?
+  public var gitCommit: String?
+  public var configJSON: String
+  /// Which (agent, task, trial) triples the run is to record.
+  public var plan: RunPlan
+  /// Why the run stopped early, for people.
+  public var stopReason: String?
+
+  public init(
+    id: String, suite: String, suitePath: String?, suiteSHA256: String, label: String?, seed: Int64, trials: Int,
+    status: RunStatus, startedAt: Date, finishedAt: Date? = nil, evalhVersion: String?, host: String?,
+    gitCommit: String?, configJSON: String, plan: RunPlan, stopReason: String? = nil
+  ) {
+    self.id = id
+    self.suite = suite
+    self.suitePath = suitePath
+    self.suiteSHA256 = suiteSHA256
+    self.label = label
+    self.seed = seed
+    self.trials = trials
+    self.status = status
+    self.startedAt = startedAt
+    self.finishedAt = finishedAt
+    self.evalhVersion = evalhVersion
+    self.host = host
+    self.gitCommit = gitCommit
+    self.configJSON = configJSON
+    self.plan = plan
+    self.stopReason = stopReason
+  }
+}
+
+/// `runs.status`.
+public enum RunStatus: String, Sendable, Codable {
+  case running
+  case completed
+  case interrupted
+  case failed
+}
+
+/// The trials a run is to record: every agent × task × 1...trials.
+public struct RunPlan: Sendable, Hashable, Codable {
+  /// One task and its planned trial count.
+  public struct PlannedTask: Sendable, Hashable, Codable {
+    public var id: String
+    public var trials: Int
+    public init(id: String, trials: Int) {
+      self.id = id
+      self.trials = trials
+    }
+  }
+
+  public var agents: [String]
+  public var tasks: [PlannedTask]
+
+  public init(agents: [String], tasks: [PlannedTask]) {
+    self.agents = agents
+    self.tasks = tasks
+  }
+
+  /// Every planned triple, agents outermost, then tasks, then trial numbers.
+  public var keys: [TrialKey] {
+    agents.flatMap { agent in tasks.flatMap { t in (1...max(1, t.trials)).map { TrialKey(agent: agent, taskID: t.id, trial: $0) } } }
+  }
+
+  /// Planned trials per task id.
+  public var plannedByTask: [String: Int] {
+    Dictionary(tasks.map { ($0.id, $0.trials) }, uniquingKeysWith: { a, _ in a })
+  }
+}
+
+/// The identity of a trial within a run.
+public struct TrialKey: Sendable, Hashable, Codable {
+  public var agent: String
+  public var taskID: String
+  public var trial: Int
+  public init(agent: String, taskID: String, trial: Int) {
+    self.agent = agent
+    self.taskID = taskID
+    self.trial = trial
+  }
+}
+
+/// ISO 8601 UTC timestamps with milliseconds, as stored.
+public enum Timestamp {
+  /// `2026-11-22T10:04:05.123Z`.
+  public static func format(_ date: Date) -> String {
+    var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
+    let millis = Int((date.timeIntervalSince1970 - Double(seconds)) * 1000)
+    var parts = tm()
+    gmtime_r(&seconds, &parts)
+    return String(
+      format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
+      Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), millis)
+  }
+
+  /// Parses what `format` wrote (and the same without milliseconds).
+  public static func parse(_ text: String) -> Date? {
+    let u = Array(text.utf8)
+    guard u.count >= 19, u[4] == UInt8(ascii: "-"), u[10] == UInt8(ascii: "T") else { return nil }
+    func number(_ from: Int, _ length: Int) -> Int32? {
+      var n: Int32 = 0
+      for b in u[from..<(from + length)] {
+        guard b >= 48, b <= 57 else { return nil }
+        n = n * 10 + Int32(b - 48)
+      }
+      return n
+    }
+    guard let year = number(0, 4), let month = number(5, 2), let day = number(8, 2), let hour = number(11, 2),
+      let minute = number(14, 2), let second = number(17, 2)
+    else { return nil }
+    var parts = tm()
+    parts.tm_year = year - 1900
+    parts.tm_mon = month - 1
+    parts.tm_mday = day
+    parts.tm_hour = hour
+    parts.tm_min = minute
+    parts.tm_sec = second
+    var fraction = 0.0
+    if u.count > 20, u[19] == UInt8(ascii: ".") {
+      let digits = u[20...].prefix { $0 >= 48 && $0 <= 57 }
+      fraction = Double("0." + String(decoding: digits, as: UTF8.self)) ?? 0
+    }
+    return Date(timeIntervalSince1970: Double(timegm(&parts)) + fraction)
+  }
+}

@@ -1,0 +1,299 @@
+import EvalhCore
+import Foundation
+import GRDB
+
+/// Why the store could not do what was asked; each case maps to an exit code of cli.md.
+public enum StoreError: Error, LocalizedError, Sendable {
+  /// A read-only command named a database that does not exist (exit 2).
+  case missingDatabase(String)
+  /// The file's schema is newer than this evalh (exit 3).
+  case newerSchema(path: String, version: Int, known: Int)
+  /// No run matches the reference (exit 2).
+  case unknownRun(String)
+  /// SQLite failed: cannot open, disk full, locked too long (exit 3).
+  case database(path: String, message: String)
+
+  public var errorDescription: String? {
+    switch self {
+    case .missingDatabase(let path): "no results database at \(path) (run a suite first, or pass --db)"
+    case .newerSchema(let path, let version, let known):
+      "\(path) has schema version \(version), newer than this evalh knows (\(known)); upgrade evalh. Nothing was written."
+    case .unknownRun(let reference): reference
+    case .database(let path, let message): "results database \(path): \(message)"
+    }
+  }
+
+  /// The exit code cli.md gives this failure.
+  public var exitCode: Int32 {
+    switch self {
+    case .missingDatabase, .unknownRun: 2
+    case .newerSchema, .database: 3
+    }
+  }
+}
+
+/// The SQLite results database: the source of truth every report reads.
+public final class ResultStore: Sendable {
+  /// The file's path as given.
+  public let path: String
+  let pool: DatabasePool
+
+  /// Opens (and with `create`, creates and migrates) the database at `path`.
+  public init(path: String, create: Bool) throws(StoreError) {
+    self.path = path
+    let exists = FileManager.default.fileExists(atPath: path)
+    if !exists, !create { throw .missingDatabase(path) }
+    do {
+      if exists {
+        // Check the version read-only first, so a newer file is refused with nothing written.
+        var readonly = Configuration()
+        readonly.readonly = true
+        let version = try DatabaseQueue(path: path, configuration: readonly).read {
+          try Int.fetchOne($0, sql: "PRAGMA user_version") ?? 0
+        }
+        if version > Schema.version { throw StoreError.newerSchema(path: path, version: version, known: Schema.version) }
+      } else {
+        let folder = (path as NSString).deletingLastPathComponent
+        if !folder.isEmpty { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
+      }
+      var configuration = Configuration()
+      configuration.busyMode = .timeout(30)
+      configuration.foreignKeysEnabled = true
+      pool = try DatabasePool(path: path, configuration: configuration)
+      try Schema.migrate(pool)
+    } catch let error as StoreError {
+      throw error
+    } catch {
+      throw ResultStore.wrap(error, path: path)
+    }
+  }
+
+  static func wrap(_ error: any Error, path: String) -> StoreError {
+    if let e = error as? StoreError { return e }
+    if let e = error as? DatabaseError {
+      return .database(path: path, message: "\(e.message ?? "\(e.resultCode)") (SQLite \(e.extendedResultCode.rawValue))")
+    }
+    return .database(path: path, message: error.localizedDescription)
+  }
+
+  func read<T: Sendable>(_ body: @Sendable (Database) throws -> T) throws(StoreError) -> T {
+    do { return try pool.read(body) } catch { throw ResultStore.wrap(error, path: path) }
+  }
+
+  func write<T: Sendable>(_ body: @Sendable (Database) throws -> T) throws(StoreError) -> T {
+    do { return try pool.write(body) } catch { throw ResultStore.wrap(error, path: path) }
+  }
+
+  // MARK: Runs
+
+  /// Inserts a new run and its tasks in one transaction.
+  public func createRun(_ run: RunRecord, tasks: [TaskSpec]) throws(StoreError) {
+    try write { db in
+      try db.execute(
+        sql: """
+          INSERT INTO runs(id, suite, suite_path, suite_sha256, label, seed, trials, status, started_at,
+            finished_at, evalh_version, host, git_commit, config_json, plan_json, stop_reason)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+          """,
+        arguments: [
+          run.id, run.suite, run.suitePath, run.suiteSHA256, run.label, run.seed, run.trials, run.status.rawValue,
+          Timestamp.format(run.startedAt), run.finishedAt.map(Timestamp.format), run.evalhVersion, run.host,
+          run.gitCommit, run.configJSON, ResultStore.encode(run.plan), run.stopReason,
+        ])
+      for task in tasks {
+        try db.execute(
+          sql: "INSERT OR IGNORE INTO tasks(run_id, task_id, input_json, tags, metadata_json) VALUES (?, ?, ?, ?, ?)",
+          arguments: [
+            run.id, task.id, task.input.compactText, JSONValue.array(task.tags.map { .string($0) }).compactText,
+            JSONValue.object(task.metadata).compactText,
+          ])
+      }
+    }
+  }
+
+  /// Sets a run's status (and its finish time and reason).
+  public func updateRun(_ id: String, status: RunStatus, finishedAt: Date?, stopReason: String?) throws(StoreError) {
+    try write { db in
+      try db.execute(
+        sql: "UPDATE runs SET status = ?, finished_at = ?, stop_reason = ? WHERE id = ?",
+        arguments: [status.rawValue, finishedAt.map(Timestamp.format), stopReason, id])
+    }
+  }
+
+  /// The run with this id, if any.
+  public func run(id: String) throws(StoreError) -> RunRecord? {
+    try read { db in try Row.fetchOne(db, sql: "SELECT * FROM runs WHERE id = ?", arguments: [id]).map(ResultStore.runRecord) }
+  }
+
+  /// Runs newest first, optionally of one suite.
+  public func runs(suite: String? = nil, limit: Int = 50) throws(StoreError) -> [RunRecord] {
+    try read { db in
+      if let suite {
+        return try Row.fetchAll(
+          db, sql: "SELECT * FROM runs WHERE suite = ? ORDER BY started_at DESC, rowid DESC LIMIT ?",
+          arguments: [suite, limit]
+        ).map(ResultStore.runRecord)
+      }
+      return try Row.fetchAll(db, sql: "SELECT * FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?", arguments: [limit])
+        .map(ResultStore.runRecord)
+    }
+  }
+
+  /// Resolves a run reference: an id, `latest`, or `latest~N` (the Nth run before the latest of its suite).
+  public func resolve(_ reference: String) throws(StoreError) -> RunRecord {
+    if reference == "latest" || reference.hasPrefix("latest~") {
+      let back = reference == "latest" ? 0 : Int(reference.dropFirst("latest~".count)) ?? -1
+      guard back >= 0 else { throw .unknownRun("'\(reference)' is not a run reference: use an id, latest or latest~N") }
+      guard let latest = try runs(limit: 1).first else { throw .unknownRun("there are no runs in \(path) yet") }
+      let sameSuite = try runs(suite: latest.suite, limit: back + 1)
+      guard sameSuite.count > back else {
+        throw .unknownRun("suite '\(latest.suite)' has only \(sameSuite.count) run(s) in \(path); '\(reference)' does not exist")
+      }
+      return sameSuite[back]
+    }
+    guard let run = try run(id: reference) else { throw .unknownRun("no run '\(reference)' in \(path)") }
+    return run
+  }
+
+  static func runRecord(_ row: Row) -> RunRecord {
+    let planJSON: String = row["plan_json"] ?? "{}"
+    let plan = (try? JSONDecoder().decode(RunPlan.self, from: Data(planJSON.utf8))) ?? RunPlan(agents: [], tasks: [])
+    return RunRecord(
+      id: row["id"], suite: row["suite"], suitePath: row["suite_path"], suiteSHA256: row["suite_sha256"],
+      label: row["label"], seed: row["seed"], trials: row["trials"],
+      status: RunStatus(rawValue: row["status"]) ?? .failed,
+      startedAt: Timestamp.parse(row["started_at"]) ?? Date(timeIntervalSince1970: 0),
+      finishedAt: (row["finished_at"] as String?).flatMap(Timestamp.parse), evalhVersion: row["evalh_version"],
+      host: row["host"], gitCommit: row["git_commit"], configJSON: row["config_json"], plan: plan,
+      stopReason: row["stop_reason"])
+  }
+
+  static func encode(_ plan: RunPlan) -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    return (try? encoder.encode(plan)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+  }
+
+  // MARK: Trials
+
+  /// Writes a trial and its grades in one transaction: committed the moment it returns.
+  public func insert(_ trial: TrialRecord) async throws(StoreError) {
+    do {
+      try await pool.write { db in try ResultStore.insert(trial, into: db) }
+    } catch {
+      throw ResultStore.wrap(error, path: path)
+    }
+  }
+
+  /// The synchronous form of `insert`.
+  public func insertNow(_ trial: TrialRecord) throws(StoreError) {
+    try write { db in try ResultStore.insert(trial, into: db) }
+  }
+
+  static func insert(_ t: TrialRecord, into db: Database) throws {
+    let statement = try db.cachedStatement(
+      sql: """
+        INSERT INTO trials(run_id, agent, task_id, trial, status, error_kind, error, efficacy_pass, efficacy_score,
+          violations, latency_ms, input_tokens, output_tokens, cost_usd, attempts, seed, output_json, stderr_tail,
+          steps_json, truncated, started_at, finished_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """)
+    try statement.execute(arguments: [
+      t.runID, t.agent, t.taskID, t.trial, t.status.rawValue, t.errorKind?.rawValue, t.error, t.efficacyPass,
+      t.efficacyScore, t.violations, t.latencyMs, t.inputTokens, t.outputTokens, t.costUSD, t.attempts, t.seed,
+      t.outputJSON, t.stderrTail, t.stepsJSON, t.truncated, Timestamp.format(t.startedAt), Timestamp.format(t.finishedAt),
+    ])
+    let gradeStatement = try db.cachedStatement(
+      sql: """
+        INSERT INTO grades(run_id, agent, task_id, trial, kind, grader, passed, score, detail)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """)
+    for g in t.grades {
+      try gradeStatement.execute(arguments: [
+        t.runID, t.agent, t.taskID, t.trial, g.kind.rawValue, g.grader, g.passed, g.score, g.detail,
+      ])
+    }
+  }
+
+  /// The triples a run has recorded.
+  public func recordedKeys(runID: String) throws(StoreError) -> Set<TrialKey> {
+    try read { db in
+      var keys = Set<TrialKey>()
+      let rows = try Row.fetchCursor(db, sql: "SELECT agent, task_id, trial FROM trials WHERE run_id = ?", arguments: [runID])
+      while let row = try rows.next() { keys.insert(TrialKey(agent: row[0], taskID: row[1], trial: row[2])) }
+      return keys
+    }
+  }
+
+  /// The facts metrics need, per agent, streamed from one query.
+  public func trialFacts(runID: String) throws(StoreError) -> [String: [TrialFacts]] {
+    try read { db in
+      var byAgent: [String: [TrialFacts]] = [:]
+      let rows = try Row.fetchCursor(
+        db,
+        sql: """
+          SELECT agent, task_id, trial, status, error_kind, latency_ms, cost_usd, violations, efficacy_pass
+          FROM trials WHERE run_id = ?
+          """, arguments: [runID])
+      while let row = try rows.next() {
+        let facts = TrialFacts(
+          taskID: row[1], trial: row[2], status: TrialStatus(rawValue: row[3]) ?? .error,
+          errorKind: (row[4] as String?).flatMap(ErrorKind.init(rawValue:)), latencyMs: row[5], costUSD: row[6],
+          violations: row[7], efficacyPass: row[8])
+        byAgent[row[0], default: []].append(facts)
+      }
+      return byAgent
+    }
+  }
+
+  /// Full trials with their grades, filtered, ordered by agent, task and trial.
+  public func trials(runID: String, agent: String? = nil, taskID: String? = nil, trial: Int? = nil) throws(StoreError)
+    -> [TrialRecord]
+  {
+    try read { db in
+      var sql = "SELECT * FROM trials WHERE run_id = ?"
+      var arguments: StatementArguments = [runID]
+      if let agent {
+        sql += " AND agent = ?"
+        arguments += [agent]
+      }
+      if let taskID {
+        sql += " AND task_id = ?"
+        arguments += [taskID]
+      }
+      if let trial {
+        sql += " AND trial = ?"
+        arguments += [trial]
+      }
+      sql += " ORDER BY agent, task_id, trial"
+      var records = try Row.fetchAll(db, sql: sql, arguments: arguments).map(ResultStore.trialRecord)
+      guard !records.isEmpty, taskID != nil else { return records }
+      for i in records.indices {
+        let r = records[i]
+        records[i].grades = try Row.fetchAll(
+          db,
+          sql: "SELECT * FROM grades WHERE run_id = ? AND agent = ? AND task_id = ? AND trial = ? ORDER BY rowid",
+          arguments: [r.runID, r.agent, r.taskID, r.trial]
+        ).map { row in
+          Grade(
+            kind: GradeKind(rawValue: row["kind"]) ?? .expect, grader: row["grader"], passed: row["passed"],
+            score: row["score"], detail: row["detail"])
+        }
+      }
+      return records
+    }
+  }
+
+  static func trialRecord(_ row: Row) -> TrialRecord {
+    TrialRecord(
+      runID: row["run_id"], agent: row["agent"], taskID: row["task_id"], trial: row["trial"],
+      status: TrialStatus(rawValue: row["status"]) ?? .error,
+      errorKind: (row["error_kind"] as String?).flatMap(ErrorKind.init(rawValue:)), error: row["error"],
+      efficacyPass: row["efficacy_pass"], efficacyScore: row["efficacy_score"], violations: row["violations"],
+      latencyMs: row["latency_ms"], inputTokens: row["input_tokens"], outputTokens: row["output_tokens"],
+      costUSD: row["cost_usd"], attempts: row["attempts"], seed: row["seed"], outputJSON: row["output_json"],
+      stderrTail: row["stderr_tail"], stepsJSON: row["steps_json"], truncated: row["truncated"],
+      startedAt: Timestamp.parse(row["started_at"]) ?? Date(timeIntervalSince1970: 0),
+      finishedAt: Timestamp.parse(row["finished_at"]) ?? Date(timeIntervalSince1970: 0))
+  }
+}

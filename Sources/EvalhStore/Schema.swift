@@ -1,0 +1,74 @@
+import GRDB
+
+/// Append-only migrations; `PRAGMA user_version` is the number of migrations applied.
+enum Schema {
+  /// Each entry is applied once, in its own transaction, in order.
+  static let migrations: [(name: String, sql: String)] = [
+    (
+      "v1: runs, tasks, trials, grades",
+      """
+      CREATE TABLE runs(
+        id TEXT PRIMARY KEY,
+        suite TEXT NOT NULL,
+        suite_path TEXT, suite_sha256 TEXT NOT NULL,
+        label TEXT, seed INTEGER NOT NULL,
+        trials INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        started_at TEXT NOT NULL, finished_at TEXT,
+        evalh_version TEXT, host TEXT, git_commit TEXT,
+        config_json TEXT NOT NULL,
+        plan_json TEXT NOT NULL DEFAULT '{}',
+        stop_reason TEXT
+      );
+      CREATE INDEX runs_by_suite ON runs(suite, started_at);
+      CREATE TABLE tasks(
+        run_id TEXT NOT NULL REFERENCES runs(id),
+        task_id TEXT NOT NULL,
+        input_json TEXT NOT NULL, tags TEXT, metadata_json TEXT,
+        PRIMARY KEY (run_id, task_id)
+      );
+      CREATE TABLE trials(
+        run_id TEXT NOT NULL REFERENCES runs(id),
+        agent TEXT NOT NULL, task_id TEXT NOT NULL, trial INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        error_kind TEXT,
+        error TEXT,
+        efficacy_pass INTEGER, efficacy_score REAL, violations INTEGER NOT NULL DEFAULT 0,
+        latency_ms REAL NOT NULL,
+        input_tokens INTEGER, output_tokens INTEGER, cost_usd REAL,
+        attempts INTEGER NOT NULL DEFAULT 1,
+        seed INTEGER NOT NULL,
+        output_json TEXT, stderr_tail TEXT, steps_json TEXT, truncated INTEGER NOT NULL DEFAULT 0,
+        started_at TEXT NOT NULL, finished_at TEXT NOT NULL,
+        PRIMARY KEY (run_id, agent, task_id, trial)
+      );
+      CREATE TABLE grades(
+        run_id TEXT NOT NULL, agent TEXT NOT NULL, task_id TEXT NOT NULL, trial INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        grader TEXT NOT NULL,
+        passed INTEGER NOT NULL, score REAL, detail TEXT,
+        FOREIGN KEY (run_id, agent, task_id, trial) REFERENCES trials(run_id, agent, task_id, trial)
+      );
+      CREATE INDEX grades_by_trial ON grades(run_id, agent, task_id, trial);
+      """
+    )
+  ]
+
+  /// The schema version this evalh writes.
+  static var version: Int { migrations.count }
+
+  /// Brings `db` up to `version`, each step in one transaction.
+  static func migrate(_ writer: some DatabaseWriter) throws {
+    let current = try writer.read { try Int.fetchOne($0, sql: "PRAGMA user_version") ?? 0 }
+    guard current < version else { return }
+    for index in current..<version {
+      try writer.write { db in
+        // Another process may have migrated meanwhile: the write lock makes this check exact.
+        let now = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
+        guard now == index else { return }
+        try db.execute(sql: migrations[index].sql)
+        try db.execute(sql: "PRAGMA user_version = \(index + 1)")
+      }
+    }
+  }
+}
