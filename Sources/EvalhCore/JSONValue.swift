@@ -143,3 +143,44 @@ extension JSONValue {
     try? JSONDecoder().decode(JSONValue.self, from: data)
   }
 }
+
+extension JSONValue {
+  /// Indented JSON with sorted keys, for people and for `--json`.
+  public var prettyText: String {
+    var out = ""
+    writePretty(to: &out, indent: 0)
+    return out
+  }
+
+  private func writePretty(to out: inout String, indent: Int) {
+    let pad = String(repeating: "  ", count: indent + 1)
+    let close = String(repeating: "  ", count: indent)
+    switch self {
+    case .array(let items) where !items.isEmpty:
+      if items.allSatisfy({ $0.arrayValue == nil && $0.objectValue == nil }) {
+        out += compactText
+        return
+      }
+      out += "[\n"
+      for (i, item) in items.enumerated() {
+        out += pad
+        item.writePretty(to: &out, indent: indent + 1)
+        out += i < items.count - 1 ? ",\n" : "\n"
+      }
+      out += close + "]"
+    case .object(let members) where !members.isEmpty:
+      out += "{\n"
+      let keys = members.keys.sorted()
+      for (i, key) in keys.enumerated() {
+        out += pad
+        JSONValue.writeQuoted(key, to: &out)
+        out += ": "
+        members[key]!.writePretty(to: &out, indent: indent + 1)
+        out += i < keys.count - 1 ? ",\n" : "\n"
+      }
+      out += close + "}"
+    default:
+      out += compactText
+    }
+  }
+}

@@ -51,3 +51,37 @@ public enum Statistics {
     return (max(0, centre - half), min(1, centre + half))
   }
 }
+
+extension Statistics {
+  /// A percentile bootstrap 95% interval for the mean of `values` (one per task), resampling
+  /// whole tasks `resamples` times with a fixed seed so reports are reproducible.
+  public static func bootstrapMeanInterval(_ values: [Double], resamples: Int = 2000, seed: UInt64 = 0x5EED_CAFE)
+    -> (low: Double, high: Double)?
+  {
+    guard !values.isEmpty else { return nil }
+    var rng = SplitMix64(seed: seed)
+    var means = [Double](repeating: 0, count: resamples)
+    let m = values.count
+    for r in 0..<resamples {
+      var sum = 0.0
+      for _ in 0..<m { sum += values[Int(rng.next() % UInt64(m))] }
+      means[r] = sum / Double(m)
+    }
+    means.sort()
+    guard let low = percentile(means, 2.5), let high = percentile(means, 97.5) else { return nil }
+    return (low, high)
+  }
+}
+
+/// SplitMix64 (Steele et al. 2014): a small, fast, seedable generator for reproducible resampling.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+  private var state: UInt64
+  public init(seed: UInt64) { state = seed }
+  public mutating func next() -> UInt64 {
+    state &+= 0x9E37_79B9_7F4A_7C15
+    var z = state
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    return z ^ (z >> 31)
+  }
+}

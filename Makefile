@@ -1,0 +1,34 @@
+# evalh: `make run` and `make test` are all a fresh clone needs.
+SWIFT ?= swift
+SUITE ?= suites/example.yaml
+EVALH_ARGS ?=
+
+.PHONY: build run test bench format deps clean
+
+# libsqlite3-dev provides the SQLite headers GRDB compiles against; install it when missing.
+deps:
+	@if ! [ -f /usr/include/sqlite3.h ]; then \
+	  echo "installing libsqlite3-dev"; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq libsqlite3-dev; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq libsqlite3-dev; fi; \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+# Builds, runs the example suite against the bundled example agent, prints the summary.
+run: build
+	.build/debug/evalh run $(SUITE) $(EVALH_ARGS)
+
+# Builds everything (the end-to-end tests run the built binaries), then runs every test.
+test: build
+	$(SWIFT) test --parallel
+
+bench:
+	@echo "make bench: not yet (the benchmarks issue adds them)"
+
+format:
+	$(SWIFT) format --in-place --recursive Sources Tests Package.swift
+
+clean:
+	rm -rf .build

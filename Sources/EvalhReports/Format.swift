@@ -1,0 +1,42 @@
+import EvalhCore
+import Foundation
+
+/// Number formatting shared by the human-readable renderers.
+enum Fmt {
+  /// `51.3%`, or `–` when unknown.
+  static func percent(_ x: Double?, digits: Int = 1) -> String {
+    guard let x else { return "–" }
+    return String(format: "%.\(digits)f%%", x * 100)
+  }
+
+  /// `[45–74]` in whole percent.
+  static func interval(_ i: (low: Double, high: Double)?) -> String {
+    guard let i else { return "" }
+    return "[\(Int((i.low * 100).rounded()))–\(Int((i.high * 100).rounded()))]"
+  }
+
+  /// `820 ms`, `2.9 s`.
+  static func millis(_ ms: Double?) -> String {
+    guard let ms else { return "–" }
+    return ms < 1000 ? "\(Int(ms.rounded())) ms" : String(format: "%.1f s", ms / 1000)
+  }
+
+  /// `$0.41`, `$0.0013`: enough digits to be useful for tiny per-trial costs.
+  static func usd(_ x: Double?) -> String {
+    guard let x else { return "–" }
+    if x == 0 { return "$0" }
+    if x >= 1 { return String(format: "$%.2f", x) }
+    let digits = max(2, min(8, Int((-log10(x)).rounded(.up)) + 1))
+    return String(format: "$%.\(digits)f", x)
+  }
+
+  /// Pads to `width` display columns (left-aligned).
+  static func pad(_ s: String, _ width: Int) -> String {
+    s.count >= width ? s : s + String(repeating: " ", count: width - s.count)
+  }
+
+  /// Pads to `width` display columns (right-aligned).
+  static func lpad(_ s: String, _ width: Int) -> String {
+    s.count >= width ? s : String(repeating: " ", count: width - s.count) + s
+  }
+}

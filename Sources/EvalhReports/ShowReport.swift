@@ -1,0 +1,115 @@
+import EvalhCore
+import EvalhStore
+import Foundation
+
+/// `evalh show`: the trial grid and one trial's detail; `evalh runs`: the run list.
+public enum ShowReport {
+  /// One mark per trial status.
+  static func mark(_ status: TrialStatus?) -> String {
+    switch status {
+    case .pass?: "✓"
+    case .fail?: "✗"
+    case .error?: "E"
+    case .timeout?: "T"
+    case nil: "·"
+    }
+  }
+
+  /// Tasks × trials per agent: ✓ pass, ✗ fail, E error, T timeout, · not recorded.
+  public static func grid(run: RunRecord, trials: [TrialRecord]) -> String {
+    var out = "run \(run.id) · suite \(Escape.terminal(run.suite)) · \(run.status.rawValue)\n"
+    out += "✓ pass  ✗ fail  E error  T timeout  · not recorded\n"
+    let byAgent = Dictionary(grouping: trials, by: \.agent)
+    let agents = run.plan.agents.isEmpty ? byAgent.keys.sorted() : run.plan.agents
+    let tasks = run.plan.tasks.isEmpty
+      ? Set(trials.map(\.taskID)).sorted().map { RunPlan.PlannedTask(id: $0, trials: run.trials) } : run.plan.tasks
+    let width = max(4, min(40, tasks.map { $0.id.count }.max() ?? 4))
+    for agent in agents {
+      out += "\nagent \(Escape.terminal(agent))\n"
+      let status = Dictionary(
+        (byAgent[agent] ?? []).map { ("\($0.taskID)#\($0.trial)", $0.status) }, uniquingKeysWith: { a, _ in a })
+      for task in tasks {
+        let marks = (1...max(1, task.trials)).map { mark(status["\(task.id)#\($0)"]) }
+        let passes = marks.filter { $0 == "✓" }.count
+        let recorded = marks.filter { $0 != "·" }.count
+        out += "  \(Fmt.pad(Escape.terminal(String(task.id.prefix(40))), width))  \(marks.joined(separator: " "))  \(passes)/\(recorded)\n"
+      }
+    }
+    return out
+  }
+
+  /// Everything stored about one trial, agent text made terminal-safe.
+  public static func detail(_ t: TrialRecord) -> String {
+    var out = "\(Escape.terminal(t.agent)) · \(Escape.terminal(t.taskID)) · trial \(t.trial): \(t.status.rawValue)"
+    if let kind = t.errorKind { out += " (\(kind.rawValue))" }
+    out += "\n"
+    if let error = t.error { out += "error:     \(Escape.terminal(error))\n" }
+    out += "latency:   \(Fmt.millis(t.latencyMs))   attempts \(t.attempts)   seed \(t.seed)\n"
+    let tokens = [t.inputTokens.map { "\($0) in" }, t.outputTokens.map { "\($0) out" }].compactMap { $0 }
+    out += "usage:     \(tokens.isEmpty ? "tokens unknown" : tokens.joined(separator: ", ")), cost \(Fmt.usd(t.costUSD))\n"
+    out += "started:   \(Timestamp.format(t.startedAt))   finished \(Timestamp.format(t.finishedAt))\n"
+    if t.truncated { out += "truncated: stdout was longer than the output limit and was cut\n" }
+    if !t.grades.isEmpty {
+      out += "grades:\n"
+      for g in t.grades {
+        let verdict = g.kind == .assure ? (g.passed ? "ok       " : "VIOLATED ") : (g.passed ? "pass     " : "FAIL     ")
+        out += "  \(g.kind.rawValue)  \(verdict)\(Escape.terminal(g.grader))"
+        if let s = g.score { out += String(format: "  score %.2f", s) }
+        if let d = g.detail { out += "  — \(Escape.terminal(d))" }
+        out += "\n"
+      }
+    }
+    out += "output:\n\(indent(Escape.terminal(display(t.outputJSON), multiline: true)))\n"
+    if let steps = t.stepsJSON, let value = JSONValue.parse(steps) {
+      out += "steps:\n\(indent(Escape.terminal(value.prettyText, multiline: true)))\n"
+    }
+    if let stderr = t.stderrTail, !stderr.isEmpty {
+      out += "stderr (tail):\n\(indent(Escape.terminal(stderr, multiline: true)))\n"
+    }
+    return out
+  }
+
+  /// A stored output: strings shown as text, other JSON indented.
+  static func display(_ json: String?) -> String {
+    guard let json else { return "(none)" }
+    guard let value = JSONValue.parse(json) else { return json }
+    return value.stringValue ?? value.prettyText
+  }
+
+  static func indent(_ text: String) -> String {
+    text.split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 }.joined(separator: "\n")
+  }
+
+  /// `evalh runs`: newest first, with recorded/planned trials and the headline success rate.
+  public static func runs(_ rows: [(run: RunRecord, recorded: Int, success: Double?)]) -> String {
+    guard !rows.isEmpty else { return "no runs yet\n" }
+    var out = "id                  suite                label         agents         status       trials     started               duration  success\n"
+    for r in rows {
+      let run = r.run
+      let duration = run.finishedAt.map { Durations.format($0.timeIntervalSince(run.startedAt)) } ?? "–"
+      out += Fmt.pad(run.id, 20) + Fmt.pad(Escape.terminal(String(run.suite.prefix(20))), 21)
+      out += Fmt.pad(Escape.terminal(String((run.label ?? "–").prefix(13))), 14)
+      out += Fmt.pad(Escape.terminal(String(run.plan.agents.joined(separator: ",").prefix(14))), 15)
+      out += Fmt.pad(run.status.rawValue, 13) + Fmt.pad("\(r.recorded)/\(run.plan.keys.count)", 11)
+      out += Fmt.pad(String(Timestamp.format(run.startedAt).prefix(19)), 22) + Fmt.pad(duration, 10)
+      out += Fmt.percent(r.success) + "\n"
+    }
+    return out
+  }
+
+  /// `evalh runs --json`.
+  public static func runsJSON(_ rows: [(run: RunRecord, recorded: Int, success: Double?)]) -> String {
+    JSONValue.array(
+      rows.map { r in
+        .object([
+          "id": .string(r.run.id), "suite": .string(r.run.suite), "label": r.run.label.map(JSONValue.string) ?? .null,
+          "agents": .array(r.run.plan.agents.map { .string($0) }), "status": .string(r.run.status.rawValue),
+          "trials_recorded": .number(Double(r.recorded)), "trials_planned": .number(Double(r.run.plan.keys.count)),
+          "started_at": .string(Timestamp.format(r.run.startedAt)),
+          "finished_at": r.run.finishedAt.map { .string(Timestamp.format($0)) } ?? .null,
+          "success_rate": r.success.map { .number($0) } ?? .null,
+        ])
+      }
+    ).prettyText + "\n"
+  }
+}

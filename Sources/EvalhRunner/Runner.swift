@@ -1,0 +1,227 @@
+import EvalhAgents
+import EvalhCore
+import EvalhStore
+import Foundation
+
+/// The choices of `evalh run` that shape a run.
+public struct RunOptions: Sendable {
+  public var trials: Int?
+  public var concurrency: Int?
+  public var agents: [String] = []
+  public var taskPatterns: [String] = []
+  public var tags: [String] = []
+  public var seed: Int64?
+  public var label: String?
+  public var runID: String?
+  public var resume: String?
+  public var keepFailed = false
+
+  public init() {}
+}
+
+/// Why a run could not start; each maps to an exit code of cli.md.
+public enum RunError: Error, LocalizedError, Sendable {
+  /// Flags that select nothing or name what the suite lacks (exit 2).
+  case invalidSelection(String)
+  /// `--resume` of a run that cannot be resumed as asked (exit 2).
+  case cannotResume(String)
+  /// The database failed (its own exit code).
+  case store(StoreError)
+
+  public var errorDescription: String? {
+    switch self {
+    case .invalidSelection(let m), .cannotResume(let m): m
+    case .store(let e): e.errorDescription
+    }
+  }
+
+  public var exitCode: Int32 {
+    switch self {
+    case .invalidSelection, .cannotResume: 2
+    case .store(let e): e.exitCode
+    }
+  }
+}
+
+/// How a run ended.
+public struct RunResult: Sendable {
+  /// The run as finally stored.
+  public var run: RunRecord
+  /// Trials recorded by this invocation.
+  public var recorded: Int
+  /// Set when the database failed mid-run (exit 3).
+  public var storeError: StoreError?
+}
+
+/// Schedules a suite's trials, at most `concurrency` in flight, committing each as it ends.
+public struct Runner: Sendable {
+  public let suite: Suite
+  public let store: ResultStore
+  public let options: RunOptions
+  public let interruption: Interruption
+
+  public init(suite: Suite, store: ResultStore, options: RunOptions, interruption: Interruption) {
+    self.suite = suite
+    self.store = store
+    self.options = options
+    self.interruption = interruption
+  }
+
+  /// The version recorded on runs.
+  public static let version = "0.1.0"
+
+  /// Creates the run (or reopens it for `--resume`) and lists the trials still to run.
+  public func prepare() throws(RunError) -> (run: RunRecord, pending: [TrialKey]) {
+    if let id = options.resume { return try prepareResume(id) }
+    let plan = try plan()
+    let runID = options.runID ?? Runner.newRunID()
+    do {
+      if try store.run(id: runID) != nil {
+        throw RunError.invalidSelection("run id '\(runID)' already exists in \(store.path); use --resume \(runID) to finish it")
+      }
+      let run = RunRecord(
+        id: runID, suite: suite.name, suitePath: suite.path, suiteSHA256: suite.sha256, label: options.label,
+        seed: options.seed ?? Int64(UInt32.random(in: 0...UInt32.max)),
+        trials: options.trials ?? suite.trials ?? Suite.defaultTrials, status: .running, startedAt: Date(),
+        evalhVersion: Runner.version, host: ProcessInfo.processInfo.hostName, gitCommit: Runner.gitCommit(in: suite.folder),
+        configJSON: suite.config.compactText, plan: plan)
+      let selected = Set(plan.tasks.map(\.id))
+      try store.createRun(run, tasks: suite.tasks.filter { selected.contains($0.id) })
+      return (run, plan.keys)
+    } catch let e as RunError {
+      throw e
+    } catch let e as StoreError {
+      throw .store(e)
+    } catch {
+      throw .invalidSelection("\(error)")
+    }
+  }
+
+  func prepareResume(_ id: String) throws(RunError) -> (run: RunRecord, pending: [TrialKey]) {
+    do {
+      guard var run = try store.run(id: id) else { throw RunError.cannotResume("no run '\(id)' in \(store.path) to resume") }
+      guard run.suiteSHA256 == suite.sha256 else {
+        throw RunError.cannotResume(
+          "run \(id) was recorded with a different version of suite '\(run.suite)' (sha256 \(run.suiteSHA256.prefix(12)) ≠ \(suite.sha256.prefix(12))); resume refuses a changed suite"
+        )
+      }
+      guard run.status != .completed else { throw RunError.cannotResume("run \(id) is already completed") }
+      let recorded = try store.recordedKeys(runID: id)
+      let pending = run.plan.keys.filter { !recorded.contains($0) }
+      try store.updateRun(id, status: .running, finishedAt: nil, stopReason: nil)
+      run.status = .running
+      return (run, pending)
+    } catch let e as RunError {
+      throw e
+    } catch let e as StoreError {
+      throw .store(e)
+    } catch {
+      throw .cannotResume("\(error)")
+    }
+  }
+
+  /// The agents × tasks × trials the flags select.
+  func plan() throws(RunError) -> RunPlan {
+    let known = suite.agents.map(\.name)
+    for name in options.agents where !known.contains(name) {
+      throw .invalidSelection("suite '\(suite.name)' has no agent '\(name)' (agents: \(known.joined(separator: ", ")))")
+    }
+    let agents = options.agents.isEmpty ? known : known.filter { options.agents.contains($0) }
+    let tasks = suite.tasks.filter { task in
+      (options.taskPatterns.isEmpty || options.taskPatterns.contains { fnmatch($0, task.id, 0) == 0 })
+        && (options.tags.isEmpty || !Set(options.tags).isDisjoint(with: task.tags))
+    }
+    guard !tasks.isEmpty else { throw .invalidSelection("no task of suite '\(suite.name)' matches the --task/--tag filters") }
+    let base = options.trials ?? suite.trials ?? Suite.defaultTrials
+    // --trials overrides every task; otherwise a task's own `trials` wins over the suite's.
+    return RunPlan(
+      agents: agents,
+      tasks: tasks.map { .init(id: $0.id, trials: options.trials != nil ? base : ($0.trials ?? base)) })
+  }
+
+  /// Runs `pending`, then marks the run completed or interrupted.
+  public func execute(run: RunRecord, pending: [TrialKey], progress: ProgressDisplay) async -> RunResult {
+    let agents = Dictionary(suite.agents.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+    let tasks = Dictionary(suite.tasks.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+    let executor = TrialExecutor(
+      suite: suite, runID: run.id, runSeed: run.seed, keepFailed: options.keepFailed, interruption: interruption,
+      workRoot: NSTemporaryDirectory().appending("evalh-\(run.id)-\(getpid())"))
+    let concurrency = max(1, options.concurrency ?? suite.concurrency ?? Suite.defaultConcurrency)
+    var recorded = 0
+    var storeError: StoreError?
+
+    await withTaskGroup(of: Result<TrialRecord?, StoreError>.self) { group in
+      var queue = pending.makeIterator()
+      var inFlight = 0
+      func launchNext() -> Bool {
+        guard !interruption.isTriggered, let key = queue.next() else { return false }
+        guard let agent = agents[key.agent], let task = tasks[key.taskID] else { return launchNext() }
+        group.addTask {
+          guard let record = await executor.run(TrialKeyRef(agent: key.agent, taskID: key.taskID, trial: key.trial), agent: agent, task: task)
+          else { return .success(nil) }
+          do {
+            try await store.insert(record)
+            return .success(record)
+          } catch let error as StoreError {
+            return .failure(error)
+          } catch {
+            return .failure(.database(path: store.path, message: "\(error)"))
+          }
+        }
+        return true
+      }
+      while inFlight < concurrency, launchNext() { inFlight += 1 }
+      while inFlight > 0, let result = await group.next() {
+        inFlight -= 1
+        switch result {
+        case .success(let record?):
+          recorded += 1
+          progress.record(record.status)
+        case .success(nil): break
+        case .failure(let error):
+          // The database cannot take more: stop launching, end what is in flight.
+          storeError = storeError ?? error
+          interruption.trigger()
+        }
+        if launchNext() { inFlight += 1 }
+      }
+    }
+    progress.finish()
+    try? FileManager.default.removeItem(atPath: NSTemporaryDirectory().appending("evalh-\(run.id)-\(getpid())"))
+
+    var final = run
+    final.finishedAt = Date()
+    if let storeError {
+      final.status = .interrupted
+      final.stopReason = "stopped: \(storeError.errorDescription ?? "database error")"
+    } else if interruption.isTriggered {
+      final.status = .interrupted
+      final.stopReason = "interrupted by a signal"
+    } else {
+      final.status = .completed
+      final.stopReason = nil
+    }
+    do {
+      try store.updateRun(final.id, status: final.status, finishedAt: final.finishedAt, stopReason: final.stopReason)
+    } catch {
+      storeError = storeError ?? error
+    }
+    return RunResult(run: final, recorded: recorded, storeError: storeError)
+  }
+
+  /// `r-YYYYMMDD-xxxxxx`.
+  public static func newRunID(now: Date = Date()) -> String {
+    let day = Timestamp.format(now).prefix(10).replacingOccurrences(of: "-", with: "")
+    return "r-\(day)-\(String(format: "%06x", UInt32.random(in: 0...0xFF_FFFF)))"
+  }
+
+  static func gitCommit(in folder: String) -> String? {
+    let result = ChildProcess.runBlocking(
+      ChildSpec(
+        argv: ["git", "rev-parse", "HEAD"], cwd: folder, environment: ProcessInfo.processInfo.environment, timeout: 5,
+        maxStdout: 4096))
+    guard result.termination == .exited(0) else { return nil }
+    let text = String(decoding: result.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    return text.isEmpty ? nil : text
+  }
+}

@@ -1,0 +1,162 @@
+import EvalhAgents
+import EvalhCore
+import Foundation
+
+/// Runs one trial end to end: fresh working folder, the agent, the graders.
+struct TrialExecutor: Sendable {
+  let suite: Suite
+  let runID: String
+  let runSeed: Int64
+  let keepFailed: Bool
+  let interruption: Interruption
+  let workRoot: String
+
+  /// The graded trial, or nil when evalh was interrupted before it ended (it is then not recorded).
+  func run(_ key: TrialKeyRef, agent: AgentConfig, task: TaskSpec) async -> TrialRecord? {
+    let seed = Seeds.trialSeed(runSeed: runSeed, agent: agent.name, taskID: task.id, trial: key.trial)
+    let workdir = "\(workRoot)/\(agent.name)/\(task.id)/\(key.trial)"
+    let fm = FileManager.default
+    try? fm.removeItem(atPath: workdir)
+    try? fm.createDirectory(atPath: workdir, withIntermediateDirectories: true)
+    let request = AgentRequest(
+      runID: runID, suite: suite.name, agent: agent.name, task: task, trial: key.trial, seed: seed, workdir: workdir)
+    let timeout = task.timeout ?? suite.timeout
+    let started = Date()
+    let reply: AgentReply
+    switch agent.adapter {
+    case .subprocess(let config):
+      reply = await SubprocessAgent(config: config).run(request, timeout: timeout, interruption: interruption)
+    }
+    if case .interrupted = reply.outcome {
+      try? fm.removeItem(atPath: workdir)
+      return nil
+    }
+    var record = TrialRecord(
+      runID: runID, agent: agent.name, taskID: task.id, trial: key.trial, status: .fail,
+      latencyMs: reply.latencyMs, inputTokens: reply.usage?.inputTokens, outputTokens: reply.usage?.outputTokens,
+      costUSD: reply.usage?.costUSD
+        ?? agent.pricing?.cost(inputTokens: reply.usage?.inputTokens, outputTokens: reply.usage?.outputTokens),
+      attempts: reply.attempts, seed: seed, outputJSON: reply.output?.compactText, stderrTail: reply.stderrTail,
+      stepsJSON: reply.steps?.compactText, truncated: reply.truncated, startedAt: started, finishedAt: started)
+
+    switch reply.outcome {
+    case .answered:
+      await grade(&record, reply: reply, task: task, request: request)
+    case .declaredError(let message):
+      record.status = .error
+      record.errorKind = .agentDeclared
+      record.error = message
+    case .contractError(let message):
+      record.status = .error
+      record.errorKind = .contract
+      record.error = message
+    case .exitError(let message):
+      record.status = .error
+      record.errorKind = .agentExit
+      record.error = message
+    case .timedOut:
+      record.status = .timeout
+      record.error = "no answer within \(Durations.format(timeout)); process group killed"
+    case .interrupted:
+      return nil
+    }
+    record.finishedAt = Date()
+    if !(keepFailed && record.status != .pass) { try? fm.removeItem(atPath: workdir) }
+    return record
+  }
+
+  /// Applies every `expect` grader and `assure` check, and sets the status from them.
+  func grade(_ record: inout TrialRecord, reply: AgentReply, task: TaskSpec, request: AgentRequest) async {
+    let output = reply.output ?? .null
+    let input = GradingInput(output: output)
+    var grades: [Grade] = []
+    var graderError: String?
+    for grader in task.expect {
+      if let g = Grading.grade(grader, input) {
+        grades.append(g)
+      } else if case .command(let spec) = grader.kind {
+        switch await runCommand(spec, label: grader.label, kind: .expect, reply: reply, request: request) {
+        case .success(let g): grades.append(g)
+        case .failure(let failure):
+          graderError = graderError ?? failure.message
+          grades.append(Grade(kind: .expect, grader: grader.label, passed: false, detail: failure.message))
+        }
+      }
+    }
+    for check in task.assure {
+      if let g = Grading.check(check, input) {
+        grades.append(g)
+      } else if case .command(let spec) = check.kind {
+        switch await runCommand(spec, label: check.label, kind: .assure, reply: reply, request: request) {
+        case .success(let g): grades.append(g)
+        case .failure(let failure):
+          graderError = graderError ?? failure.message
+          grades.append(Grade(kind: .assure, grader: check.label, passed: false, detail: failure.message))
+        }
+      }
+    }
+    let expects = grades.filter { $0.kind == .expect }
+    record.grades = grades
+    record.efficacyPass = expects.allSatisfy(\.passed)
+    record.efficacyScore = Statistics.mean(expects.map { $0.score ?? ($0.passed ? 1 : 0) })
+    record.violations = grades.filter { $0.kind == .assure && !$0.passed }.count
+    if let graderError {
+      record.status = .error
+      record.errorKind = .grader
+      record.error = graderError
+    } else {
+      record.status = record.efficacyPass == true && record.violations == 0 ? .pass : .fail
+    }
+  }
+
+  /// Runs an external grader: exit 0 passes, 1 fails, anything else is the grader's own error.
+  func runCommand(_ spec: CommandSpec, label: String, kind: GradeKind, reply: AgentReply, request: AgentRequest) async
+    -> Result<Grade, CommandGraderError>
+  {
+    var usage: [String: JSONValue] = [:]
+    if let u = reply.usage {
+      usage["input_tokens"] = u.inputTokens.map { .number(Double($0)) } ?? .null
+      usage["output_tokens"] = u.outputTokens.map { .number(Double($0)) } ?? .null
+      usage["cost_usd"] = u.costUSD.map { .number($0) } ?? .null
+    }
+    let trial: JSONValue = .object([
+      "task": request.json["task"] ?? .null, "input": request.task.input, "output": reply.output ?? .null,
+      "steps": reply.steps ?? .array([]), "usage": .object(usage), "trial": .number(Double(request.trial)),
+      "workdir": .string(request.workdir),
+    ])
+    var environment = ProcessInfo.processInfo.environment
+    environment.merge(request.environment) { _, new in new }
+    let result = await ChildProcess.run(
+      ChildSpec(
+        argv: spec.argv, cwd: suite.folder, environment: environment, stdin: Array(trial.compactText.utf8),
+        timeout: spec.timeout, maxStdout: 1 << 20),
+      interruption: interruption)
+    let stdout = String(decoding: result.stdout, as: UTF8.self)
+    let verdict = JSONValue.parse(stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+    let score = verdict?["score"]?.numberValue
+    let reason = verdict?["reason"]?.stringValue
+    switch result.termination {
+    case .exited(0): return .success(Grade(kind: kind, grader: label, passed: true, score: score, detail: reason))
+    case .exited(1):
+      return .success(Grade(kind: kind, grader: label, passed: false, score: score, detail: reason ?? "\(label) exited 1"))
+    case .exited(let code): return .failure(CommandGraderError(message: "grader \(label) exited \(code)"))
+    case .signaled(let s): return .failure(CommandGraderError(message: "grader \(label) killed by \(ChildProcess.signalName(s))"))
+    case .timedOut: return .failure(CommandGraderError(message: "grader \(label) timed out after \(Durations.format(spec.timeout))"))
+    case .interrupted: return .failure(CommandGraderError(message: "grader \(label) interrupted"))
+    case .failedToStart(let why): return .failure(CommandGraderError(message: "grader \(label): \(why)"))
+    }
+  }
+}
+
+/// A command grader that broke (the harness's side).
+struct CommandGraderError: Error {
+  let message: String
+}
+
+/// A trial's position in the plan.
+struct TrialKeyRef: Sendable {
+  let agent: String
+  let taskID: String
+  let trial: Int
+}
+

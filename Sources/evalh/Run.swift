@@ -1,0 +1,150 @@
+import ArgumentParser
+import EvalhAgents
+import EvalhCore
+import EvalhReports
+import EvalhRunner
+import EvalhStore
+import Foundation
+
+struct Run: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Run every task of a suite many times against each agent, record every trial, print the summary.")
+
+  @Argument(help: "The suite file.")
+  var suite: String
+
+  @Option(help: "Trials per task (overrides the suite; default 8).")
+  var trials: Int?
+
+  @Option(help: "Trials in flight at once (overrides the suite; default 4).")
+  var concurrency: Int?
+
+  @Option(help: "Only this agent of the suite (repeatable).")
+  var agent: [String] = []
+
+  @Option(help: "Only tasks whose id matches this glob (repeatable).")
+  var task: [String] = []
+
+  @Option(help: "Only tasks carrying this tag (repeatable).")
+  var tag: [String] = []
+
+  @Option(help: "Run seed; trial seeds derive from it (default: random, recorded).")
+  var seed: Int64?
+
+  @Option(help: "A label stored on the run (e.g. nightly, a branch).")
+  var label: String?
+
+  @Option(name: .customLong("run-id"), help: "Use this run id instead of a generated one.")
+  var runID: String?
+
+  @Option(help: "Finish run ID: run only the trials it has not recorded; the suite must be unchanged.")
+  var resume: String?
+
+  @Flag(name: .customLong("keep-failed"), help: "Keep the working folders of failed trials.")
+  var keepFailed = false
+
+  @Flag(help: "Print the summary as JSON instead of the table.")
+  var json = false
+
+  @Flag(name: .customLong("no-progress"), help: "No progress display.")
+  var noProgress = false
+
+  @OptionGroup var database: DatabaseOptions
+
+  func validate() throws {
+    if let trials, trials < 1 { throw ValidationError("--trials must be at least 1") }
+    if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
+    if resume != nil, runID != nil { throw ValidationError("--resume and --run-id cannot be combined") }
+    if resume != nil, trials != nil || !agent.isEmpty || !task.isEmpty || !tag.isEmpty || seed != nil {
+      throw ValidationError("--resume continues the run as it was planned: drop --trials, --agent, --task, --tag and --seed")
+    }
+  }
+
+  func run() async throws {
+    let loaded = try loadSuite(suite)
+    let store = try database.open(create: true)
+    var options = RunOptions()
+    options.trials = trials
+    options.concurrency = concurrency
+    options.agents = agent
+    options.taskPatterns = task
+    options.tags = tag
+    options.seed = seed
+    options.label = label
+    options.runID = runID
+    options.resume = resume
+    options.keepFailed = keepFailed
+
+    let interruption = Interruption()
+    let signals = SignalWatch(interruption: interruption)
+    defer { signals.cancel() }
+    let runner = Runner(suite: loaded, store: store, options: options, interruption: interruption)
+    let prepared: (run: RunRecord, pending: [TrialKey])
+    do {
+      prepared = try runner.prepare()
+    } catch {
+      throw Failure(error)
+    }
+    let run = prepared.run
+    let total = run.plan.keys.count
+    let verb = resume == nil ? "run" : "resuming"
+    FileHandle.standardError.write(
+      Data("\(verb) \(run.id): \(prepared.pending.count) of \(total) trials, \(run.plan.agents.count) agent(s) × \(run.plan.tasks.count) tasks, seed \(run.seed) → \(database.resolved)\n".utf8))
+    let mode: ProgressDisplay.Mode = noProgress ? .none : Terminal.stderrIsTTY ? .terminal : .plain
+    let result = await runner.execute(run: run, pending: prepared.pending, progress: ProgressDisplay(total: prepared.pending.count, mode: mode))
+
+    if let storeError = result.storeError {
+      FileHandle.standardError.write(Data("error: \(storeError.errorDescription ?? "database error")\n".utf8))
+      FileHandle.standardError.write(Data("what was committed stays committed; to finish: \(resumeCommand(run.id))\n".utf8))
+      throw ExitCode(3)
+    }
+    let report: RunReport
+    do {
+      report = try RunReport.load(result.run, from: store)
+    } catch {
+      throw Failure(error)
+    }
+    emit(json ? JSONReport.render(report) : TextReport.render(report, color: Terminal.colorAllowed))
+    if result.run.status == .interrupted {
+      FileHandle.standardError.write(Data("interrupted: run \(run.id) is resumable with\n  \(resumeCommand(run.id))\n".utf8))
+      throw ExitCode(130)
+    }
+  }
+
+  /// The exact command that finishes this run.
+  func resumeCommand(_ id: String) -> String {
+    var words = ["evalh", "run", suite, "--resume", id]
+    if let path = database.path { words += ["--db", path] }
+    if let concurrency { words += ["--concurrency", String(concurrency)] }
+    return words.map(shellQuoted).joined(separator: " ")
+  }
+}
+
+/// Quotes a word for a POSIX shell when it needs it.
+func shellQuoted(_ word: String) -> String {
+  let safe = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_./=:@+,")
+  if !word.isEmpty, word.unicodeScalars.allSatisfy({ safe.contains($0) }) { return word }
+  return "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
+}
+
+/// Turns SIGINT and SIGTERM into an interruption: stop launching, end what is in flight.
+final class SignalWatch: @unchecked Sendable {
+  private var sources: [any DispatchSourceSignal] = []
+
+  init(interruption: Interruption) {
+    for s in [SIGINT, SIGTERM] {
+      signal(s, SIG_IGN)
+      let source = DispatchSource.makeSignalSource(signal: s, queue: .global())
+      source.setEventHandler {
+        interruption.trigger()
+        FileHandle.standardError.write(Data("\nevalh: \(ChildProcess.signalName(s)) received: stopping, ending the trials in flight…\n".utf8))
+      }
+      source.resume()
+      sources.append(source)
+    }
+  }
+
+  func cancel() {
+    for source in sources { source.cancel() }
+  }
+}

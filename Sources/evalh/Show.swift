@@ -1,0 +1,46 @@
+import ArgumentParser
+import EvalhReports
+import EvalhStore
+import Foundation
+
+struct Show: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Show stored trials: a tasks × trials grid, or one task's trials in detail.")
+
+  @Argument(help: "A run id, latest, or latest~N.")
+  var run = "latest"
+
+  @Option(help: "Show this task's trials in detail.")
+  var task: String?
+
+  @Option(help: "Only this trial number (with --task).")
+  var trial: Int?
+
+  @Option(help: "Only this agent.")
+  var agent: String?
+
+  @OptionGroup var database: DatabaseOptions
+
+  func validate() throws {
+    if trial != nil, task == nil { throw ValidationError("--trial needs --task") }
+  }
+
+  func run() async throws {
+    let store = try database.open(create: false)
+    do {
+      let record = try store.resolve(run)
+      guard let task else {
+        emit(ShowReport.grid(run: record, trials: try store.trials(runID: record.id, agent: agent)))
+        return
+      }
+      let trials = try store.trials(runID: record.id, agent: agent, taskID: task, trial: trial)
+      guard !trials.isEmpty else {
+        let what = trial.map { "trial \($0) of task '\(task)'" } ?? "task '\(task)'"
+        throw Failure("run \(record.id) has no recorded \(what)\(agent.map { " for agent '\($0)'" } ?? "")", code: 2)
+      }
+      emit(trials.map(ShowReport.detail).joined(separator: "\n"))
+    } catch let error as StoreError {
+      throw Failure(error)
+    }
+  }
+}
