@@ -102,20 +102,28 @@ public final class Interruption: Sendable {
 /// deadline; no process of the group outlives the call.
 public enum ChildProcess {
   /// Runs `spec` on a dedicated thread (it blocks in poll), so the async pool is never held.
+  /// Cancelling the calling task ends the child like an interruption.
   public static func run(_ spec: ChildSpec, interruption: Interruption? = nil) async -> ChildResult {
-    await withCheckedContinuation { continuation in
-      let thread = Thread {
-        continuation.resume(returning: runBlocking(spec, interruption: interruption))
+    let cancellation = Interruption()
+    return await withTaskCancellationHandler {
+      await withCheckedContinuation { continuation in
+        let thread = Thread {
+          continuation.resume(returning: runBlocking(spec, interruption: interruption, cancellation: cancellation))
+        }
+        thread.stackSize = 1 << 20
+        thread.start()
       }
-      thread.stackSize = 1 << 20
-      thread.start()
+    } onCancel: {
+      cancellation.trigger()
     }
   }
 
   private static let ignoreSIGPIPE: Void = { signal(SIGPIPE, SIG_IGN) }()
 
   /// Runs `spec` on the calling thread.
-  public static func runBlocking(_ spec: ChildSpec, interruption: Interruption? = nil) -> ChildResult {
+  public static func runBlocking(_ spec: ChildSpec, interruption: Interruption? = nil, cancellation: Interruption? = nil)
+    -> ChildResult
+  {
     _ = ignoreSIGPIPE
     let start = monotonicSeconds()
     func failed(_ reason: String) -> ChildResult {
@@ -166,7 +174,13 @@ public enum ChildProcess {
       envp.forEach { free($0) }
     }
     var pid: pid_t = 0
-    let rc = posix_spawnp(&pid, spec.argv[0], &actions, &attributes, argv, envp)
+    var rc = posix_spawnp(&pid, spec.argv[0], &actions, &attributes, argv, envp)
+    // ETXTBSY: another thread of this process is between fork and exec while holding the
+    // script open for writing (it was just written). Transient; retry briefly.
+    for attempt in 1...20 where rc == ETXTBSY {
+      usleep(useconds_t(attempt * 5_000))
+      rc = posix_spawnp(&pid, spec.argv[0], &actions, &attributes, argv, envp)
+    }
     close(inPipe[0])
     close(outPipe[1])
     close(errPipe[1])
@@ -177,7 +191,7 @@ public enum ChildProcess {
 
     var loop = WaitLoop(
       pid: pid, spec: spec, stdinFD: inPipe[1], stdoutFD: outPipe[0], stderrFD: errPipe[0],
-      interruptFD: interruption?.fd ?? -1, start: start)
+      interruptFD: interruption?.fd ?? -1, cancelFD: cancellation?.fd ?? -1, start: start)
     return loop.run()
   }
 
@@ -213,6 +227,7 @@ private struct WaitLoop {
   var stdoutFD: Int32
   var stderrFD: Int32
   let interruptFD: Int32
+  let cancelFD: Int32
   let start: Double
 
   var stdinOffset = 0
@@ -221,7 +236,11 @@ private struct WaitLoop {
   var stderr: [UInt8] = []
   var scratch = [UInt8](repeating: 0, count: 64 << 10)
 
-  init(pid: pid_t, spec: ChildSpec, stdinFD: Int32, stdoutFD: Int32, stderrFD: Int32, interruptFD: Int32, start: Double) {
+  init(
+    pid: pid_t, spec: ChildSpec, stdinFD: Int32, stdoutFD: Int32, stderrFD: Int32, interruptFD: Int32, cancelFD: Int32,
+    start: Double
+  ) {
+    self.cancelFD = cancelFD
     self.pid = pid
     self.spec = spec
     self.stdinFD = stdinFD
@@ -249,7 +268,7 @@ private struct WaitLoop {
         signalGroup(SIGTERM)
         killAt = now + spec.killGrace
       }
-      if reason == nil, interruptFD >= 0, isReadable(interruptFD) {
+      if reason == nil, (interruptFD >= 0 && isReadable(interruptFD)) || (cancelFD >= 0 && isReadable(cancelFD)) {
         reason = .interrupted
         signalGroup(SIGTERM)
         killAt = now + spec.killGrace
@@ -265,6 +284,7 @@ private struct WaitLoop {
         pollfd(fd: stdinFD, events: Int16(POLLOUT), revents: 0),
         pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0),
         pollfd(fd: reason == nil ? interruptFD : -1, events: Int16(POLLIN), revents: 0),
+        pollfd(fd: reason == nil ? cancelFD : -1, events: Int16(POLLIN), revents: 0),
       ]
       let waitMs = Int32(max(0, min(wake - now, 3600)) * 1000) + 1
       let ready = poll(&fds, nfds_t(fds.count), waitMs)

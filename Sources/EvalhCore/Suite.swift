@@ -34,6 +34,12 @@ public struct Suite: Sendable {
 
 /// One agent of a suite.
 public struct AgentConfig: Sendable {
+  public init(name: String, adapter: Adapter, pricing: Pricing? = nil) {
+    self.name = name
+    self.adapter = adapter
+    self.pricing = pricing
+  }
+
   /// The agent's name (`default` for a lone `agent:`).
   public var name: String
   /// How evalh talks to it.
@@ -50,6 +56,17 @@ public enum Adapter: Sendable {
 
 /// How a subprocess agent is started.
 public struct SubprocessConfig: Sendable {
+  public init(
+    command: [String], cwd: String, env: [String: String] = [:], format: OutputFormat = .envelope,
+    maxOutput: Int = SubprocessConfig.defaultMaxOutput
+  ) {
+    self.command = command
+    self.cwd = cwd
+    self.env = env
+    self.format = format
+    self.maxOutput = maxOutput
+  }
+
   /// argv; argv[0] is looked up on PATH unless it contains a slash.
   public var command: [String]
   /// Absolute working directory of the agent.
@@ -75,6 +92,11 @@ public enum OutputFormat: String, Sendable, CaseIterable {
 
 /// Prices per million tokens.
 public struct Pricing: Sendable, Hashable {
+  public init(inputPerMillion: Double, outputPerMillion: Double) {
+    self.inputPerMillion = inputPerMillion
+    self.outputPerMillion = outputPerMillion
+  }
+
   /// USD per million input tokens.
   public var inputPerMillion: Double
   /// USD per million output tokens.
@@ -89,6 +111,20 @@ public struct Pricing: Sendable, Hashable {
 
 /// One task of a suite.
 public struct TaskSpec: Sendable {
+  public init(
+    id: String, input: JSONValue, tags: [String] = [], metadata: [String: JSONValue] = [:], trials: Int? = nil,
+    timeout: Double? = nil, expect: [Grader] = [], assure: [Check] = []
+  ) {
+    self.id = id
+    self.input = input
+    self.tags = tags
+    self.metadata = metadata
+    self.trials = trials
+    self.timeout = timeout
+    self.expect = expect
+    self.assure = assure
+  }
+
   /// Unique id, `[A-Za-z0-9._-]+`.
   public var id: String
   /// The input handed to the agent.
@@ -109,6 +145,11 @@ public struct TaskSpec: Sendable {
 
 /// An `expect` entry.
 public struct Grader: Sendable {
+  public init(name: String? = nil, kind: GraderKind) {
+    self.name = name
+    self.kind = kind
+  }
+
   /// The optional `name:`; reports show it instead of the kind.
   public var name: String?
   /// What the grader checks.
@@ -142,6 +183,11 @@ public enum GraderKind: Sendable {
 
 /// An `assure` entry.
 public struct Check: Sendable {
+  public init(name: String? = nil, kind: CheckKind) {
+    self.name = name
+    self.kind = kind
+  }
+
   /// The optional `name:`.
   public var name: String?
   /// What the check forbids.
@@ -189,6 +235,12 @@ public struct Pattern: @unchecked Sendable {
 
 /// The `json:` grader's condition.
 public struct JSONCheck: Sendable {
+  public init(path: JSONPath, condition: Condition, tolerance: Double? = nil) {
+    self.path = path
+    self.condition = condition
+    self.tolerance = tolerance
+  }
+
   /// Where to look.
   public var path: JSONPath
   /// What must hold there.
@@ -209,6 +261,11 @@ public struct JSONCheck: Sendable {
 
 /// An external grader or policy check.
 public struct CommandSpec: Sendable {
+  public init(argv: [String], timeout: Double = CommandSpec.defaultTimeout) {
+    self.argv = argv
+    self.timeout = timeout
+  }
+
   /// argv, run in the suite's folder.
   public var argv: [String]
   /// Seconds before it is killed (a grader error).
@@ -217,3 +274,4 @@ public struct CommandSpec: Sendable {
   /// The default timeout of a command grader, seconds.
   public static let defaultTimeout = 60.0
 }
+

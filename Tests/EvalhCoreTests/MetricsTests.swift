@@ -1,0 +1,78 @@
+import Testing
+
+@testable import EvalhCore
+
+@Suite struct MetricsTests {
+  /// Task A passes 8/8, B 4/8 (trial 1 fails), C 0/8; plus one grader error on A (not counted).
+  func sample() -> AgentMetrics {
+    var trials: [TrialFacts] = []
+    for t in 1...8 { trials.append(TrialFacts(taskID: "A", trial: t, status: .pass, latencyMs: Double(t * 100), costUSD: 0.01)) }
+    trials.append(TrialFacts(taskID: "A", trial: 9, status: .error, errorKind: .grader, latencyMs: 99_999))
+    for t in 1...8 {
+      trials.append(TrialFacts(taskID: "B", trial: t, status: t % 2 == 0 ? .pass : .fail, latencyMs: 100, violations: t == 1 ? 1 : 0))
+    }
+    for t in 1...7 { trials.append(TrialFacts(taskID: "C", trial: t, status: .fail, latencyMs: 100)) }
+    trials.append(TrialFacts(taskID: "C", trial: 8, status: .timeout, latencyMs: 5000))
+    return AgentMetrics(agent: "x", trials: trials, planned: ["A": 9, "B": 8, "C": 8])
+  }
+
+  @Test func headlineRatesByHand() throws {
+    let m = sample()
+    #expect(m.trials == 24)
+    #expect(m.nMin == 8)
+    let expectedSuccess: Double = (1 + 0.5 + 0) / 3
+    #expect(m.successRate == expectedSuccess)
+    #expect(m.firstRunSuccess == 1.0 / 3)
+    // pass^8: A 1, B C(4,8)/C(8,8) = 0, C 0.
+    #expect(m.sustainedSuccess == 1.0 / 3)
+    #expect(m.reliabilityCliff == 0)
+    // pass^2: A 1, B C(4,2)/C(8,2) = 6/28, C 0.
+    let passHat2: Double = (1 + 6.0 / 28) / 3
+    #expect(abs(m.passHatK[1] - passHat2) < 1e-12)
+    // pass@2: A 1, B 1 − C(4,2)/C(8,2) = 22/28, C 0.
+    let passAt2: Double = (1 + 22.0 / 28) / 3
+    #expect(abs(m.passAtK[1] - passAt2) < 1e-12)
+    #expect(m.consistency == 2.0 / 3)
+    #expect(m.flakyTasks == ["B"])
+    #expect(m.violations == 1)
+    #expect(m.assuranceRate == 23.0 / 24)
+    #expect(m.errors["grader"] == 1 && m.errors["timeout"] == 1)
+  }
+
+  @Test func graderErrorsAreExcludedAndShortTasksReported() throws {
+    let m = sample()
+    let a = try #require(m.tasks.first { $0.taskID == "A" })
+    #expect(a.trials == 8 && a.graderErrors == 1)
+    // A planned 9 trials but counts 8: short (the grader error is not a counted trial).
+    #expect(m.shortTasks == ["A"])
+    // The grader error's huge latency is not in the percentiles; the timeout's is.
+    #expect(m.latency.max == 5000)
+  }
+
+  @Test func costsUseKnownValuesOnly() {
+    let m = sample()
+    #expect(m.costUnknownTrials == 16)
+    #expect(abs(m.costTotalUSD! - 0.08) < 1e-12)
+    #expect(abs(m.costPerTrialUSD! - 0.01) < 1e-12)
+    // cost_total / passing trials: 0.08 / 12.
+    #expect(abs(m.costPerSuccessUSD! - 0.08 / 12) < 1e-12)
+  }
+
+  @Test func cliffIsRelativeFallAndNullWithoutFirstRunSuccess() {
+    // 60% → 25% is a 58% cliff (metrics.md).
+    var trials: [TrialFacts] = []
+    // 20 tasks × 2 trials: 12 tasks pass trial 1; 5 of those pass both.
+    for i in 0..<20 {
+      trials.append(TrialFacts(taskID: "t\(i)", trial: 1, status: i < 12 ? .pass : .fail, latencyMs: 1))
+      trials.append(TrialFacts(taskID: "t\(i)", trial: 2, status: i < 5 ? .pass : .fail, latencyMs: 1))
+    }
+    let m = AgentMetrics(agent: "x", trials: trials, planned: [:])
+    #expect(m.firstRunSuccess == 0.6)
+    #expect(m.sustainedSuccess == 0.25)
+    let cliff: Double = 1 - 0.25 / 0.6
+    #expect(abs(m.reliabilityCliff! - cliff) < 1e-12)
+    let none = AgentMetrics(agent: "y", trials: [TrialFacts(taskID: "a", trial: 1, status: .fail, latencyMs: 1)], planned: [:])
+    #expect(none.reliabilityCliff == nil)
+    #expect(none.costTotalUSD == nil && none.costPerSuccessUSD == nil)
+  }
+}
