@@ -38,9 +38,11 @@ let package = Package(
     // The bundled, deterministic example agent used by `make run`.
     .executableTarget(name: "example-agent"),
     .testTarget(name: "EvalhCoreTests", dependencies: ["EvalhCore"]),
-    .testTarget(name: "EvalhStoreTests", dependencies: ["EvalhStore"]),
+    .testTarget(name: "EvalhStoreTests", dependencies: ["EvalhStore", .product(name: "GRDB", package: "GRDB.swift")]),
     .testTarget(name: "EvalhAgentsTests", dependencies: ["EvalhAgents"]),
-    .testTarget(name: "EvalhRunnerTests", dependencies: ["EvalhRunner", "EvalhStore"]),
+    .testTarget(
+      name: "EvalhRunnerTests",
+      dependencies: ["EvalhRunner", "EvalhStore", .product(name: "GRDB", package: "GRDB.swift")]),
     .testTarget(name: "EvalhCLITests", dependencies: ["EvalhStore", "evalh", "example-agent"]),
   ]
 )

@@ -101,8 +101,9 @@ public struct TrialKey: Sendable, Hashable, Codable {
 public enum Timestamp {
   /// `2026-11-22T10:04:05.123Z`.
   public static func format(_ date: Date) -> String {
-    var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
-    let millis = Int((date.timeIntervalSince1970 - Double(seconds)) * 1000)
+    let totalMillis = (date.timeIntervalSince1970 * 1000).rounded()
+    var seconds = time_t((totalMillis / 1000).rounded(.down))
+    let millis = Int(totalMillis - Double(seconds) * 1000)
     var parts = tm()
     gmtime_r(&seconds, &parts)
     return String(

@@ -1,0 +1,249 @@
+import EvalhAgents
+import EvalhCore
+import EvalhStore
+import Foundation
+import GRDB
+import Testing
+
+@testable import EvalhRunner
+
+final class Workspace: Sendable {
+  let path: String
+  init() {
+    path = NSTemporaryDirectory() + "evalh-runner-" + UUID().uuidString
+    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+  }
+  deinit { try? FileManager.default.removeItem(atPath: path) }
+
+  func write(_ name: String, _ text: String, executable: Bool = false) {
+    let file = "\(path)/\(name)"
+    unlink(file)
+    let fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, executable ? 0o755 : 0o644)
+    let bytes = Array(text.utf8)
+    _ = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+    close(fd)
+  }
+
+  /// A deterministic agent: answers "no" when its seed is divisible by 3, else "yes";
+  /// writes a file into its working folder for state-based graders.
+  func suite(extraTask: String = "", trials: Int = 4, agentBody: String? = nil) throws -> Suite {
+    write(
+      "agent.sh",
+      agentBody ?? """
+        #!/bin/sh
+        cat > /dev/null
+        if [ $((EVALH_SEED % 3)) -eq 0 ]; then out=no; else out=yes; fi
+        echo "$out" > "$EVALH_WORKDIR/answer.txt"
+        echo "{\\"output\\":\\"$out\\",\\"usage\\":{\\"input_tokens\\":1000,\\"output_tokens\\":100}}"
+        """, executable: true)
+    write(
+      "suite.yaml",
+      """
+      name: runner-test
+      trials: \(trials)
+      concurrency: 3
+      timeout: 10s
+      agents:
+        one: { subprocess: { command: [./agent.sh] }, pricing: { input_per_million: 1, output_per_million: 10 } }
+        two: { subprocess: { command: [./agent.sh] } }
+      tasks:
+        - id: alpha
+          input: a
+          tags: [x]
+          expect:
+            - equals: "yes"
+            - command: [sh, -c, 'grep -q yes "$EVALH_WORKDIR/answer.txt"']
+              name: answer-file
+        - id: beta.one
+          input: b
+          tags: [y]
+          trials: 2
+          expect: [{ contains: "y" }]
+          assure: [{ not_contains: "e" }]
+        - id: beta.two
+          input: c
+          tags: [x, y]
+      \(extraTask)
+      """)
+    return try SuiteLoader.load(path: "\(path)/suite.yaml")
+  }
+}
+
+func execute(_ suite: Suite, _ store: ResultStore, _ options: RunOptions, interruption: Interruption = Interruption())
+  async throws -> RunResult
+{
+  let runner = Runner(suite: suite, store: store, options: options, interruption: interruption)
+  let prepared = try runner.prepare()
+  return await runner.execute(run: prepared.run, pending: prepared.pending, progress: ProgressDisplay(total: 0, mode: .none))
+}
+
+/// Trial rows without the fields that depend on wall time.
+func comparable(_ store: ResultStore, _ runID: String) throws -> [String] {
+  try store.trials(runID: runID).map { t in
+    "\(t.agent)|\(t.taskID)|\(t.trial)|\(t.status)|\(t.errorKind?.rawValue ?? "-")|\(t.seed)|\(t.outputJSON ?? "-")|\(t.violations)|\(t.costUSD ?? -1)"
+  }
+}
+
+@Suite struct RunnerTests {
+  @Test func planHonoursFiltersAndTrialOverrides() throws {
+    let ws = Workspace()
+    let suite = try ws.suite()
+    let store = try ResultStore(path: ws.path + "/db.sqlite", create: true)
+    var options = RunOptions()
+    let all = try Runner(suite: suite, store: store, options: options, interruption: Interruption()).plan()
+    #expect(all.agents == ["one", "two"])
+    #expect(all.tasks == [.init(id: "alpha", trials: 4), .init(id: "beta.one", trials: 2), .init(id: "beta.two", trials: 4)])
+    #expect(all.keys.count == 2 * (4 + 2 + 4))
+    options.agents = ["two"]
+    options.taskPatterns = ["beta.*"]
+    options.tags = ["x"]
+    options.trials = 3
+    let some = try Runner(suite: suite, store: store, options: options, interruption: Interruption()).plan()
+    #expect(some.agents == ["two"] && some.tasks == [.init(id: "beta.two", trials: 3)])
+    options.agents = ["three"]
+    #expect(throws: RunError.self) { try Runner(suite: suite, store: store, options: options, interruption: Interruption()).plan() }
+    options.agents = []
+    options.tags = ["nope"]
+    #expect(throws: RunError.self) { try Runner(suite: suite, store: store, options: options, interruption: Interruption()).plan() }
+  }
+
+  @Test func runsGradesAndCommitsEveryTrial() async throws {
+    let ws = Workspace()
+    let suite = try ws.suite()
+    let store = try ResultStore(path: ws.path + "/db.sqlite", create: true)
+    var options = RunOptions()
+    options.seed = 11
+    let result = try await execute(suite, store, options)
+    #expect(result.run.status == .completed && result.recorded == 20 && result.storeError == nil)
+    let trials = try store.trials(runID: result.run.id)
+    #expect(trials.count == 20)
+    for t in trials {
+      let answer = t.seed % 3 == 0 ? "no" : "yes"
+      #expect(t.outputJSON == "\"\(answer)\"")
+      #expect(t.seed == Seeds.trialSeed(runSeed: 11, agent: t.agent, taskID: t.taskID, trial: t.trial))
+      switch t.taskID {
+      case "alpha": #expect(t.status == (answer == "yes" ? .pass : .fail))
+      case "beta.one":
+        // "yes" contains "e": a violation; "no" fails `contains: y`.
+        #expect(t.status == .fail)
+        #expect(t.violations == (answer == "yes" ? 1 : 0))
+      default: #expect(t.status == .pass)
+      }
+      // Pricing: 1000 × $1/M + 100 × $10/M for agent one; unknown (never 0) for agent two.
+      #expect(t.costUSD == (t.agent == "one" ? 0.002 : nil))
+    }
+    let alpha = try store.trials(runID: result.run.id, agent: "one", taskID: "alpha", trial: 1)[0]
+    #expect(alpha.grades.map(\.grader) == ["equals", "answer-file"])
+    // Working folders are removed after grading.
+    #expect(!FileManager.default.fileExists(atPath: NSTemporaryDirectory() + "evalh-\(result.run.id)-\(getpid())"))
+  }
+
+  @Test func brokenCommandGraderIsAGraderError() async throws {
+    let ws = Workspace()
+    let suite = try ws.suite(
+      extraTask: """
+          - id: broken
+            input: d
+            expect:
+              - command: [sh, -c, 'exit 7']
+        """)
+    let store = try ResultStore(path: ws.path + "/db.sqlite", create: true)
+    var options = RunOptions()
+    options.taskPatterns = ["broken"]
+    options.trials = 1
+    let result = try await execute(suite, store, options)
+    let t = try store.trials(runID: result.run.id, agent: "one", taskID: "broken")[0]
+    #expect(t.status == .error && t.errorKind == .grader && t.error == "grader command exited 7")
+  }
+
+  @Test func resumeRunsExactlyTheMissingTrials() async throws {
+    let ws = Workspace()
+    let suite = try ws.suite()
+    let store = try ResultStore(path: ws.path + "/db.sqlite", create: true)
+    var options = RunOptions()
+    options.seed = 5
+    options.runID = "r-full"
+    let full = try await execute(suite, store, options)
+    let expected = try comparable(store, full.run.id)
+
+    // The same run, cut short: drop some trials, as a crash would have.
+    options.runID = "r-cut"
+    _ = try await execute(suite, store, options)
+    let db = ws.path + "/db.sqlite"
+    try await DatabaseQueue(path: db).write { db in
+      try db.execute(
+        sql: """
+          DELETE FROM grades WHERE run_id = 'r-cut' AND trial > 1;
+          DELETE FROM trials WHERE run_id = 'r-cut' AND trial > 1;
+          UPDATE runs SET status = 'interrupted' WHERE id = 'r-cut'
+          """)
+    }
+    #expect(try store.recordedKeys(runID: "r-cut").count == 6)
+
+    var resume = RunOptions()
+    resume.resume = "r-cut"
+    let runner = Runner(suite: suite, store: store, options: resume, interruption: Interruption())
+    let prepared = try runner.prepare()
+    #expect(prepared.pending.count == 14)
+    let finished = await runner.execute(run: prepared.run, pending: prepared.pending, progress: ProgressDisplay(total: 14, mode: .none))
+    #expect(finished.run.status == .completed && finished.recorded == 14)
+    #expect(try comparable(store, "r-cut") == expected)
+
+    // Nothing is left to run, and a completed run is not resumed again.
+    #expect(throws: RunError.self) { try Runner(suite: suite, store: store, options: resume, interruption: Interruption()).prepare() }
+  }
+
+  @Test func resumeRefusesAChangedSuite() async throws {
+    let ws = Workspace()
+    let store = try ResultStore(path: ws.path + "/db.sqlite", create: true)
+    var options = RunOptions()
+    options.runID = "r-1"
+    options.trials = 1
+    _ = try await execute(try ws.suite(), store, options)
+    try store.updateRun("r-1", status: .interrupted, finishedAt: nil, stopReason: nil)
+    var resume = RunOptions()
+    resume.resume = "r-1"
+    let changed = try ws.suite(trials: 9)
+    do {
+      _ = try Runner(suite: changed, store: store, options: resume, interruption: Interruption()).prepare()
+      Issue.record("resumed a changed suite")
+    } catch {
+      #expect(error.exitCode == 2)
+      #expect(error.errorDescription?.contains("different version of suite") == true)
+    }
+    resume.resume = "r-unknown"
+    #expect(throws: RunError.self) { try Runner(suite: changed, store: store, options: resume, interruption: Interruption()).prepare() }
+  }
+
+  @Test func interruptionStopsLaunchingAndEndsTrialsInFlight() async throws {
+    let ws = Workspace()
+    let suite = try ws.suite(
+      agentBody: """
+        #!/bin/sh
+        cat > /dev/null
+        sleep 1000 &
+        echo $! >> \(NSTemporaryDirectory())evalh-runner-children-\(getpid())
+        wait
+        """)
+    let store = try ResultStore(path: ws.path + "/db.sqlite", create: true)
+    let interruption = Interruption()
+    Task {
+      try await Task.sleep(for: .milliseconds(500))
+      interruption.trigger()
+    }
+    let clock = ContinuousClock()
+    let start = clock.now
+    let result = try await execute(suite, store, RunOptions(), interruption: interruption)
+    #expect(clock.now - start < .seconds(8))
+    #expect(result.run.status == .interrupted && result.recorded == 0)
+    #expect(try store.run(id: result.run.id)?.status == .interrupted)
+    let children = NSTemporaryDirectory() + "evalh-runner-children-\(getpid())"
+    defer { unlink(children) }
+    let pids = (try? String(contentsOfFile: children, encoding: .utf8))?.split(separator: "\n").compactMap { Int32($0) } ?? []
+    #expect(pids.count == 3)  // concurrency 3: only those were launched
+    for pid in pids {
+      let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+      #expect(stat.isEmpty || stat.contains(") Z "), "pid \(pid) outlived the run")
+    }
+  }
+}

@@ -1,0 +1,175 @@
+import EvalhCore
+import Foundation
+import GRDB
+import Testing
+
+@testable import EvalhStore
+
+final class TempDB: Sendable {
+  let folder: String
+  var path: String { folder + "/nested/results.sqlite" }
+  init() { folder = NSTemporaryDirectory() + "evalh-store-" + UUID().uuidString }
+  deinit { try? FileManager.default.removeItem(atPath: folder) }
+}
+
+func sampleRun(_ id: String = "r-1", suite: String = "s", started: Date = Date()) -> RunRecord {
+  RunRecord(
+    id: id, suite: suite, suitePath: "/x/s.yaml", suiteSHA256: String(repeating: "a", count: 64), label: "nightly",
+    seed: 7, trials: 2, status: .running, startedAt: started, evalhVersion: "0.1.0", host: "h", gitCommit: nil,
+    configJSON: "{}", plan: RunPlan(agents: ["a"], tasks: [.init(id: "t1", trials: 2), .init(id: "t2", trials: 2)]))
+}
+
+func sampleTrial(_ run: String = "r-1", task: String = "t1", trial: Int = 1, status: TrialStatus = .pass) -> TrialRecord {
+  TrialRecord(
+    runID: run, agent: "a", taskID: task, trial: trial, status: status, efficacyPass: status == .pass,
+    efficacyScore: status == .pass ? 1 : 0, violations: 0, latencyMs: 12.5, inputTokens: 10, outputTokens: nil,
+    costUSD: nil, seed: 99, outputJSON: #""héllo \u0000""#, stderrTail: "log", stepsJSON: "[]",
+    startedAt: Date(timeIntervalSince1970: 1_790_000_000.125), finishedAt: Date(timeIntervalSince1970: 1_790_000_001.5),
+    grades: [Grade(kind: .expect, grader: "contains", passed: true), Grade(kind: .assure, grader: "no-pii", passed: false, detail: "email")])
+}
+
+@Suite struct StoreTests {
+  @Test func createsTheFileWithTheSpecSchema() throws {
+    let db = TempDB()
+    let store = try ResultStore(path: db.path, create: true)
+    try store.createRun(sampleRun(), tasks: [TaskSpec(id: "t1", input: .string("hi"), tags: ["x"])])
+    let queue = try DatabaseQueue(path: db.path)
+    try queue.read { db in
+      #expect(try String.fetchOne(db, sql: "PRAGMA journal_mode") == "wal")
+      #expect(try Int.fetchOne(db, sql: "PRAGMA user_version") == Schema.version)
+      let columns = try Row.fetchAll(db, sql: "PRAGMA table_info(trials)").map { $0["name"] as String }
+      for c in [
+        "run_id", "agent", "task_id", "trial", "status", "error_kind", "error", "efficacy_pass", "efficacy_score",
+        "violations", "latency_ms", "input_tokens", "output_tokens", "cost_usd", "attempts", "seed", "output_json",
+        "stderr_tail", "steps_json", "truncated", "started_at", "finished_at",
+      ] {
+        #expect(columns.contains(c), "trials.\(c)")
+      }
+      let runColumns = try Row.fetchAll(db, sql: "PRAGMA table_info(runs)").map { $0["name"] as String }
+      for c in ["id", "suite", "suite_path", "suite_sha256", "label", "seed", "trials", "status", "started_at",
+                "finished_at", "evalh_version", "host", "git_commit", "config_json"] {
+        #expect(runColumns.contains(c), "runs.\(c)")
+      }
+      #expect(try String.fetchOne(db, sql: "SELECT tags FROM tasks") == #"["x"]"#)
+    }
+  }
+
+  @Test func trialsRoundTripWithTheirGrades() throws {
+    let db = TempDB()
+    let store = try ResultStore(path: db.path, create: true)
+    try store.createRun(sampleRun(), tasks: [])
+    let trial = sampleTrial()
+    try store.insertNow(trial)
+    let back = try store.trials(runID: "r-1", taskID: "t1")
+    #expect(back == [trial])
+    #expect(try store.recordedKeys(runID: "r-1") == [TrialKey(agent: "a", taskID: "t1", trial: 1)])
+    let facts = try store.trialFacts(runID: "r-1")
+    #expect(facts["a"]?.first?.status == .pass && facts["a"]?.first?.latencyMs == 12.5)
+    // The same triple twice is refused: a trial is recorded once.
+    #expect(throws: StoreError.self) { try store.insertNow(trial) }
+  }
+
+  @Test func runReferences() throws {
+    let db = TempDB()
+    let store = try ResultStore(path: db.path, create: true)
+    #expect(throws: StoreError.self) { try store.resolve("latest") }
+    let t0 = Date(timeIntervalSince1970: 1_790_000_000)
+    try store.createRun(sampleRun("r-a", started: t0), tasks: [])
+    try store.createRun(sampleRun("r-b", started: t0 + 10), tasks: [])
+    try store.createRun(sampleRun("r-other", suite: "other", started: t0 + 5), tasks: [])
+    #expect(try store.resolve("latest").id == "r-b")
+    #expect(try store.resolve("latest~1").id == "r-a")
+    #expect(try store.resolve("r-other").suite == "other")
+    do {
+      _ = try store.resolve("latest~2")
+      Issue.record("latest~2 resolved")
+    } catch {
+      #expect(error.exitCode == 2)
+      #expect(error.errorDescription?.contains("has only 2 run(s)") == true)
+    }
+    do {
+      _ = try store.resolve("r-nope")
+      Issue.record("unknown id resolved")
+    } catch {
+      #expect(error.errorDescription == "no run 'r-nope' in \(db.path)")
+    }
+    #expect(try store.runs().map(\.id) == ["r-b", "r-other", "r-a"])
+    try store.updateRun("r-a", status: .interrupted, finishedAt: t0 + 1, stopReason: "signal")
+    let a = try #require(try store.run(id: "r-a"))
+    #expect(a.status == .interrupted && a.stopReason == "signal" && a.finishedAt == t0 + 1)
+    #expect(a.plan.keys.count == 4)
+  }
+
+  @Test func readOnlyOpenOfAMissingFileIsRefused() {
+    let db = TempDB()
+    do {
+      _ = try ResultStore(path: db.path, create: false)
+      Issue.record("opened a missing database")
+    } catch {
+      #expect(error.exitCode == 2)
+    }
+    #expect(!FileManager.default.fileExists(atPath: db.path))
+  }
+
+  @Test func newerSchemaIsRefusedWithNothingWritten() throws {
+    let db = TempDB()
+    try FileManager.default.createDirectory(atPath: db.folder + "/nested", withIntermediateDirectories: true)
+    try DatabaseQueue(path: db.path).write { try $0.execute(sql: "CREATE TABLE future(x); PRAGMA user_version = 99") }
+    let before = try Data(contentsOf: URL(fileURLWithPath: db.path))
+    do {
+      _ = try ResultStore(path: db.path, create: true)
+      Issue.record("opened a newer database")
+    } catch {
+      #expect(error.exitCode == 3)
+      guard case .newerSchema(_, let version, _) = error else { Issue.record("\(error)"); return }
+      #expect(version == 99)
+    }
+    #expect(try Data(contentsOf: URL(fileURLWithPath: db.path)) == before)
+    #expect(!FileManager.default.fileExists(atPath: db.path + "-wal"))
+  }
+
+  @Test func olderFileIsUpgradedInPlace() throws {
+    let db = TempDB()
+    try FileManager.default.createDirectory(atPath: db.folder + "/nested", withIntermediateDirectories: true)
+    // A version-0 file: someone's own table, no evalh tables yet.
+    try DatabaseQueue(path: db.path).write { try $0.execute(sql: "CREATE TABLE notes(x); INSERT INTO notes VALUES (1)") }
+    let store = try ResultStore(path: db.path, create: false)
+    try store.createRun(sampleRun(), tasks: [])
+    let (version, note) = try DatabaseQueue(path: db.path).read { db in
+      (try Int.fetchOne(db, sql: "PRAGMA user_version"), try Int.fetchOne(db, sql: "SELECT x FROM notes"))
+    }
+    #expect(version == Schema.version && note == 1)
+    // Reopening does not migrate twice.
+    _ = try ResultStore(path: db.path, create: false)
+    #expect(try ResultStore(path: db.path, create: false).runs().count == 1)
+  }
+
+  @Test func twoWritersOnOneFileBothSucceed() async throws {
+    let db = TempDB()
+    let first = try ResultStore(path: db.path, create: true)
+    let second = try ResultStore(path: db.path, create: true)
+    try first.createRun(sampleRun("r-1"), tasks: [])
+    try second.createRun(sampleRun("r-2"), tasks: [])
+    await withTaskGroup(of: Void.self) { group in
+      for (store, run) in [(first, "r-1"), (second, "r-2")] {
+        group.addTask {
+          for i in 1...300 { try? await store.insert(sampleTrial(run, task: "t\(i)")) }
+        }
+      }
+    }
+    let one = try first.recordedKeys(runID: "r-1")
+    let two = try first.recordedKeys(runID: "r-2")
+    #expect(one.count == 300 && two.count == 300)
+  }
+
+  @Test func timestampsRoundTrip() {
+    let d = Date(timeIntervalSince1970: 1_790_000_000.25)
+    #expect(Timestamp.format(d) == "2026-09-21T14:13:20.250Z")
+    #expect(Timestamp.parse("2026-09-21T14:13:20.250Z") == d)
+    #expect(Timestamp.parse("2026-09-21T14:13:20Z") == Date(timeIntervalSince1970: 1_790_000_000))
+    #expect(Timestamp.parse("yesterday") == nil)
+    // Milliseconds round rather than truncate: .123 must not print as .122.
+    #expect(Timestamp.format(Date(timeIntervalSince1970: 1_790_000_000.123)) == "2026-09-21T14:13:20.123Z")
+    #expect(Timestamp.format(Date(timeIntervalSince1970: 1_790_000_000.9996)) == "2026-09-21T14:13:21.000Z")
+  }
+}
