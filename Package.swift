@@ -43,6 +43,8 @@ let package = Package(
     .testTarget(
       name: "EvalhRunnerTests",
       dependencies: ["EvalhRunner", "EvalhStore", .product(name: "GRDB", package: "GRDB.swift")]),
-    .testTarget(name: "EvalhCLITests", dependencies: ["EvalhStore", "evalh", "example-agent"]),
+    .testTarget(
+      name: "EvalhCLITests",
+      dependencies: ["EvalhStore", "evalh", "example-agent", .product(name: "GRDB", package: "GRDB.swift")]),
   ]
 )

@@ -25,7 +25,7 @@ public enum SuiteLoader {
 
   /// Parses suite text; `file` names it in messages, `absolutePath` anchors relative paths.
   public static func parse(_ text: String, file: String, absolutePath: String) throws(SuiteErrors) -> Suite {
-    let reader = YAMLReader(file: file)
+    let reader = YAMLReader(file: file, documentLength: text.utf8.count)
     let root: Node
     do {
       guard let node = try Yams.compose(yaml: text) else {

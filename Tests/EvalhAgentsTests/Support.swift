@@ -40,15 +40,15 @@ func isAlive(_ pid: Int32) -> Bool {
   return state != "Z" && state != "X"
 }
 
-/// Reads a pid a test agent wrote, waiting briefly for the file.
-func readPID(_ file: String) -> Int32? {
-  for _ in 0..<1000 {
+/// Reads a pid a test agent wrote, waiting (without blocking the pool) for the file.
+func readPID(_ file: String) async -> Int32? {
+  for _ in 0..<2000 {
     if let text = try? String(contentsOfFile: file, encoding: .utf8),
       let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines))
     {
       return pid
     }
-    usleep(10_000)
+    try? await Task.sleep(for: .milliseconds(10))
   }
   return nil
 }

@@ -1,0 +1,222 @@
+import EvalhStore
+import Foundation
+import GRDB
+import Testing
+
+/// The package root, from this file's path.
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+  .deletingLastPathComponent().path
+
+/// The built binaries (`make test` builds before testing; the test target depends on them too).
+let evalhBinary = ProcessInfo.processInfo.environment["EVALH_BIN"] ?? packageRoot + "/.build/debug/evalh"
+let exampleAgent = packageRoot + "/.build/debug/example-agent"
+
+struct Output {
+  var stdout: String
+  var stderr: String
+  var code: Int32
+}
+
+final class Sandbox: Sendable {
+  let path: String
+  init() {
+    path = NSTemporaryDirectory() + "evalh-cli-" + UUID().uuidString
+    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+  }
+  deinit { try? FileManager.default.removeItem(atPath: path) }
+
+  var db: String { path + "/results.sqlite" }
+
+  func write(_ name: String, _ text: String, executable: Bool = false) {
+    let file = "\(path)/\(name)"
+    unlink(file)
+    let fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, executable ? 0o755 : 0o644)
+    let bytes = Array(text.utf8)
+    _ = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+    close(fd)
+  }
+
+  /// A tiny suite over a deterministic shell agent (answer from the seed; `delay` seconds per trial).
+  func tinySuite(trials: Int = 3, delay: String = "0", tasks: Int = 3) -> String {
+    write(
+      "agent.sh",
+      """
+      #!/bin/sh
+      cat > /dev/null
+      sleep \(delay)
+      if [ $((EVALH_SEED % 4)) -eq 0 ]; then out=no; else out=yes; fi
+      echo "{\\"output\\":\\"$out\\",\\"usage\\":{\\"input_tokens\\":10,\\"output_tokens\\":2}}"
+      """, executable: true)
+    var yaml = """
+      name: tiny
+      trials: \(trials)
+      concurrency: 2
+      agent:
+        subprocess: { command: [./agent.sh] }
+      tasks:
+
+      """
+    for i in 1...tasks {
+      yaml += "  - { id: task-\(i), input: question \(i), expect: [{ equals: \"yes\" }] }\n"
+    }
+    write("suite.yaml", yaml)
+    return path + "/suite.yaml"
+  }
+
+  /// Starts evalh without waiting.
+  func launch(_ arguments: [String], environment: [String: String] = [:]) throws -> (Process, Pipe, Pipe) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: evalhBinary)
+    process.arguments = arguments
+    process.currentDirectoryURL = URL(fileURLWithPath: path)
+    var env = ProcessInfo.processInfo.environment
+    env.merge(environment) { _, new in new }
+    process.environment = env
+    let out = Pipe()
+    let err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    return (process, out, err)
+  }
+
+  /// Runs evalh to completion.
+  func evalh(_ arguments: [String], environment: [String: String] = [:]) throws -> Output {
+    let (process, out, err) = try launch(arguments, environment: environment)
+    let stdout = out.fileHandleForReading.readDataToEndOfFile()
+    let stderr = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return Output(
+      stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self),
+      code: process.terminationStatus)
+  }
+}
+
+func parseJSON(_ text: String) throws -> [String: Any] {
+  try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+}
+
+@Suite struct CLITests {
+  @Test func runPrintsTheSummaryAndRecordsEveryTrial() throws {
+    let box = Sandbox()
+    let suite = box.tinySuite()
+    let out = try box.evalh(["run", suite, "--db", box.db, "--seed", "3", "--label", "ci", "--run-id", "r-e2e"])
+    #expect(out.code == 0, "\(out.stderr)")
+    #expect(out.stdout.contains("run r-e2e · suite tiny · completed · label ci · seed 3"))
+    #expect(out.stdout.contains("agent default — 3 tasks × 3 trials (9 trials, 0 errors)"))
+    #expect(out.stdout.contains("first run"))
+    #expect(out.stdout.contains("sustained (pass^3)"))
+    #expect(!out.stdout.contains("\u{1B}["), "no colour when stdout is not a terminal")
+    // Progress goes to stderr, never stdout.
+    #expect(out.stderr.contains("9/9 trials"))
+    let store = try ResultStore(path: box.db, create: false)
+    #expect(try store.recordedKeys(runID: "r-e2e").count == 9)
+    let run = try #require(try store.run(id: "r-e2e"))
+    #expect(run.status == .completed && run.seed == 3 && run.label == "ci" && run.trials == 3)
+    #expect(run.finishedAt != nil && run.evalhVersion == "0.1.0")
+  }
+
+  @Test func jsonSummaryHasTheReportShape() throws {
+    let box = Sandbox()
+    let out = try box.evalh(["run", box.tinySuite(), "--db", box.db, "--seed", "9", "--json", "--no-progress"])
+    #expect(out.code == 0)
+    let json = try parseJSON(out.stdout)
+    let run = try #require(json["run"] as? [String: Any])
+    #expect(Set(run.keys).isSuperset(of: ["id", "suite", "label", "status", "started_at", "finished_at", "seed", "trials"]))
+    let agents = try #require(json["agents"] as? [[String: Any]])
+    let metrics = try #require(agents.first?["metrics"] as? [String: Any])
+    for key in [
+      "success_rate", "first_run_success", "sustained_success", "reliability_cliff", "consistency", "pass_hat_k",
+      "pass_at_k", "latency_ms", "errors",
+    ] {
+      #expect(metrics[key] != nil, "metrics.\(key)")
+    }
+    #expect((metrics["pass_hat_k"] as? [String: Any])?.keys.sorted() == ["1", "2", "3"])
+    #expect(out.stderr.isEmpty == false)  // the run line
+    #expect(!out.stderr.contains("trials  pass"), "--no-progress")
+  }
+
+  @Test func invalidSuiteExitsTwoAndRecordsNothing() throws {
+    let box = Sandbox()
+    box.write("bad.yaml", "name: bad\nagent:\n  subprocess: { command: [sh] }\ntasks:\n  - id: a\n    input: x\n    expct: []\n")
+    let out = try box.evalh(["run", "bad.yaml", "--db", box.db])
+    #expect(out.code == 2)
+    #expect(out.stderr.contains("bad.yaml:7:5: unknown key 'expct' in a task (did you mean 'expect'?)"))
+    #expect(!FileManager.default.fileExists(atPath: box.db))
+    let validate = try box.evalh(["validate", "bad.yaml"])
+    #expect(validate.code == 2 && validate.stderr.contains("bad.yaml:7:5"))
+    let ok = try box.evalh(["validate", box.tinySuite()])
+    #expect(ok.code == 0 && ok.stdout == "ok: 3 tasks × 1 agents\n")
+  }
+
+  @Test func exitCodesForBadInput() throws {
+    let box = Sandbox()
+    #expect(try box.evalh(["run"]).code == 2)
+    #expect(try box.evalh(["run", box.tinySuite(), "--trials", "0"]).code == 2)
+    #expect(try box.evalh(["frobnicate"]).code == 2)
+    let missing = try box.evalh(["runs", "--db", box.db])
+    #expect(missing.code == 2 && missing.stderr.contains("no results database"))
+    _ = try box.evalh(["run", box.tinySuite(), "--db", box.db, "--run-id", "r-x"])
+    let unknown = try box.evalh(["show", "r-nope", "--db", box.db])
+    #expect(unknown.code == 2 && unknown.stderr.contains("no run 'r-nope'"))
+    let again = try box.evalh(["run", box.tinySuite(), "--db", box.db, "--run-id", "r-x"])
+    #expect(again.code == 2 && again.stderr.contains("already exists"))
+    let version = try box.evalh(["--version"])
+    #expect(version.code == 0 && version.stdout == "0.1.0\n")
+  }
+
+  @Test func newerDatabaseIsRefusedWithExitThree() throws {
+    let box = Sandbox()
+    let suite = box.tinySuite()
+    _ = try box.evalh(["run", suite, "--db", box.db])
+    // Simulate a newer evalh having written the file.
+    try DatabaseQueue(path: box.db).write { try $0.execute(sql: "PRAGMA user_version = 99") }
+    let before = try Data(contentsOf: URL(fileURLWithPath: box.db))
+    let out = try box.evalh(["run", suite, "--db", box.db])
+    #expect(out.code == 3 && out.stderr.contains("newer than this evalh"))
+    let report = try box.evalh(["report", "--db", box.db])
+    #expect(report.code == 3)
+    #expect(try Data(contentsOf: URL(fileURLWithPath: box.db)) == before)
+  }
+
+  @Test func showRunsAndReport() throws {
+    let box = Sandbox()
+    _ = try box.evalh(["run", box.tinySuite(), "--db", box.db, "--run-id", "r-show", "--seed", "1"])
+    let grid = try box.evalh(["show", "r-show", "--db", box.db])
+    #expect(grid.code == 0)
+    #expect(grid.stdout.contains("agent default"))
+    #expect(grid.stdout.range(of: #"task-1\s+[✓✗] [✓✗] [✓✗]  \d/3"#, options: .regularExpression) != nil, "\(grid.stdout)")
+    let detail = try box.evalh(["show", "latest", "--task", "task-2", "--trial", "2", "--db", box.db])
+    #expect(detail.code == 0)
+    #expect(detail.stdout.contains("default · task-2 · trial 2:"))
+    #expect(detail.stdout.contains("expect  "))
+    #expect(detail.stdout.contains("usage:     10 in, 2 out"))
+    let noTask = try box.evalh(["show", "latest", "--task", "nope", "--db", box.db])
+    #expect(noTask.code == 2)
+    let runs = try box.evalh(["runs", "--db", box.db])
+    #expect(runs.code == 0 && runs.stdout.contains("r-show") && runs.stdout.contains("completed") && runs.stdout.contains("9/9"))
+    let runsJSON = try JSONSerialization.jsonObject(with: Data(try box.evalh(["runs", "--json", "--db", box.db]).stdout.utf8))
+    #expect((runsJSON as? [[String: Any]])?.first?["id"] as? String == "r-show")
+    let report = try box.evalh(["report", "latest", "--format", "json", "--db", box.db])
+    #expect(try parseJSON(report.stdout)["run"] != nil)
+    let file = box.path + "/report.txt"
+    #expect(try box.evalh(["report", "r-show", "--output", file, "--db", box.db]).code == 0)
+    #expect(try String(contentsOfFile: file, encoding: .utf8).contains("first run"))
+  }
+
+  @Test func twoProcessesOnOneDatabaseBothComplete() throws {
+    let box = Sandbox()
+    let suite = box.tinySuite(trials: 10, delay: "0.01", tasks: 4)
+    let a = try box.launch(["run", suite, "--db", box.db, "--run-id", "r-a", "--concurrency", "4"])
+    let b = try box.launch(["run", suite, "--db", box.db, "--run-id", "r-b", "--concurrency", "4"])
+    for (p, out, _) in [a, b] {
+      _ = out.fileHandleForReading.readDataToEndOfFile()
+      p.waitUntilExit()
+      #expect(p.terminationStatus == 0)
+    }
+    let store = try ResultStore(path: box.db, create: false)
+    #expect(try store.recordedKeys(runID: "r-a").count == 40)
+    #expect(try store.recordedKeys(runID: "r-b").count == 40)
+  }
+}
+
