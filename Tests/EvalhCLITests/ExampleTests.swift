@@ -1,0 +1,43 @@
+import EvalhStore
+import Foundation
+import Testing
+
+let pythonAvailable = FileManager.default.isExecutableFile(atPath: "/usr/bin/python3")
+  || (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").contains {
+    FileManager.default.isExecutableFile(atPath: "\($0)/python3")
+  }
+
+@Suite struct ExampleTests {
+  /// The README's Python agent really speaks evalh/1.
+  @Test(.enabled(if: pythonAvailable)) func readmePythonAgent() throws {
+    let box = Sandbox()
+    let out = try box.evalh(["run", packageRoot + "/suites/python-agent.yaml", "--db", box.db, "--seed", "4", "--json", "--no-progress"])
+    #expect(out.code == 0, "\(out.stderr)")
+    let agents = try #require(try parseJSON(out.stdout)["agents"] as? [[String: Any]])
+    #expect((agents.first?["trials"] as? Int) == 16)
+    let errors = try #require((agents.first?["metrics"] as? [String: Any])?["errors"] as? [String: Int])
+    #expect(errors.values.allSatisfy { $0 == 0 }, "\(errors)")
+  }
+
+  /// `make run`'s suite against the bundled agent: every outcome kind the example promises appears.
+  @Test func exampleSuiteShowsACliff() throws {
+    let box = Sandbox()
+    let out = try box.evalh([
+      "run", packageRoot + "/suites/example.yaml", "--db", box.db, "--seed", "42", "--json", "--no-progress", "--concurrency", "8",
+    ])
+    #expect(out.code == 0, "\(out.stderr)")
+    let agents = try #require(try parseJSON(out.stdout)["agents"] as? [[String: Any]])
+    #expect(agents.count == 2)
+    for agent in agents {
+      let m = try #require(agent["metrics"] as? [String: Any])
+      let first = try #require(m["first_run_success"] as? Double)
+      let sustained = try #require(m["sustained_success"] as? Double)
+      #expect(sustained < first, "sustained success must fall below first-run success")
+      #expect((agent["flaky_tasks"] as? [String])?.isEmpty == false)
+    }
+    let small = try #require(agents.first { $0["agent"] as? String == "small" })
+    let errors = try #require((small["metrics"] as? [String: Any])?["errors"] as? [String: Int])
+    #expect(errors["timeout"] == 1 && errors["agent_exit"] == 1 && errors["grader"] == 0)
+    #expect(((small["metrics"] as? [String: Any])?["violations"] as? Int ?? 0) > 0)
+  }
+}
