@@ -49,14 +49,18 @@ public struct TrialRecord: Sendable, Hashable {
   public var startedAt: Date
   public var finishedAt: Date
   public var grades: [Grade]
+  /// The working folder, when it was kept (`--keep-failed`).
+  public var workdir: String?
 
   public init(
     runID: String, agent: String, taskID: String, trial: Int, status: TrialStatus, errorKind: ErrorKind? = nil,
     error: String? = nil, efficacyPass: Bool? = nil, efficacyScore: Double? = nil, violations: Int = 0,
     latencyMs: Double, inputTokens: Int? = nil, outputTokens: Int? = nil, costUSD: Double? = nil,
     attempts: Int = 1, seed: Int64, outputJSON: String? = nil, stderrTail: String? = nil,
-    stepsJSON: String? = nil, truncated: Bool = false, startedAt: Date, finishedAt: Date, grades: [Grade] = []
+    stepsJSON: String? = nil, truncated: Bool = false, startedAt: Date, finishedAt: Date, grades: [Grade] = [],
+    workdir: String? = nil
   ) {
+    self.workdir = workdir
     self.runID = runID
     self.agent = agent
     self.taskID = taskID

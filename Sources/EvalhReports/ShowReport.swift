@@ -49,6 +49,7 @@ public enum ShowReport {
     out += "usage:     \(tokens.isEmpty ? "tokens unknown" : tokens.joined(separator: ", ")), cost \(Fmt.usd(t.costUSD))\n"
     out += "started:   \(Timestamp.format(t.startedAt))   finished \(Timestamp.format(t.finishedAt))\n"
     if t.truncated { out += "truncated: stdout was longer than the output limit and was cut\n" }
+    if let workdir = t.workdir { out += "workdir:   \(Escape.terminal(workdir)) (kept by --keep-failed)\n" }
     if !t.grades.isEmpty {
       out += "grades:\n"
       for g in t.grades {

@@ -20,12 +20,17 @@ public final class ProgressDisplay: @unchecked Sendable {
   private var errors = 0
   private var lastDraw = Date.distantPast
   private let interval: TimeInterval
+  private let sink: @Sendable (String) -> Void
 
-  /// `total` trials to run; `mode` from the terminal and `--no-progress`.
-  public init(total: Int, mode: Mode) {
+  /// `total` trials to run; `mode` from the terminal and `--no-progress`; `sink` receives the text (stderr).
+  public init(
+    total: Int, mode: Mode, interval: TimeInterval? = nil,
+    sink: @escaping @Sendable (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) }
+  ) {
     self.total = total
     self.mode = mode
-    self.interval = mode == .terminal ? 0.1 : 5
+    self.interval = interval ?? (mode == .terminal ? 0.1 : 5)
+    self.sink = sink
   }
 
   /// Counts a finished trial and redraws when due.
@@ -65,8 +70,8 @@ public final class ProgressDisplay: @unchecked Sendable {
       line += "  ETA \(Durations.format(elapsed / Double(done) * Double(total - done)))"
     }
     switch mode {
-    case .terminal: FileHandle.standardError.write(Data("\r\u{1B}[2K\(line)\(final ? "\n" : "")".utf8))
-    case .plain: FileHandle.standardError.write(Data("\(line)\n".utf8))
+    case .terminal: sink("\r\u{1B}[2K\(line)\(final ? "\n" : "")")
+    case .plain: sink("\(line)\n")
     case .none: break
     }
   }

@@ -187,7 +187,8 @@ public struct Runner: Sendable {
       }
     }
     progress.finish()
-    try? FileManager.default.removeItem(atPath: NSTemporaryDirectory().appending("evalh-\(run.id)-\(getpid())"))
+    // Kept folders of failed trials stay; otherwise every trial's folder is gone and so is the root.
+    if !options.keepFailed { try? FileManager.default.removeItem(atPath: executor.workRoot) }
 
     var final = run
     final.finishedAt = Date()

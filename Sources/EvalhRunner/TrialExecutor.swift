@@ -61,7 +61,11 @@ struct TrialExecutor: Sendable {
       return nil
     }
     record.finishedAt = Date()
-    if !(keepFailed && record.status != .pass) { try? fm.removeItem(atPath: workdir) }
+    if keepFailed && record.status != .pass {
+      record.workdir = workdir
+    } else {
+      try? fm.removeItem(atPath: workdir)
+    }
     return record
   }
 

@@ -195,13 +195,14 @@ public final class ResultStore: Sendable {
       sql: """
         INSERT INTO trials(run_id, agent, task_id, trial, status, error_kind, error, efficacy_pass, efficacy_score,
           violations, latency_ms, input_tokens, output_tokens, cost_usd, attempts, seed, output_json, stderr_tail,
-          steps_json, truncated, started_at, finished_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+          steps_json, truncated, started_at, finished_at, workdir)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """)
     try statement.execute(arguments: [
       t.runID, t.agent, t.taskID, t.trial, t.status.rawValue, t.errorKind?.rawValue, t.error, t.efficacyPass,
       t.efficacyScore, t.violations, t.latencyMs, t.inputTokens, t.outputTokens, t.costUSD, t.attempts, t.seed,
       t.outputJSON, t.stderrTail, t.stepsJSON, t.truncated, Timestamp.format(t.startedAt), Timestamp.format(t.finishedAt),
+      t.workdir,
     ])
     let gradeStatement = try db.cachedStatement(
       sql: """
@@ -294,6 +295,6 @@ public final class ResultStore: Sendable {
       costUSD: row["cost_usd"], attempts: row["attempts"], seed: row["seed"], outputJSON: row["output_json"],
       stderrTail: row["stderr_tail"], stepsJSON: row["steps_json"], truncated: row["truncated"],
       startedAt: Timestamp.parse(row["started_at"]) ?? Date(timeIntervalSince1970: 0),
-      finishedAt: Timestamp.parse(row["finished_at"]) ?? Date(timeIntervalSince1970: 0))
+      finishedAt: Timestamp.parse(row["finished_at"]) ?? Date(timeIntervalSince1970: 0), workdir: row["workdir"])
   }
 }

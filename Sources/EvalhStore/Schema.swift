@@ -51,7 +51,11 @@ enum Schema {
       );
       CREATE INDEX grades_by_trial ON grades(run_id, agent, task_id, trial);
       """
-    )
+    ),
+    (
+      "v2: trials.workdir, the kept working folder of a failed trial (--keep-failed)",
+      "ALTER TABLE trials ADD COLUMN workdir TEXT"
+    ),
   ]
 
   /// The schema version this evalh writes.

@@ -138,6 +138,55 @@ func comparable(_ store: ResultStore, _ runID: String) throws -> [String] {
     #expect(!FileManager.default.fileExists(atPath: NSTemporaryDirectory() + "evalh-\(result.run.id)-\(getpid())"))
   }
 
+  @Test func keepFailedKeepsTheFoldersOfFailedTrialsOnly() async throws {
+    let ws = Workspace()
+    let store = try ResultStore(path: ws.path + "/db.sqlite", create: true)
+    var options = RunOptions()
+    options.seed = 11
+    options.keepFailed = true
+    options.agents = ["one"]
+    let result = try await execute(try ws.suite(), store, options)
+    let trials = try store.trials(runID: result.run.id)
+    let failed = trials.filter { $0.status != .pass }
+    #expect(!failed.isEmpty && failed.count < trials.count)
+    for t in trials {
+      if t.status == .pass {
+        #expect(t.workdir == nil)
+      } else {
+        let dir = try #require(t.workdir)
+        #expect(FileManager.default.fileExists(atPath: dir + "/answer.txt"), "the agent's files are kept")
+      }
+    }
+    let root = try #require(failed.first?.workdir).components(separatedBy: "/one/").first ?? ""
+    try? FileManager.default.removeItem(atPath: root)
+  }
+
+  @Test func progressShowsCountsAndAnETA() {
+    final class Lines: @unchecked Sendable {
+      let lock = NSLock()
+      var text = ""
+      func add(_ s: String) { lock.withLock { text += s } }
+    }
+    let terminal = Lines()
+    let live = ProgressDisplay(total: 3, mode: .terminal, interval: 0, sink: terminal.add)
+    live.record(.pass)
+    live.record(.fail)
+    live.record(.timeout)
+    live.finish()
+    #expect(terminal.text.hasPrefix("\r\u{1B}[2K1/3 trials  pass 1  fail 0  error 0  "))
+    #expect(terminal.text.contains("ETA"))
+    #expect(terminal.text.contains("3/3 trials  pass 1  fail 1  error 1"))
+    #expect(terminal.text.hasSuffix("\n"))
+    // Plain mode (not a terminal): no cursor movement, and sparse lines: the first, then the last.
+    let plain = Lines()
+    let sparse = ProgressDisplay(total: 100, mode: .plain, interval: 3600, sink: plain.add)
+    for _ in 0..<100 { sparse.record(.pass) }
+    sparse.finish()
+    #expect(!plain.text.contains("\u{1B}"))
+    #expect(plain.text.split(separator: "\n").count == 2)
+    #expect(plain.text.contains("100/100 trials  pass 100"))
+  }
+
   @Test func brokenCommandGraderIsAGraderError() async throws {
     let ws = Workspace()
     let suite = try ws.suite(

@@ -144,6 +144,32 @@ func sampleTrial(_ run: String = "r-1", task: String = "t1", trial: Int = 1, sta
     #expect(try ResultStore(path: db.path, create: false).runs().count == 1)
   }
 
+  @Test func versionOneFileIsUpgradedWithItsDataKept() throws {
+    let db = TempDB()
+    try FileManager.default.createDirectory(atPath: db.folder + "/nested", withIntermediateDirectories: true)
+    // A file exactly as evalh's schema version 1 wrote it, with a run and a trial.
+    try DatabaseQueue(path: db.path).write { db in
+      try db.execute(sql: Schema.migrations[0].sql)
+      try db.execute(sql: "PRAGMA user_version = 1")
+      try db.execute(
+        sql: """
+          INSERT INTO runs(id, suite, suite_sha256, seed, trials, status, started_at, config_json)
+          VALUES ('r-old', 's', 'x', 1, 1, 'completed', '2026-01-01T00:00:00.000Z', '{}');
+          INSERT INTO trials(run_id, agent, task_id, trial, status, latency_ms, seed, started_at, finished_at)
+          VALUES ('r-old', 'a', 't', 1, 'pass', 5, 9, '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:01.000Z');
+          """)
+    }
+    let store = try ResultStore(path: db.path, create: false)
+    let version = try DatabaseQueue(path: db.path).read { try Int.fetchOne($0, sql: "PRAGMA user_version") }
+    #expect(version == Schema.version && Schema.version >= 2)
+    let old = try store.trials(runID: "r-old")
+    #expect(old.count == 1 && old[0].status == .pass && old[0].workdir == nil)
+    var kept = sampleTrial("r-old", task: "t2")
+    kept.workdir = "/tmp/kept"
+    try store.insertNow(kept)
+    #expect(try store.trials(runID: "r-old", taskID: "t2").first?.workdir == "/tmp/kept")
+  }
+
   @Test func twoWritersOnOneFileBothSucceed() async throws {
     let db = TempDB()
     let first = try ResultStore(path: db.path, create: true)
