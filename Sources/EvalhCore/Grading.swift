@@ -32,10 +32,33 @@ public enum GradeKind: String, Sendable, Codable {
 public struct GradingInput: Sendable {
   /// The agent's `output`.
   public var output: JSONValue
-  public init(output: JSONValue) { self.output = output }
+  /// The trajectory (empty when unknown).
+  public var steps: [JSONValue]
+  public var latencyMs: Double
+  public var costUSD: Double?
+  public var inputTokens: Int?
+  public var outputTokens: Int?
+
+  public init(
+    output: JSONValue, steps: [JSONValue] = [], latencyMs: Double = 0, costUSD: Double? = nil, inputTokens: Int? = nil,
+    outputTokens: Int? = nil
+  ) {
+    self.output = output
+    self.steps = steps
+    self.latencyMs = latencyMs
+    self.costUSD = costUSD
+    self.inputTokens = inputTokens
+    self.outputTokens = outputTokens
+  }
+
+  /// The output as a JSON document: parsed when it is a string holding JSON.
+  var document: JSONValue? {
+    if case .string(let s) = output { return JSONValue.parse(s) }
+    return output
+  }
 }
 
-/// Pure graders: everything but `command`, which the runner executes.
+/// In-process graders and checks; `command` ones are run by the runner.
 public enum Grading {
   /// Grades `input` with an in-process grader; nil for a command grader.
   public static func grade(_ grader: Grader, _ input: GradingInput) -> Grade? {
@@ -62,12 +85,33 @@ public enum Grading {
     case .json(let check):
       let (passed, detail) = evaluate(check, on: input.output)
       return result(passed, detail)
+    case .jsonSchema(let schema):
+      let (passed, detail) = validate(input, schema)
+      return result(passed, detail)
+    case .toolCalled(let name, let arguments):
+      let calls = ToolCalls.of(input.steps)
+      let named = calls.filter { $0.name == name }
+      let passed = named.contains { call in arguments.map { ToolCalls.contains(call.arguments, $0) } ?? true }
+      let detail =
+        named.isEmpty
+        ? "no call to tool '\(name)' (tools called: \(calls.isEmpty ? "none" : calls.map(\.name).joined(separator: ", ")))"
+        : "'\(name)' was called, but never with arguments containing \(arguments?.compactText ?? "{}") (got \(named[0].arguments.compactText.prefix(200)))"
+      return result(passed, detail)
+    case .toolSequence(let names):
+      let called = ToolCalls.of(input.steps).map(\.name)
+      var next = 0
+      for name in called where next < names.count && name == names[next] { next += 1 }
+      return result(
+        next == names.count,
+        "tool calls \(called.isEmpty ? "(none)" : called.joined(separator: " → ")) lack '\(names[min(next, names.count - 1)])' after \(next == 0 ? "the start" : "'\(names[next - 1])'") (wanted \(names.joined(separator: " → ")))"
+      )
     case .command:
       return nil
     }
   }
 
-  /// Checks `input` against an in-process assurance check; nil for a command check.
+  /// Checks `input` against an in-process assurance check; nil for a command check, or when
+  /// what it measures is unknown (a cost or token count the agent did not report): not evaluated.
   public static func check(_ check: Check, _ input: GradingInput) -> Grade? {
     let text = input.output.gradingText
     func result(_ violated: Bool, _ detail: @autoclosure () -> String) -> Grade {
@@ -79,9 +123,60 @@ public enum Grading {
       return result(!found.isEmpty, "output contains \(quoted(found))")
     case .notRegex(let pattern):
       return result(pattern.matches(text), "output matches /\(pattern.source)/")
+    case .noPII(let kinds):
+      let found = kinds.compactMap { kind -> String? in
+        let matches = kind.matches(in: text)
+        guard !matches.isEmpty else { return nil }
+        return "\(kind.rawValue) (\(matches.count == 1 ? "1 match" : "\(matches.count) matches"): \(PIIKind.mask(matches[0])))"
+      }
+      return result(!found.isEmpty, "output contains PII: \(found.joined(separator: "; "))")
+    case .jsonSchema(let schema):
+      let (passed, detail) = validate(input, schema)
+      return result(!passed, detail)
+    case .tools(let allow, let deny, let maxCalls):
+      let calls = ToolCalls.of(input.steps).map(\.name)
+      var problems: [String] = []
+      let denied = Set(calls.filter { deny.contains($0) })
+      if !denied.isEmpty { problems.append("called denied tool \(quoted(denied.sorted()))") }
+      if let allow {
+        let outside = Set(calls.filter { !allow.contains($0) && !deny.contains($0) })
+        if !outside.isEmpty { problems.append("called tool not allowed \(quoted(outside.sorted()))") }
+      }
+      if let maxCalls, calls.count > maxCalls { problems.append("\(calls.count) tool calls, more than \(maxCalls)") }
+      return result(!problems.isEmpty, problems.joined(separator: "; "))
+    case .toolSchemas(let contracts):
+      var problems: [String] = []
+      for (i, call) in ToolCalls.of(input.steps).enumerated() {
+        for contract in contracts where contract.tool == call.name {
+          if let first = contract.schema.validate(call.arguments).first {
+            problems.append("call \(i + 1) of '\(call.name)': arguments\(first.path.dropFirst()) \(first.message)")
+          }
+        }
+      }
+      return result(!problems.isEmpty, problems.joined(separator: "; "))
+    case .maxSteps(let n):
+      return result(input.steps.count > n, "\(input.steps.count) steps, more than \(n)")
+    case .maxCost(let usd):
+      guard let cost = input.costUSD else { return nil }
+      return result(cost > usd, "cost $\(cost) is more than $\(usd)")
+    case .maxLatency(let seconds):
+      return result(
+        input.latencyMs > seconds * 1000,
+        "took \(Durations.format(input.latencyMs / 1000)), longer than \(Durations.format(seconds))")
+    case .maxTokens(let n):
+      guard let i = input.inputTokens, let o = input.outputTokens else { return nil }
+      return result(i + o > n, "\(i + o) tokens (\(i) in + \(o) out), more than \(n)")
     case .command:
       return nil
     }
+  }
+
+  /// The output (parsed when a JSON string) against a schema: the first few failures, by path.
+  static func validate(_ input: GradingInput, _ schema: JSONSchema) -> (Bool, String) {
+    guard let document = input.document else { return (false, "output is not JSON") }
+    let violations = schema.validate(document)
+    let shown = violations.prefix(3).map(\.description).joined(separator: "; ")
+    return (violations.isEmpty, violations.count > 3 ? "\(shown); and \(violations.count - 3) more" : shown)
   }
 
   /// The `json:` grader: the output (parsed when a string) at `path` meets the condition.

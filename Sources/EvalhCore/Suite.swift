@@ -20,6 +20,12 @@ public struct Suite: Sendable {
   public var path: String
   /// The resolved suite as JSON, secrets not expanded: stored as `runs.config_json`.
   public var config: JSONValue
+  /// Targets the metrics are measured against.
+  public var slo: SLO = SLO()
+  /// Weights of the CLEAR dimensions.
+  public var clearWeights: ClearWeights = ClearWeights()
+  /// Values substituted from `${VAR}`, by variable name: redacted before anything is stored.
+  public var secrets: [String: String] = [:]
 
   /// The default number of trials when neither the suite nor the CLI says.
   public static let defaultTrials = 8
@@ -30,6 +36,28 @@ public struct Suite: Sendable {
 
   /// The folder relative paths in the suite are resolved against.
   public var folder: String { (path as NSString).deletingLastPathComponent }
+}
+
+/// `slo:`: the targets metrics are measured against.
+public struct SLO: Sendable, Hashable {
+  /// Seconds: a trial within this is SLA-compliant.
+  public var latency: Double?
+  /// USD budget per trial.
+  public var cost: Double?
+  public init(latency: Double? = nil, cost: Double? = nil) {
+    self.latency = latency
+    self.cost = cost
+  }
+}
+
+/// `clear.weights:`: how the CLEAR score weighs its five dimensions (equal by default).
+public struct ClearWeights: Sendable, Hashable {
+  public var cost = 0.2
+  public var latency = 0.2
+  public var efficacy = 0.2
+  public var assurance = 0.2
+  public var reliability = 0.2
+  public init() {}
 }
 
 /// One agent of a suite.
@@ -113,8 +141,9 @@ public struct Pricing: Sendable, Hashable {
 public struct TaskSpec: Sendable {
   public init(
     id: String, input: JSONValue, tags: [String] = [], metadata: [String: JSONValue] = [:], trials: Int? = nil,
-    timeout: Double? = nil, expect: [Grader] = [], assure: [Check] = []
+    timeout: Double? = nil, expect: [Grader] = [], assure: [Check] = [], fixture: String? = nil
   ) {
+    self.fixture = fixture
     self.id = id
     self.input = input
     self.tags = tags
@@ -141,6 +170,8 @@ public struct TaskSpec: Sendable {
   public var expect: [Grader]
   /// Assurance checks: each failure is a violation.
   public var assure: [Check]
+  /// Absolute path of a folder copied into each trial's working folder.
+  public var fixture: String? = nil
 }
 
 /// An `expect` entry.
@@ -166,6 +197,9 @@ public enum GraderKind: Sendable {
   case containsAny([String])
   case regex(Pattern)
   case json(JSONCheck)
+  case jsonSchema(JSONSchema)
+  case toolCalled(name: String, arguments: JSONValue?)
+  case toolSequence([String])
   case command(CommandSpec)
 
   /// The YAML keyword.
@@ -176,6 +210,9 @@ public enum GraderKind: Sendable {
     case .containsAny: "contains_any"
     case .regex: "regex"
     case .json: "json"
+    case .jsonSchema: "json_schema"
+    case .toolCalled: "tool_called"
+    case .toolSequence: "tool_sequence"
     case .command: "command"
     }
   }
@@ -201,6 +238,16 @@ public struct Check: Sendable {
 public enum CheckKind: Sendable {
   case notContains([String])
   case notRegex(Pattern)
+  case noPII([PIIKind])
+  case jsonSchema(JSONSchema)
+  /// `allow` nil means every tool not denied is allowed.
+  case tools(allow: [String]?, deny: [String], maxCalls: Int?)
+  case toolSchemas([(tool: String, schema: JSONSchema)])
+  case maxSteps(Int)
+  case maxCost(Double)
+  /// Seconds.
+  case maxLatency(Double)
+  case maxTokens(Int)
   case command(CommandSpec)
 
   /// The YAML keyword.
@@ -208,6 +255,14 @@ public enum CheckKind: Sendable {
     switch self {
     case .notContains: "not_contains"
     case .notRegex: "not_regex"
+    case .noPII: "no_pii"
+    case .jsonSchema: "json_schema"
+    case .tools: "tools"
+    case .toolSchemas: "tool_schemas"
+    case .maxSteps: "max_steps"
+    case .maxCost: "max_cost"
+    case .maxLatency: "max_latency"
+    case .maxTokens: "max_tokens"
     case .command: "command"
     }
   }

@@ -4,15 +4,17 @@ import Yams
 
 /// Loads a suite file into a `Suite`, reporting every problem at once.
 public enum SuiteLoader {
-  static let topKeys = ["version", "name", "description", "trials", "concurrency", "timeout", "agents", "agent", "tasks"]
+  static let topKeys = [
+    "version", "name", "description", "trials", "concurrency", "timeout", "slo", "clear", "agents", "agent",
+    "defaults", "tasks", "tasks_file",
+  ]
   static let agentKeys = ["subprocess", "pricing"]
   static let subprocessKeys = ["command", "cwd", "env", "format", "max_output"]
-  static let taskKeys = ["id", "input", "tags", "metadata", "trials", "timeout", "expect", "assure"]
-  static let graderKeywords = ["equals", "contains", "contains_any", "regex", "json", "command"]
-  static let checkKeywords = ["not_contains", "not_regex", "command"]
 
   /// Reads and validates the suite at `path` (as the user wrote it; used in messages).
-  public static func load(path: String) throws(SuiteErrors) -> Suite {
+  public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment)
+    throws(SuiteErrors) -> Suite
+  {
     let data: Data
     do {
       data = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -20,12 +22,15 @@ public enum SuiteLoader {
       throw SuiteErrors(diagnostics: [SuiteDiagnostic(file: path, line: 0, column: 0, message: "cannot read the suite file")])
     }
     let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
-    return try parse(String(decoding: data, as: UTF8.self), file: path, absolutePath: absolute)
+    return try parse(String(decoding: data, as: UTF8.self), file: path, absolutePath: absolute, environment: environment)
   }
 
   /// Parses suite text; `file` names it in messages, `absolutePath` anchors relative paths.
-  public static func parse(_ text: String, file: String, absolutePath: String) throws(SuiteErrors) -> Suite {
-    let reader = YAMLReader(file: file, documentLength: text.utf8.count)
+  public static func parse(
+    _ text: String, file: String, absolutePath: String,
+    environment: [String: String] = ProcessInfo.processInfo.environment
+  ) throws(SuiteErrors) -> Suite {
+    let reader = YAMLReader(file: file, documentLength: text.utf8.count, environment: environment)
     let root: Node
     do {
       guard let node = try Yams.compose(yaml: text) else {
@@ -35,26 +40,65 @@ public enum SuiteLoader {
     } catch let errors as SuiteErrors {
       throw errors
     } catch {
-      throw SuiteErrors(diagnostics: [yamlDiagnostic(error, file: file)])
+      throw SuiteErrors(diagnostics: [yamlDiagnostic(error, text: text, file: file)])
     }
-    let folder = (absolutePath as NSString).deletingLastPathComponent
-    let suite = build(root, reader: reader, absolutePath: absolutePath, folder: folder)
+    let context = LoadContext(
+      reader: reader, folder: (absolutePath as NSString).deletingLastPathComponent, fileName: file,
+      environment: environment)
+    let suite = build(root, context, absolutePath: absolutePath)
     if let suite, reader.diagnostics.isEmpty { return suite }
-    throw SuiteErrors(diagnostics: reader.diagnostics)
+    // Messages quote values from the suite; secrets among them are not printed.
+    let redactor = Redactor(secrets: reader.secrets)
+    throw SuiteErrors(diagnostics: reader.diagnostics.map { d in
+      var d = d
+      d.message = redactor.redact(d.message)
+      return d
+    })
   }
 
-  static func yamlDiagnostic(_ error: any Error, file: String) -> SuiteDiagnostic {
+  static func yamlDiagnostic(_ error: any Error, text: String, file: String) -> SuiteDiagnostic {
     switch error as? YamlError {
     case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
       .composer(let context, let problem, let mark, _):
       let detail = context.map { "\($0.text) " } ?? ""
       return SuiteDiagnostic(file: file, line: mark.line, column: mark.column, message: "invalid YAML: \(detail)\(problem)")
+    case .duplicatedKeysInMapping(let duplicates, let context):
+      // Yams points at the mapping; find the duplicate key's own line.
+      let key = duplicates.first ?? "?"
+      let (first, second) = duplicateLines(of: key, in: text, mapping: context.mark)
+      return SuiteDiagnostic(
+        file: file, line: second?.line ?? context.mark.line, column: second?.column ?? context.mark.column,
+        message: "duplicate key '\(key)'" + (first.map { " (first at line \($0))" } ?? ""))
     default:
       return SuiteDiagnostic(file: file, line: 1, column: 1, message: "invalid YAML: \(error)")
     }
   }
 
-  static func build(_ root: Node, reader r: YAMLReader, absolutePath: String, folder: String) -> Suite? {
+  /// The first two lines of a block mapping (starting at `mapping`) that hold `key` at its indentation.
+  static func duplicateLines(of key: String, in text: String, mapping: Mark) -> (Int?, (line: Int, column: Int)?) {
+    let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+    let column = mapping.column
+    var found: [Int] = []
+    for index in (mapping.line - 1)..<lines.count {
+      let line = Array(lines[index])
+      let body = line.count >= column ? String(line[(column - 1)...]) : ""
+      let indent = line.prefix { $0 == " " || $0 == "-" }.count
+      if index > mapping.line - 1, !body.isEmpty, indent < column - 1,
+        !line.allSatisfy({ $0 == " " }), line.first(where: { $0 != " " }) != "#"
+      {
+        break  // the mapping ended
+      }
+      for spelling in [key, "\"\(key)\"", "'\(key)'"] where body.hasPrefix(spelling) {
+        let after = body.dropFirst(spelling.count).drop { $0 == " " }
+        if after.first == ":" { found.append(index + 1) }
+      }
+      if found.count == 2 { break }
+    }
+    return (found.first, found.count == 2 ? (found[1], column) : nil)
+  }
+
+  static func build(_ root: Node, _ c: LoadContext, absolutePath: String) -> Suite? {
+    let r = c.reader
     guard let top = r.mapping(root, "the suite", allowed: topKeys) else { return nil }
     if let v = top["version"], let n = r.int(v, "version"), n != 1 {
       r.error(v, "unsupported suite version \(n) (this evalh reads version 1)")
@@ -70,6 +114,8 @@ public enum SuiteLoader {
     let trials = top["trials"].flatMap { r.int($0, "trials") }
     let concurrency = top["concurrency"].flatMap { r.int($0, "concurrency") }
     let timeout = top["timeout"].flatMap { r.duration($0, "timeout") } ?? Suite.defaultTimeout
+    let slo = top["slo"].map { serviceLevels($0, r) } ?? SLO()
+    let weights = top["clear"].map { clearWeights($0, r) } ?? ClearWeights()
 
     var agents: [AgentConfig] = []
     switch (top["agents"], top["agent"]) {
@@ -79,43 +125,93 @@ public enum SuiteLoader {
       if let map = r.mapping(node, "agents", allowed: []) {
         if map.order.isEmpty { r.error(node, "agents must name at least one agent") }
         for key in map.order {
-          if let a = agent(map.values[key]!, name: key, reader: r, folder: folder) { agents.append(a) }
+          if let a = agent(map.values[key]!, name: key, c) { agents.append(a) }
         }
       }
     case (nil, .some(let node)):
-      if let a = agent(node, name: "default", reader: r, folder: folder) { agents.append(a) }
+      if let a = agent(node, name: "default", c) { agents.append(a) }
     case (nil, nil):
       r.error(root, "missing required key 'agents' (or 'agent')")
     }
 
-    var tasks: [TaskSpec] = []
+    let defaults = top["defaults"].flatMap { taskDefaults($0, c) } ?? TaskDefaults()
+    var tasks: [(spec: TaskSpec, node: Node?, origin: String)] = []
     if let node = top["tasks"] {
       if case .sequence(let seq) = node {
-        var seen: [String: Node] = [:]
         for item in seq {
-          guard let t = task(item, reader: r) else { continue }
-          if let first = seen[t.id] {
-            r.error(item, "duplicate task id '\(t.id)' (first at line \(first.mark?.line ?? 0))")
-            continue
-          }
-          seen[t.id] = item
-          tasks.append(t)
+          if let t = task(item, c) { tasks.append((t, item, "line \(item.mark?.line ?? 0)")) }
         }
-        if seq.isEmpty { r.error(node, "tasks must hold at least one task") }
+        if seq.isEmpty, top["tasks_file"] == nil { r.error(node, "tasks must hold at least one task") }
       } else {
         r.error(node, "tasks must be a list")
       }
-    } else {
-      r.error(root, "missing required key 'tasks'")
+    }
+    var fileTasks: [JSONValue] = []
+    if let node = top["tasks_file"], let paths = r.strings(node, "tasks_file") {
+      for path in paths {
+        for loaded in tasksFile(path, at: node, c) {
+          tasks.append((loaded.spec, nil, loaded.origin))
+          fileTasks.append(loaded.raw)
+        }
+      }
+    }
+    if top["tasks"] == nil, top["tasks_file"] == nil { r.error(root, "missing required key 'tasks' (or 'tasks_file')") }
+
+    var seen: [String: String] = [:]
+    var unique: [TaskSpec] = []
+    for (spec, node, origin) in tasks {
+      if let first = seen[spec.id] {
+        if let node {
+          r.error(node, "duplicate task id '\(spec.id)' (first at \(first))")
+        } else {
+          r.error(line: 0, "duplicate task id '\(spec.id)' at \(origin) (first at \(first))")
+        }
+        continue
+      }
+      seen[spec.id] = origin
+      unique.append(defaults.apply(to: spec))
     }
 
-    guard let config = r.json(root) else { return nil }
-    return Suite(
+    guard var config = r.json(root, raw: true) else { return nil }
+    if !fileTasks.isEmpty, case .object(var members) = config {
+      // The resolved suite holds the tasks read from files too, so a changed file changes the hash.
+      members["tasks"] = .array((members["tasks"]?.arrayValue ?? []) + fileTasks)
+      config = .object(members)
+    }
+    var suite = Suite(
       name: name, description: description, trials: trials, concurrency: concurrency, timeout: timeout,
-      agents: agents, tasks: tasks, path: absolutePath, config: config)
+      agents: agents, tasks: unique, path: absolutePath, config: config)
+    suite.slo = slo
+    suite.clearWeights = weights
+    suite.secrets = r.secrets
+    return suite
   }
 
-  static func agent(_ node: Node, name: String, reader r: YAMLReader, folder: String) -> AgentConfig? {
+  static func serviceLevels(_ node: Node, _ r: YAMLReader) -> SLO {
+    guard let f = r.mapping(node, "slo", allowed: ["latency", "cost"]) else { return SLO() }
+    return SLO(latency: f["latency"].flatMap { r.duration($0, "slo.latency") }, cost: f["cost"].flatMap { r.number($0, "slo.cost") })
+  }
+
+  static func clearWeights(_ node: Node, _ r: YAMLReader) -> ClearWeights {
+    var weights = ClearWeights()
+    guard let f = r.mapping(node, "clear", allowed: ["weights"]), let w = f["weights"],
+      let wf = r.mapping(w, "clear.weights", allowed: ["cost", "latency", "efficacy", "assurance", "reliability"])
+    else { return weights }
+    func weight(_ key: String) -> Double? {
+      guard let n = wf[key], let x = r.number(n, "clear.weights.\(key)") else { return nil }
+      if x < 0 { r.error(n, "clear.weights.\(key) must not be negative") }
+      return x
+    }
+    weights.cost = weight("cost") ?? weights.cost
+    weights.latency = weight("latency") ?? weights.latency
+    weights.efficacy = weight("efficacy") ?? weights.efficacy
+    weights.assurance = weight("assurance") ?? weights.assurance
+    weights.reliability = weight("reliability") ?? weights.reliability
+    return weights
+  }
+
+  static func agent(_ node: Node, name: String, _ c: LoadContext) -> AgentConfig? {
+    let r = c.reader
     guard let fields = r.mapping(node, "agent '\(name)'", allowed: agentKeys) else { return nil }
     var pricing: Pricing?
     if let p = fields["pricing"], let pf = r.mapping(p, "pricing", allowed: ["input_per_million", "output_per_million"]) {
@@ -136,13 +232,10 @@ public enum SuiteLoader {
       r.error(commandNode, "command must name a program")
       return nil
     }
-    var cwd = folder
-    if let c = sf["cwd"], let s = r.string(c, "cwd") {
-      cwd = s.hasPrefix("/") ? s : URL(fileURLWithPath: folder).appendingPathComponent(s).standardizedFileURL.path
-      var isDirectory: ObjCBool = false
-      if !FileManager.default.fileExists(atPath: cwd, isDirectory: &isDirectory) || !isDirectory.boolValue {
-        r.error(c, "cwd '\(s)' is not a folder")
-      }
+    var cwd = c.folder
+    if let node = sf["cwd"], let s = r.string(node, "cwd") {
+      cwd = c.resolve(s)
+      if !c.isFolder(cwd) { r.error(node, "cwd '\(s)' is not a folder") }
     }
     var env: [String: String] = [:]
     if let e = sf["env"], let ef = r.mapping(e, "env", allowed: []) {
@@ -157,164 +250,51 @@ public enum SuiteLoader {
       }
     }
     let maxOutput = sf["max_output"].flatMap { r.int($0, "max_output") } ?? SubprocessConfig.defaultMaxOutput
-    checkExecutable(program, cwd: cwd, node: commandNode, reader: r)
+    c.checkProgram(command, cwd: cwd, node: commandNode, what: "agent executable")
     let config = SubprocessConfig(command: command, cwd: cwd, env: env, format: format, maxOutput: maxOutput)
     return AgentConfig(name: name, adapter: .subprocess(config), pricing: pricing)
   }
+}
 
-  /// Reports a program that cannot be started: a path that is not executable, or a name not on PATH.
-  static func checkExecutable(_ program: String, cwd: String, node: Node, reader r: YAMLReader) {
+/// What every part of loading shares: the reader, the suite's folder, the environment.
+struct LoadContext {
+  let reader: YAMLReader
+  let folder: String
+  let fileName: String
+  let environment: [String: String]
+
+  /// A path from the suite, made absolute against the suite's folder.
+  func resolve(_ path: String) -> String {
+    path.hasPrefix("/") ? path : URL(fileURLWithPath: folder).appendingPathComponent(path).standardizedFileURL.path
+  }
+
+  func isFolder(_ path: String) -> Bool {
+    var isDirectory: ObjCBool = false
+    return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
+  }
+
+  /// Reports a program that cannot be started: a path that is not executable, or a name not on PATH;
+  /// for an interpreter (`python3 script.py`), also a script that does not exist.
+  func checkProgram(_ argv: [String], cwd: String, node: Node, what: String) {
     let fm = FileManager.default
+    guard let program = argv.first else { return }
     if program.contains("/") {
       let path = program.hasPrefix("/") ? program : (cwd as NSString).appendingPathComponent(program)
-      if !fm.isExecutableFile(atPath: path) { r.error(node, "agent executable '\(program)' not found or not executable") }
-      return
-    }
-    let dirs = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
-    if !dirs.contains(where: { fm.isExecutableFile(atPath: "\($0)/\(program)") }) {
-      r.error(node, "agent executable '\(program)' not found on PATH")
-    }
-  }
-
-  static func task(_ node: Node, reader r: YAMLReader) -> TaskSpec? {
-    guard let f = r.mapping(node, "a task", allowed: taskKeys) else { return nil }
-    guard let idNode = f["id"] else {
-      r.error(node, "a task needs an 'id'")
-      return nil
-    }
-    guard let id = r.string(idNode, "id") else { return nil }
-    if id.isEmpty || !id.unicodeScalars.allSatisfy({ CharacterSet.taskID.contains($0) }) {
-      r.error(idNode, "task id '\(id)' must match [A-Za-z0-9._-]+")
-    }
-    guard let inputNode = f["input"] else {
-      r.error(node, "task '\(id)' needs an 'input'")
-      return nil
-    }
-    let input = r.json(inputNode) ?? .null
-    let tags = f["tags"].flatMap { r.stringList($0, "tags") } ?? []
-    var metadata: [String: JSONValue] = [:]
-    if let m = f["metadata"] {
-      if case .object(let o)? = r.json(m) { metadata = o } else { r.error(m, "metadata must be a mapping") }
-    }
-    let trials = f["trials"].flatMap { r.int($0, "trials") }
-    let timeout = f["timeout"].flatMap { r.duration($0, "timeout") }
-    var expect: [Grader] = []
-    if let e = f["expect"] {
-      if case .sequence(let seq) = e {
-        expect = seq.compactMap { grader($0, reader: r) }
-      } else {
-        r.error(e, "expect must be a list of graders")
+      if !fm.isExecutableFile(atPath: path) { reader.error(node, "\(what) '\(program)' not found or not executable") }
+    } else {
+      let dirs = (environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
+      if !dirs.contains(where: { fm.isExecutableFile(atPath: "\($0)/\(program)") }) {
+        reader.error(node, "\(what) '\(program)' not found on PATH")
       }
     }
-    var assure: [Check] = []
-    if let a = f["assure"] {
-      if case .sequence(let seq) = a {
-        assure = seq.compactMap { check($0, reader: r) }
-      } else {
-        r.error(a, "assure must be a list of checks")
+    let interpreters: Set<String> = ["python", "python3", "node", "ruby", "perl", "bash", "sh", "zsh", "deno", "bun", "php"]
+    if interpreters.contains((program as NSString).lastPathComponent), argv.count > 1 {
+      let script = argv[1]
+      if !script.hasPrefix("-"), script.contains("/") || script.contains("."), !script.contains(" ") {
+        let path = script.hasPrefix("/") ? script : (cwd as NSString).appendingPathComponent(script)
+        if !fm.fileExists(atPath: path) { reader.error(node, "script '\(script)' not found (looked in \(cwd))") }
       }
     }
-    return TaskSpec(
-      id: id, input: input, tags: tags, metadata: metadata, trials: trials, timeout: timeout,
-      expect: expect, assure: assure)
-  }
-
-  /// Splits a one-key entry (plus an optional `name:`) into its keyword and value.
-  static func entry(_ node: Node, _ what: String, keywords: [String], reader r: YAMLReader)
-    -> (keyword: String, value: Node, name: String?)?
-  {
-    guard let f = r.mapping(node, what, allowed: keywords + ["name"]) else { return nil }
-    let present = f.order.filter { $0 != "name" }
-    guard present.count == 1, let keyword = present.first else {
-      if present.isEmpty, r.diagnostics.last?.line != node.mark?.line {
-        r.error(node, "\(what) needs one of: \(keywords.joined(separator: ", "))")
-      } else if present.count > 1 {
-        r.error(node, "\(what) must have exactly one key, found \(present.joined(separator: ", "))")
-      }
-      return nil
-    }
-    var value = f.values[keyword]!
-    var name = f["name"].flatMap { r.string($0, "name") }
-    // The map form may carry `name:` inside: `contains: {value: x, name: y}`.
-    if case .mapping(var inner) = value, let nameNode = inner["name"], keyword != "equals" || inner["value"] != nil {
-      name = r.string(nameNode, "name")
-      inner["name"] = nil
-      if let v = inner["value"], inner.count == 1 { value = v } else { value = .mapping(inner) }
-    }
-    return (keyword, value, name)
-  }
-
-  static func grader(_ node: Node, reader r: YAMLReader) -> Grader? {
-    guard let (keyword, value, name) = entry(node, "a grader", keywords: graderKeywords, reader: r) else { return nil }
-    let kind: GraderKind?
-    switch keyword {
-    case "equals": kind = r.json(value).map { .equals($0) }
-    case "contains": kind = r.strings(value, "contains").map { .contains($0) }
-    case "contains_any": kind = r.strings(value, "contains_any").map { .containsAny($0) }
-    case "regex": kind = r.pattern(value, "regex").map { .regex($0) }
-    case "json": kind = jsonCheck(value, reader: r).map { .json($0) }
-    default: kind = command(value, reader: r).map { .command($0) }
-    }
-    return kind.map { Grader(name: name, kind: $0) }
-  }
-
-  static func check(_ node: Node, reader r: YAMLReader) -> Check? {
-    guard let (keyword, value, name) = entry(node, "an assurance check", keywords: checkKeywords, reader: r) else {
-      return nil
-    }
-    let kind: CheckKind?
-    switch keyword {
-    case "not_contains": kind = r.strings(value, "not_contains").map { .notContains($0) }
-    case "not_regex": kind = r.pattern(value, "not_regex").map { .notRegex($0) }
-    default: kind = command(value, reader: r).map { .command($0) }
-    }
-    return kind.map { Check(name: name, kind: $0) }
-  }
-
-  static func jsonCheck(_ node: Node, reader r: YAMLReader) -> JSONCheck? {
-    let conditions = ["equals", "contains", "matches", "exists", "gte", "lte"]
-    guard let f = r.mapping(node, "json", allowed: ["path"] + conditions + ["tolerance"]) else { return nil }
-    guard let pathNode = f["path"], let text = r.string(pathNode, "path") else {
-      r.error(node, "json needs a 'path'")
-      return nil
-    }
-    let path: JSONPath
-    do {
-      path = try JSONPath(text)
-    } catch {
-      r.error(pathNode, error.description)
-      return nil
-    }
-    let present = conditions.filter { f[$0] != nil }
-    guard present.count == 1, let key = present.first, let v = f[key] else {
-      r.error(node, "json needs exactly one of: \(conditions.joined(separator: ", "))")
-      return nil
-    }
-    let condition: JSONCheck.Condition?
-    switch key {
-    case "equals": condition = r.json(v).map { .equals($0) }
-    case "contains": condition = r.string(v, "contains").map { .contains($0) }
-    case "matches": condition = r.pattern(v, "matches").map { .matches($0) }
-    case "exists": condition = r.bool(v, "exists").map { .exists($0) }
-    case "gte": condition = r.number(v, "gte").map { .gte($0) }
-    default: condition = r.number(v, "lte").map { .lte($0) }
-    }
-    let tolerance = f["tolerance"].flatMap { r.number($0, "tolerance") }
-    return condition.map { JSONCheck(path: path, condition: $0, tolerance: tolerance) }
-  }
-
-  static func command(_ node: Node, reader r: YAMLReader) -> CommandSpec? {
-    if case .mapping = node {
-      guard let f = r.mapping(node, "command", allowed: ["run", "timeout"]) else { return nil }
-      guard let run = f["run"], let argv = r.stringList(run, "run"), !argv.isEmpty else {
-        r.error(node, "command needs 'run: [program, args...]'")
-        return nil
-      }
-      let timeout = f["timeout"].flatMap { r.duration($0, "timeout") } ?? CommandSpec.defaultTimeout
-      return CommandSpec(argv: argv, timeout: timeout)
-    }
-    guard let argv = r.stringList(node, "command"), !argv.isEmpty else { return nil }
-    return CommandSpec(argv: argv, timeout: CommandSpec.defaultTimeout)
   }
 }
 

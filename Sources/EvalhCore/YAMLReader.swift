@@ -5,22 +5,75 @@ import Yams
 /// its position and carrying on, so one pass reports all of a suite's errors.
 final class YAMLReader {
   let file: String
+  /// Added to node lines: a JSONL line is composed on its own, but reported at its line in the file.
+  let lineOffset: Int
+  /// The environment `${VAR}` reads.
+  let environment: [String: String]
   private(set) var diagnostics: [SuiteDiagnostic] = []
+  /// Every value substituted from `${VAR}`, by variable: secrets to redact.
+  private(set) var secrets: [String: String] = [:]
   /// Nodes left to visit: bounds alias-expansion bombs (aliases share storage,
   /// but walking them is exponential).
   private var budget: Int
 
   /// Without aliases a document has fewer nodes than characters, and the loader visits each
   /// node at most twice; so anything past 4 × its length (plus slack) is alias expansion.
-  init(file: String, documentLength: Int) {
+  init(file: String, documentLength: Int, environment: [String: String], lineOffset: Int = 0) {
     self.file = file
     self.budget = 4 * documentLength + 10_000
+    self.environment = environment
+    self.lineOffset = lineOffset
   }
 
   /// Records a problem at `node`'s position.
   func error(_ node: Node?, _ message: String) {
     let mark = node?.mark
-    diagnostics.append(SuiteDiagnostic(file: file, line: mark?.line ?? 0, column: mark?.column ?? 0, message: message))
+    let line = mark.map { $0.line + lineOffset } ?? 0
+    diagnostics.append(SuiteDiagnostic(file: file, line: line, column: mark?.column ?? 0, message: message))
+  }
+
+  /// Records a problem at a line (files that are not YAML: CSV).
+  func error(line: Int, column: Int = 1, _ message: String) {
+    diagnostics.append(SuiteDiagnostic(file: file, line: line, column: column, message: message))
+  }
+
+  /// Takes another reader's problems and secrets (a JSONL line's).
+  func absorb(_ other: YAMLReader) {
+    diagnostics += other.diagnostics
+    secrets.merge(other.secrets) { a, _ in a }
+  }
+
+  /// Replaces `${VAR}` and `${VAR:-default}` with the environment's values, remembering each as a
+  /// secret; `$${` is a literal `${`. An unset variable without a default is an error at `node`.
+  func interpolate(_ text: String, at node: Node) -> String {
+    guard text.contains("${") else { return text }
+    var out = ""
+    var rest = Substring(text)
+    while let start = rest.range(of: "${") {
+      if start.lowerBound > rest.startIndex, rest[rest.index(before: start.lowerBound)] == "$" {
+        out += rest[..<rest.index(before: start.lowerBound)] + "${"
+        rest = rest[start.upperBound...]
+        continue
+      }
+      out += rest[..<start.lowerBound]
+      guard let close = rest[start.upperBound...].firstIndex(of: "}") else {
+        error(node, "unterminated '${' in '\(text)'")
+        return text
+      }
+      let body = rest[start.upperBound..<close]
+      let (name, fallback): (Substring, Substring?) =
+        body.range(of: ":-").map { (body[..<$0.lowerBound], body[$0.upperBound...]) } ?? (body, nil)
+      if name.isEmpty || !name.allSatisfy({ $0 == "_" || $0.isASCII && ($0.isLetter || $0.isNumber) }) {
+        error(node, "'${\(body)}' is not a variable reference (use ${NAME} or ${NAME:-default})")
+      } else if let value = environment[String(name)] ?? fallback.map(String.init) {
+        if !value.isEmpty { secrets[String(name)] = value }
+        out += value
+      } else {
+        error(node, "environment variable '\(name)' is not set (write ${\(name):-default} to give a default)")
+      }
+      rest = rest[rest.index(after: close)...]
+    }
+    return out + rest
   }
 
   /// Whether the walk is still within its node budget (records one error when not).
@@ -69,7 +122,7 @@ final class YAMLReader {
       error(node, "\(what) must be a string")
       return nil
     }
-    return s.string
+    return interpolate(s.string, at: node)
   }
 
   func int(_ node: Node, _ what: String, min: Int = 1) -> Int? {
@@ -158,8 +211,9 @@ final class YAMLReader {
     }
   }
 
-  /// Any YAML value as JSON (core schema: null, bool, int, float, string).
-  func json(_ node: Node) -> JSONValue? {
+  /// Any YAML value as JSON (core schema: null, bool, int, float, string); strings are
+  /// interpolated unless `raw` (the stored config keeps `${VAR}`).
+  func json(_ node: Node, raw: Bool = false) -> JSONValue? {
     guard spend(node) else { return nil }
     switch node {
     case .scalar(let s):
@@ -168,11 +222,11 @@ final class YAMLReader {
       if let b = node.bool { return .bool(b) }
       if let i = node.int { return .number(Double(i)) }
       if let f = node.float, f.isFinite { return .number(f) }
-      return .string(s.string)
+      return .string(raw ? s.string : interpolate(s.string, at: node))
     case .sequence(let seq):
       var items: [JSONValue] = []
       for item in seq {
-        guard let v = json(item) else { return nil }
+        guard let v = json(item, raw: raw) else { return nil }
         items.append(v)
       }
       return .array(items)
@@ -183,7 +237,7 @@ final class YAMLReader {
           error(k, "keys must be plain strings")
           return nil
         }
-        guard let value = json(v) else { return nil }
+        guard let value = json(v, raw: raw) else { return nil }
         members[key.string] = value
       }
       return .object(members)

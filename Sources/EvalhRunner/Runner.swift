@@ -15,6 +15,8 @@ public struct RunOptions: Sendable {
   public var runID: String?
   public var resume: String?
   public var keepFailed = false
+  /// The spend guard: stop launching once the run's recorded cost reaches this many USD.
+  public var maxCost: Double?
 
   public init() {}
 }
@@ -51,6 +53,8 @@ public struct RunResult: Sendable {
   public var recorded: Int
   /// Set when the database failed mid-run (exit 3).
   public var storeError: StoreError?
+  /// Set when the spend guard stopped the run: the recorded cost.
+  public var budgetReached: Double?
 }
 
 /// Schedules a suite's trials, at most `concurrency` in flight, committing each as it ends.
@@ -86,7 +90,8 @@ public struct Runner: Sendable {
         evalhVersion: Runner.version, host: ProcessInfo.processInfo.hostName, gitCommit: Runner.gitCommit(in: suite.folder),
         configJSON: suite.config.compactText, plan: plan)
       let selected = Set(plan.tasks.map(\.id))
-      try store.createRun(run, tasks: suite.tasks.filter { selected.contains($0.id) })
+      let redactor = Redactor(secrets: suite.secrets)
+      try store.createRun(run, tasks: suite.tasks.filter { selected.contains($0.id) }.map(redactor.redact))
       return (run, plan.keys)
     } catch let e as RunError {
       throw e
@@ -145,16 +150,19 @@ public struct Runner: Sendable {
     let tasks = Dictionary(suite.tasks.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
     let executor = TrialExecutor(
       suite: suite, runID: run.id, runSeed: run.seed, keepFailed: options.keepFailed, interruption: interruption,
-      workRoot: NSTemporaryDirectory().appending("evalh-\(run.id)-\(getpid())"))
+      workRoot: NSTemporaryDirectory().appending("evalh-\(run.id)-\(getpid())"), redactor: Redactor(secrets: suite.secrets))
     let concurrency = max(1, options.concurrency ?? suite.concurrency ?? Suite.defaultConcurrency)
     var recorded = 0
     var storeError: StoreError?
+    // The spend guard counts what the run already recorded (a resumed run carries its spend).
+    var spent = options.maxCost == nil ? 0 : ((try? store.recordedCost(runID: run.id)) ?? 0)
+    var budgetReached: Double? = options.maxCost.flatMap { spent >= $0 ? spent : nil }
 
     await withTaskGroup(of: Result<TrialRecord?, StoreError>.self) { group in
       var queue = pending.makeIterator()
       var inFlight = 0
       func launchNext() -> Bool {
-        guard !interruption.isTriggered, let key = queue.next() else { return false }
+        guard !interruption.isTriggered, budgetReached == nil, let key = queue.next() else { return false }
         guard let agent = agents[key.agent], let task = tasks[key.taskID] else { return launchNext() }
         group.addTask {
           guard let record = await executor.run(TrialKeyRef(agent: key.agent, taskID: key.taskID, trial: key.trial), agent: agent, task: task)
@@ -177,6 +185,8 @@ public struct Runner: Sendable {
         case .success(let record?):
           recorded += 1
           progress.record(record.status)
+          spent += record.costUSD ?? 0
+          if let max = options.maxCost, spent >= max, budgetReached == nil { budgetReached = spent }
         case .success(nil): break
         case .failure(let error):
           // The database cannot take more: stop launching, end what is in flight.
@@ -198,6 +208,9 @@ public struct Runner: Sendable {
     } else if interruption.isTriggered {
       final.status = .interrupted
       final.stopReason = "interrupted by a signal"
+    } else if let budgetReached, let max = options.maxCost, recorded < pending.count {
+      final.status = .interrupted
+      final.stopReason = String(format: "spend guard: recorded cost $%.4f reached --max-cost $%.4f", budgetReached, max)
     } else {
       final.status = .completed
       final.stopReason = nil
@@ -207,7 +220,9 @@ public struct Runner: Sendable {
     } catch {
       storeError = storeError ?? error
     }
-    return RunResult(run: final, recorded: recorded, storeError: storeError)
+    return RunResult(
+      run: final, recorded: recorded, storeError: storeError,
+      budgetReached: final.stopReason?.hasPrefix("spend guard") == true ? budgetReached : nil)
   }
 
   /// `r-YYYYMMDD-xxxxxx`.

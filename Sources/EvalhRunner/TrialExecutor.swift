@@ -10,6 +10,8 @@ struct TrialExecutor: Sendable {
   let keepFailed: Bool
   let interruption: Interruption
   let workRoot: String
+  /// Secrets from `${VAR}`: replaced in everything the trial stores.
+  let redactor: Redactor
 
   /// The graded trial, or nil when evalh was interrupted before it ended (it is then not recorded).
   func run(_ key: TrialKeyRef, agent: AgentConfig, task: TaskSpec) async -> TrialRecord? {
@@ -18,6 +20,7 @@ struct TrialExecutor: Sendable {
     let fm = FileManager.default
     try? fm.removeItem(atPath: workdir)
     try? fm.createDirectory(atPath: workdir, withIntermediateDirectories: true)
+    if let fixture = task.fixture { copyFixture(fixture, into: workdir) }
     let request = AgentRequest(
       runID: runID, suite: suite.name, agent: agent.name, task: task, trial: key.trial, seed: seed, workdir: workdir)
     let timeout = task.timeout ?? suite.timeout
@@ -36,8 +39,9 @@ struct TrialExecutor: Sendable {
       latencyMs: reply.latencyMs, inputTokens: reply.usage?.inputTokens, outputTokens: reply.usage?.outputTokens,
       costUSD: reply.usage?.costUSD
         ?? agent.pricing?.cost(inputTokens: reply.usage?.inputTokens, outputTokens: reply.usage?.outputTokens),
-      attempts: reply.attempts, seed: seed, outputJSON: reply.output?.compactText, stderrTail: reply.stderrTail,
-      stepsJSON: reply.steps?.compactText, truncated: reply.truncated, startedAt: started, finishedAt: started)
+      attempts: reply.attempts, seed: seed, outputJSON: reply.output.map { redactor.redact($0).compactText },
+      stderrTail: reply.stderrTail.map(redactor.redact), stepsJSON: reply.steps.map { redactor.redact($0).compactText },
+      truncated: reply.truncated, startedAt: started, finishedAt: started)
 
     switch reply.outcome {
     case .answered:
@@ -61,6 +65,8 @@ struct TrialExecutor: Sendable {
       return nil
     }
     record.finishedAt = Date()
+    record.error = record.error.map(redactor.redact)
+    for i in record.grades.indices { record.grades[i].detail = record.grades[i].detail.map(redactor.redact) }
     if keepFailed && record.status != .pass {
       record.workdir = workdir
     } else {
@@ -71,8 +77,9 @@ struct TrialExecutor: Sendable {
 
   /// Applies every `expect` grader and `assure` check, and sets the status from them.
   func grade(_ record: inout TrialRecord, reply: AgentReply, task: TaskSpec, request: AgentRequest) async {
-    let output = reply.output ?? .null
-    let input = GradingInput(output: output)
+    let input = GradingInput(
+      output: reply.output ?? .null, steps: reply.steps?.arrayValue ?? [], latencyMs: record.latencyMs,
+      costUSD: record.costUSD, inputTokens: record.inputTokens, outputTokens: record.outputTokens)
     var grades: [Grade] = []
     var graderError: String?
     for grader in task.expect {
@@ -110,6 +117,14 @@ struct TrialExecutor: Sendable {
       record.error = graderError
     } else {
       record.status = record.efficacyPass == true && record.violations == 0 ? .pass : .fail
+    }
+  }
+
+  /// Copies the fixture folder's contents into the fresh working folder.
+  func copyFixture(_ fixture: String, into workdir: String) {
+    let fm = FileManager.default
+    for item in (try? fm.contentsOfDirectory(atPath: fixture)) ?? [] {
+      try? fm.copyItem(atPath: "\(fixture)/\(item)", toPath: "\(workdir)/\(item)")
     }
   }
 

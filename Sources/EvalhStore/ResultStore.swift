@@ -43,29 +43,46 @@ public final class ResultStore: Sendable {
     self.path = path
     let exists = FileManager.default.fileExists(atPath: path)
     if !exists, !create { throw .missingDatabase(path) }
-    do {
-      if exists {
-        // Check the version read-only first, so a newer file is refused with nothing written.
-        var readonly = Configuration()
-        readonly.readonly = true
-        let version = try DatabaseQueue(path: path, configuration: readonly).read {
-          try Int.fetchOne($0, sql: "PRAGMA user_version") ?? 0
-        }
-        if version > Schema.version { throw StoreError.newerSchema(path: path, version: version, known: Schema.version) }
-      } else {
-        let folder = (path as NSString).deletingLastPathComponent
-        if !folder.isEmpty { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
+    // Two processes opening a new file at once race on creating it, switching it to WAL and
+    // migrating; SQLite's busy handler does not cover every step, so retry the whole open.
+    let deadline = Date().addingTimeInterval(ResultStore.busyTimeout)
+    while true {
+      do {
+        pool = try ResultStore.open(path: path)
+        return
+      } catch let error as DatabaseError
+        where (error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED) && Date() < deadline
+      {
+        usleep(useconds_t.random(in: 10_000...50_000))
+      } catch {
+        throw ResultStore.wrap(error, path: path)
       }
-      var configuration = Configuration()
-      configuration.busyMode = .timeout(30)
-      configuration.foreignKeysEnabled = true
-      pool = try DatabasePool(path: path, configuration: configuration)
-      try Schema.migrate(pool)
-    } catch let error as StoreError {
-      throw error
-    } catch {
-      throw ResultStore.wrap(error, path: path)
     }
+  }
+
+  /// Seconds a writer waits for another process's lock before giving up (exit 3).
+  static let busyTimeout: TimeInterval = 30
+
+  static func open(path: String) throws -> DatabasePool {
+    if FileManager.default.fileExists(atPath: path) {
+      // Check the version read-only first, so a newer file is refused with nothing written.
+      var readonly = Configuration()
+      readonly.readonly = true
+      readonly.busyMode = .timeout(busyTimeout)
+      let version = try DatabaseQueue(path: path, configuration: readonly).read {
+        try Int.fetchOne($0, sql: "PRAGMA user_version") ?? 0
+      }
+      if version > Schema.version { throw StoreError.newerSchema(path: path, version: version, known: Schema.version) }
+    } else {
+      let folder = (path as NSString).deletingLastPathComponent
+      if !folder.isEmpty { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
+    }
+    var configuration = Configuration()
+    configuration.busyMode = .timeout(busyTimeout)
+    configuration.foreignKeysEnabled = true
+    let pool = try DatabasePool(path: path, configuration: configuration)
+    try Schema.migrate(pool)
+    return pool
   }
 
   static func wrap(_ error: any Error, path: String) -> StoreError {
@@ -224,6 +241,11 @@ public final class ResultStore: Sendable {
       while let row = try rows.next() { keys.insert(TrialKey(agent: row[0], taskID: row[1], trial: row[2])) }
       return keys
     }
+  }
+
+  /// The sum of the known costs a run has recorded.
+  public func recordedCost(runID: String) throws(StoreError) -> Double {
+    try read { db in try Double.fetchOne(db, sql: "SELECT total(cost_usd) FROM trials WHERE run_id = ?", arguments: [runID]) ?? 0 }
   }
 
   /// The facts metrics need, per agent, streamed from one query.

@@ -40,6 +40,9 @@ struct Run: AsyncParsableCommand {
   @Option(help: "Finish run ID: run only the trials it has not recorded; the suite must be unchanged.")
   var resume: String?
 
+  @Option(name: .customLong("max-cost"), help: "Spend guard: stop launching trials once this run's recorded cost reaches USD.")
+  var maxCost: Double?
+
   @Flag(name: .customLong("keep-failed"), help: "Keep the working folders of failed trials.")
   var keepFailed = false
 
@@ -54,6 +57,7 @@ struct Run: AsyncParsableCommand {
   func validate() throws {
     if let trials, trials < 1 { throw ValidationError("--trials must be at least 1") }
     if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
+    if let maxCost, !(maxCost > 0) { throw ValidationError("--max-cost must be a positive number of USD") }
     if resume != nil, runID != nil { throw ValidationError("--resume and --run-id cannot be combined") }
     if resume != nil, trials != nil || !agent.isEmpty || !task.isEmpty || !tag.isEmpty || seed != nil {
       throw ValidationError("--resume continues the run as it was planned: drop --trials, --agent, --task, --tag and --seed")
@@ -74,6 +78,7 @@ struct Run: AsyncParsableCommand {
     options.runID = runID
     options.resume = resume
     options.keepFailed = keepFailed
+    options.maxCost = maxCost
 
     let interruption = Interruption()
     let signals = SignalWatch(interruption: interruption)
@@ -105,6 +110,11 @@ struct Run: AsyncParsableCommand {
       throw Failure(error)
     }
     emit(json ? JSONReport.render(report) : TextReport.render(report, color: Terminal.colorAllowed))
+    if let spent = result.budgetReached {
+      FileHandle.standardError.write(
+        Data(String(format: "spend guard: recorded cost $%.4f reached --max-cost; run %@ stopped and is resumable with\n  %@ --max-cost NEW_BUDGET\n", spent, run.id, resumeCommand(run.id)).utf8))
+      return
+    }
     if result.run.status == .interrupted {
       FileHandle.standardError.write(Data("interrupted: run \(run.id) is resumable with\n  \(resumeCommand(run.id))\n".utf8))
       throw ExitCode(130)

@@ -1,0 +1,196 @@
+import Foundation
+import Yams
+
+extension SuiteLoader {
+  static let graderKeywords = [
+    "equals", "contains", "contains_any", "regex", "json", "json_schema", "tool_called", "tool_sequence", "command",
+  ]
+  static let checkKeywords = [
+    "not_contains", "not_regex", "no_pii", "json_schema", "tools", "tool_schemas", "max_steps", "max_cost",
+    "max_latency", "max_tokens", "command",
+  ]
+
+  /// Splits a one-key entry (plus an optional `name:`) into its keyword and value.
+  static func entry(_ node: Node, _ what: String, keywords: [String], _ r: YAMLReader)
+    -> (keyword: String, value: Node, name: String?)?
+  {
+    let before = r.diagnostics.count
+    guard let f = r.mapping(node, what, allowed: keywords + ["name"]) else { return nil }
+    let present = f.order.filter { $0 != "name" }
+    guard present.count == 1, let keyword = present.first else {
+      if present.isEmpty, r.diagnostics.count == before {
+        r.error(node, "\(what) needs one of: \(keywords.joined(separator: ", "))")
+      } else if present.count > 1 {
+        r.error(node, "\(what) must have exactly one key, found \(present.joined(separator: ", "))")
+      }
+      return nil
+    }
+    var value = f.values[keyword]!
+    var name = f["name"].flatMap { r.string($0, "name") }
+    // The map form may carry `name:` inside: `contains: {value: x, name: y}`.
+    if case .mapping(var inner) = value, let nameNode = inner["name"], keyword != "equals" || inner["value"] != nil {
+      name = r.string(nameNode, "name")
+      inner["name"] = nil
+      if let v = inner["value"], inner.count == 1 { value = v } else { value = .mapping(inner) }
+    }
+    return (keyword, value, name)
+  }
+
+  static func grader(_ node: Node, _ c: LoadContext) -> Grader? {
+    let r = c.reader
+    guard let (keyword, value, name) = entry(node, "a grader", keywords: graderKeywords, r) else { return nil }
+    let kind: GraderKind?
+    switch keyword {
+    case "equals": kind = r.json(value).map { .equals($0) }
+    case "contains": kind = r.strings(value, "contains").map { .contains($0) }
+    case "contains_any": kind = r.strings(value, "contains_any").map { .containsAny($0) }
+    case "regex": kind = r.pattern(value, "regex").map { .regex($0) }
+    case "json": kind = jsonCheck(value, r).map { .json($0) }
+    case "json_schema": kind = schema(value, c).map { .jsonSchema($0) }
+    case "tool_called":
+      guard let f = r.mapping(value, "tool_called", allowed: ["name", "arguments"]) else { return nil }
+      guard let toolName = f["name"].flatMap({ r.string($0, "tool_called.name") }) else {
+        r.error(value, "tool_called needs the tool's 'name'")
+        return nil
+      }
+      // `name:` here is the tool's; a grader name goes beside the keyword.
+      return Grader(name: nil, kind: .toolCalled(name: toolName, arguments: f["arguments"].flatMap { r.json($0) }))
+    case "tool_sequence":
+      kind = r.stringList(value, "tool_sequence").flatMap { names in
+        if names.isEmpty { r.error(value, "tool_sequence must name at least one tool") }
+        return names.isEmpty ? nil : .toolSequence(names)
+      }
+    default: kind = command(value, c).map { .command($0) }
+    }
+    return kind.map { Grader(name: name, kind: $0) }
+  }
+
+  static func check(_ node: Node, _ c: LoadContext) -> Check? {
+    let r = c.reader
+    guard let (keyword, value, name) = entry(node, "an assurance check", keywords: checkKeywords, r) else { return nil }
+    let kind: CheckKind?
+    switch keyword {
+    case "not_contains": kind = r.strings(value, "not_contains").map { .notContains($0) }
+    case "not_regex": kind = r.pattern(value, "not_regex").map { .notRegex($0) }
+    case "no_pii":
+      guard let names = r.strings(value, "no_pii") else { return nil }
+      var kinds: [PIIKind] = []
+      for n in names {
+        if let k = PIIKind(rawValue: n) {
+          kinds.append(k)
+        } else {
+          var message = "unknown PII kind '\(n)' (kinds: \(PIIKind.allCases.map(\.rawValue).joined(separator: ", ")))"
+          if let hint = suggestion(for: n, among: PIIKind.allCases.map(\.rawValue)) { message += "; did you mean '\(hint)'?" }
+          r.error(value, message)
+        }
+      }
+      kind = .noPII(kinds)
+    case "json_schema": kind = schema(value, c).map { .jsonSchema($0) }
+    case "tools":
+      guard let f = r.mapping(value, "tools", allowed: ["allow", "deny", "max_calls"]) else { return nil }
+      if f.order.isEmpty { r.error(value, "tools needs allow, deny or max_calls") }
+      kind = .tools(
+        allow: f["allow"].flatMap { r.stringList($0, "allow") }, deny: f["deny"].flatMap { r.stringList($0, "deny") } ?? [],
+        maxCalls: f["max_calls"].flatMap { r.int($0, "max_calls", min: 0) })
+    case "tool_schemas":
+      guard let f = r.mapping(value, "tool_schemas", allowed: []) else { return nil }
+      kind = .toolSchemas(f.order.compactMap { tool in schema(f.values[tool]!, c).map { (tool, $0) } })
+    case "max_steps": kind = r.int(value, "max_steps", min: 0).map { .maxSteps($0) }
+    case "max_cost": kind = r.number(value, "max_cost").map { .maxCost($0) }
+    case "max_latency": kind = r.duration(value, "max_latency").map { .maxLatency($0) }
+    case "max_tokens": kind = r.int(value, "max_tokens", min: 0).map { .maxTokens($0) }
+    default: kind = command(value, c).map { .command($0) }
+    }
+    return kind.map { Check(name: name, kind: $0) }
+  }
+
+  /// A schema: a file (JSON or YAML, relative to the suite) or an inline mapping; unsupported
+  /// keywords and bad patterns are errors here, so nothing is silently ignored.
+  static func schema(_ node: Node, _ c: LoadContext) -> JSONSchema? {
+    let r = c.reader
+    let document: JSONValue
+    var source = "inline schema"
+    switch node {
+    case .mapping, .scalar where node.bool != nil:
+      guard let value = r.json(node) else { return nil }
+      document = value
+    case .scalar:
+      guard let path = r.string(node, "schema file") else { return nil }
+      source = "schema '\(path)'"
+      guard let data = FileManager.default.contents(atPath: c.resolve(path)) else {
+        r.error(node, "schema file '\(path)' not found")
+        return nil
+      }
+      let text = String(decoding: data, as: UTF8.self)
+      if let parsed = JSONValue.parse(text) {
+        document = parsed
+      } else if let yaml = try? Yams.compose(yaml: text), let parsed = YAMLReader(file: path, documentLength: text.utf8.count, environment: [:]).json(yaml, raw: true) {
+        document = parsed
+      } else {
+        r.error(node, "schema file '\(path)' is neither JSON nor YAML")
+        return nil
+      }
+    default:
+      r.error(node, "a schema is a file path or an inline mapping")
+      return nil
+    }
+    for unsupported in JSONSchema.unsupportedKeywords(in: document) {
+      r.error(node, "\(source) uses an unsupported keyword at \(unsupported)")
+    }
+    do {
+      return try JSONSchema(document)
+    } catch {
+      r.error(node, "\(source): \(error.message)")
+      return nil
+    }
+  }
+
+  static func jsonCheck(_ node: Node, _ r: YAMLReader) -> JSONCheck? {
+    let conditions = ["equals", "contains", "matches", "exists", "gte", "lte"]
+    guard let f = r.mapping(node, "json", allowed: ["path"] + conditions + ["tolerance"]) else { return nil }
+    guard let pathNode = f["path"], let text = r.string(pathNode, "path") else {
+      r.error(node, "json needs a 'path'")
+      return nil
+    }
+    let path: JSONPath
+    do {
+      path = try JSONPath(text)
+    } catch {
+      r.error(pathNode, error.description)
+      return nil
+    }
+    let present = conditions.filter { f[$0] != nil }
+    guard present.count == 1, let key = present.first, let v = f[key] else {
+      r.error(node, "json needs exactly one of: \(conditions.joined(separator: ", "))")
+      return nil
+    }
+    let condition: JSONCheck.Condition?
+    switch key {
+    case "equals": condition = r.json(v).map { .equals($0) }
+    case "contains": condition = r.string(v, "contains").map { .contains($0) }
+    case "matches": condition = r.pattern(v, "matches").map { .matches($0) }
+    case "exists": condition = r.bool(v, "exists").map { .exists($0) }
+    case "gte": condition = r.number(v, "gte").map { .gte($0) }
+    default: condition = r.number(v, "lte").map { .lte($0) }
+    }
+    let tolerance = f["tolerance"].flatMap { r.number($0, "tolerance") }
+    return condition.map { JSONCheck(path: path, condition: $0, tolerance: tolerance) }
+  }
+
+  static func command(_ node: Node, _ c: LoadContext) -> CommandSpec? {
+    let r = c.reader
+    var spec: CommandSpec?
+    if case .mapping = node {
+      guard let f = r.mapping(node, "command", allowed: ["run", "timeout"]) else { return nil }
+      guard let run = f["run"], let argv = r.stringList(run, "run"), !argv.isEmpty else {
+        r.error(node, "command needs 'run: [program, args...]'")
+        return nil
+      }
+      spec = CommandSpec(argv: argv, timeout: f["timeout"].flatMap { r.duration($0, "timeout") } ?? CommandSpec.defaultTimeout)
+    } else if let argv = r.stringList(node, "command"), !argv.isEmpty {
+      spec = CommandSpec(argv: argv)
+    }
+    if let spec { c.checkProgram(spec.argv, cwd: c.folder, node: node, what: "grader command") }
+    return spec
+  }
+}
