@@ -28,7 +28,10 @@ extension SuiteLoader {
     var value = f.values[keyword]!
     var name = f["name"].flatMap { r.string($0, "name") }
     // The map form may carry `name:` inside: `contains: {value: x, name: y}`.
-    if case .mapping(var inner) = value, let nameNode = inner["name"], keyword != "equals" || inner["value"] != nil {
+    // (Not for `tool_called`, whose `name` is the tool's, nor `equals`, whose mapping is the expected value.)
+    if case .mapping(var inner) = value, let nameNode = inner["name"], keyword != "tool_called",
+      keyword != "equals" || inner["value"] != nil
+    {
       name = r.string(nameNode, "name")
       inner["name"] = nil
       if let v = inner["value"], inner.count == 1 { value = v } else { value = .mapping(inner) }
