@@ -156,7 +156,9 @@ public struct Runner: Sendable {
     var storeError: StoreError?
     // The spend guard counts what the run already recorded (a resumed run carries its spend).
     var spent = options.maxCost == nil ? 0 : ((try? store.recordedCost(runID: run.id)) ?? 0)
-    var budgetReached: Double? = options.maxCost.flatMap { spent >= $0 ? spent : nil }
+    // Sums of binary fractions drift (10 × 0.01 < 0.1): compare with a relative tolerance.
+    func reached(_ max: Double) -> Bool { spent >= max * (1 - 1e-9) }
+    var budgetReached: Double? = options.maxCost.flatMap { reached($0) ? spent : nil }
 
     await withTaskGroup(of: Result<TrialRecord?, StoreError>.self) { group in
       var queue = pending.makeIterator()
@@ -186,7 +188,7 @@ public struct Runner: Sendable {
           recorded += 1
           progress.record(record.status)
           spent += record.costUSD ?? 0
-          if let max = options.maxCost, spent >= max, budgetReached == nil { budgetReached = spent }
+          if let max = options.maxCost, reached(max), budgetReached == nil { budgetReached = spent }
         case .success(nil): break
         case .failure(let error):
           // The database cannot take more: stop launching, end what is in flight.
