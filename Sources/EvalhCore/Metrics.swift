@@ -57,8 +57,8 @@ public struct TaskMetrics: Sendable, Hashable {
 
   /// 0 < c < n.
   public var isFlaky: Bool { passes > 0 && passes < trials }
-  /// Fewer counted trials than planned (an interrupted run).
-  public var isShort: Bool { trials < planned }
+  /// Fewer recorded trials than planned (an interrupted run); grader errors are recorded, only not counted.
+  public var isShort: Bool { trials + graderErrors < planned }
 
   public static func == (a: TaskMetrics, b: TaskMetrics) -> Bool {
     a.taskID == b.taskID && a.trials == b.trials && a.passes == b.passes && a.firstRun == b.firstRun

@@ -186,8 +186,12 @@ public struct Grader: Sendable {
   /// What the grader checks.
   public var kind: GraderKind
 
-  /// The name stored in `grades.grader`.
-  public var label: String { name ?? kind.keyword }
+  /// The name stored in `grades.grader`: the `name:`, else the keyword (with the tool for `tool_called`).
+  public var label: String {
+    if let name { return name }
+    if case .toolCalled(let tool, _) = kind { return "tool_called(\(tool))" }
+    return kind.keyword
+  }
 }
 
 /// The graders of suite-format.md.

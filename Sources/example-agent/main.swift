@@ -86,6 +86,18 @@ let model = CommandLine.arguments.contains("large") ? "large" : "small"
 let failureScale = model == "large" ? 0.4 : 1.0
 var rng = Rng(state: seed ^ 0xA5A5_5A5A_1234_5678)
 let input = (task["input"] as? String) ?? ""
+if CommandLine.arguments.contains("refunds-desk") {
+  let workdir = (request["workdir"] as? String) ?? "."
+  Thread.sleep(forTimeInterval: 0.02 + rng.next() * 0.08)
+  let (output, steps) = refundsDesk(taskID: taskID, workdir: workdir, rng: &rng)
+  let envelope: [String: Any] = [
+    "output": output, "steps": steps,
+    "usage": ["input_tokens": 600 + Int(rng.next() * 300), "output_tokens": 40 + Int(rng.next() * 60)],
+  ]
+  let encoded = (try? JSONSerialization.data(withJSONObject: envelope, options: [.sortedKeys])) ?? Data("{}".utf8)
+  FileHandle.standardOutput.write(encoded + Data("\n".utf8))
+  exit(0)
+}
 let scenario = scenarios[taskID] ?? Scenario(failure: 0.5, answer: "I'm not sure.", wrong: "I'm not sure.")
 FileHandle.standardError.write(Data("[\(model)] task \(taskID) seed \(seed)\n".utf8))
 

@@ -1,5 +1,6 @@
 import EvalhStore
 import Foundation
+import GRDB
 import Testing
 
 let pythonAvailable = FileManager.default.isExecutableFile(atPath: "/usr/bin/python3")
@@ -39,5 +40,28 @@ let pythonAvailable = FileManager.default.isExecutableFile(atPath: "/usr/bin/pyt
     let errors = try #require((small["metrics"] as? [String: Any])?["errors"] as? [String: Int])
     #expect(errors["timeout"] == 1 && errors["agent_exit"] == 1 && errors["grader"] == 0)
     #expect(((small["metrics"] as? [String: Any])?["violations"] as? Int ?? 0) > 0)
+  }
+
+  /// The second example: fixtures, state-checking command graders, tool_called, tool_schemas.
+  @Test func refundsDeskSuite() throws {
+    let box = Sandbox()
+    let suite = packageRoot + "/suites/refunds-desk.yaml"
+    #expect(try box.evalh(["validate", suite]).stdout == "ok: 5 tasks × 1 agents\n")
+    let out = try box.evalh(["run", suite, "--db", box.db, "--seed", "3", "--run-id", "r-desk", "--no-progress"])
+    #expect(out.code == 0, "\(out.stderr)")
+    let queue = try DatabaseQueue(path: box.db)
+    let graderErrors = try queue.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM trials WHERE error_kind = 'grader'") }
+    #expect(graderErrors == 0)
+    // The tool contract and the state checks both catch the agent's mistakes, with details.
+    let contract = try queue.read {
+      try String.fetchAll($0, sql: "SELECT DISTINCT detail FROM grades WHERE grader = 'tool_schemas' AND passed = 0")
+    }
+    #expect(contract.contains { $0.contains("arguments.amount 650 is greater than the maximum 500") })
+    let state = try queue.read {
+      try Int.fetchOne($0, sql: "SELECT count(*) FROM grades WHERE grader IN ('refund-recorded', 'no-refund-written') AND passed = 0")
+    }
+    #expect((state ?? 0) > 0)
+    let passes = try queue.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM trials WHERE status = 'pass'") }
+    #expect((passes ?? 0) > 20)
   }
 }

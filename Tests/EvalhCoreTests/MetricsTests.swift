@@ -43,8 +43,10 @@ import Testing
     let m = sample()
     let a = try #require(m.tasks.first { $0.taskID == "A" })
     #expect(a.trials == 8 && a.graderErrors == 1)
-    // A planned 9 trials but counts 8: short (the grader error is not a counted trial).
-    #expect(m.shortTasks == ["A"])
+    // A planned 9 and recorded 9 (one a grader error, recorded but not counted): not short.
+    #expect(m.shortTasks.isEmpty)
+    let cut = AgentMetrics(agent: "x", trials: [TrialFacts(taskID: "A", trial: 1, status: .pass, latencyMs: 1)], planned: ["A": 3])
+    #expect(cut.shortTasks == ["A"])
     // The grader error's huge latency is not in the percentiles; the timeout's is.
     #expect(m.latency.max == 5000)
   }
