@@ -37,7 +37,7 @@ let package = Package(
       ]),
     // The bundled, deterministic example agent used by `make run`.
     .executableTarget(name: "example-agent"),
-    .testTarget(name: "EvalhCoreTests", dependencies: ["EvalhCore"]),
+    .testTarget(name: "EvalhCoreTests", dependencies: ["EvalhCore"], exclude: ["Fixtures"]),
     .testTarget(name: "EvalhStoreTests", dependencies: ["EvalhStore", .product(name: "GRDB", package: "GRDB.swift")]),
     .testTarget(name: "EvalhAgentsTests", dependencies: ["EvalhAgents"]),
     .testTarget(
