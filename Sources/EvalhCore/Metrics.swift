@@ -10,10 +10,14 @@ public struct TrialFacts: Sendable, Hashable {
   public var costUSD: Double?
   public var violations: Int
   public var efficacyPass: Bool?
+  public var efficacyScore: Double?
+  /// Assurance checks evaluated on this trial.
+  public var checks: Int
 
   public init(
     taskID: String, trial: Int, status: TrialStatus, errorKind: ErrorKind? = nil, latencyMs: Double,
-    costUSD: Double? = nil, violations: Int = 0, efficacyPass: Bool? = nil
+    costUSD: Double? = nil, violations: Int = 0, efficacyPass: Bool? = nil, efficacyScore: Double? = nil,
+    checks: Int = 0
   ) {
     self.taskID = taskID
     self.trial = trial
@@ -23,26 +27,38 @@ public struct TrialFacts: Sendable, Hashable {
     self.costUSD = costUSD
     self.violations = violations
     self.efficacyPass = efficacyPass
+    self.efficacyScore = efficacyScore
+    self.checks = checks
   }
 
   /// Grader errors are the harness's fault: not counted in reliability metrics.
   public var isCounted: Bool { errorKind != .grader }
 }
 
+/// What the metrics are measured against (from the suite stored with the run).
+public struct MetricTargets: Sendable, Hashable {
+  public var slo: SLO
+  public var weights: ClearWeights
+  public init(slo: SLO = SLO(), weights: ClearWeights = ClearWeights()) {
+    self.slo = slo
+    self.weights = weights
+  }
+}
+
 /// Per-task figures.
-public struct TaskMetrics: Sendable, Hashable {
+public struct TaskMetrics: Sendable {
   public var taskID: String
   /// Counted trials (n).
   public var trials: Int
   /// Passing trials (c).
   public var passes: Int
-  /// Trials planned for this task; more than `trials` when the run was cut short.
+  /// Trials planned for this task; more than recorded when the run was cut short.
   public var planned: Int
   /// Whether the first counted trial passed.
   public var firstRun: Bool
   /// c / n.
   public var successRate: Double
-  /// pass^n: every trial passed (C(c,n)/C(n,n)).
+  /// pass^n: every trial passed.
   public var passHatN: Double
   /// Wilson 95% interval of the success rate.
   public var interval: (low: Double, high: Double)
@@ -52,21 +68,26 @@ public struct TaskMetrics: Sendable, Hashable {
   public var violations: Int
   /// Errors and timeouts among counted trials.
   public var errors: Int
-  /// Grader errors (not counted).
+  /// Grader errors (recorded, not counted).
   public var graderErrors: Int
+
+  // Sums the suite-level rates are built from (and resampled by the bootstrap).
+  var efficacyPasses = 0
+  var cleanTrials = 0
+  var checks = 0
+  var slaCompliant = 0
+  var efficacyScoreSum = 0.0
+  var efficacyScored = 0
 
   /// 0 < c < n.
   public var isFlaky: Bool { passes > 0 && passes < trials }
   /// Fewer recorded trials than planned (an interrupted run); grader errors are recorded, only not counted.
   public var isShort: Bool { trials + graderErrors < planned }
-
-  public static func == (a: TaskMetrics, b: TaskMetrics) -> Bool {
-    a.taskID == b.taskID && a.trials == b.trials && a.passes == b.passes && a.firstRun == b.firstRun
-  }
-  public func hash(into h: inout Hasher) { h.combine(taskID) }
+  /// Every counted trial had the same status.
+  public var isConsistent: Bool { passes == 0 || passes == trials }
 }
 
-/// Per-agent figures of metrics.md.
+/// Per-agent figures of metrics.md, with their 95% intervals.
 public struct AgentMetrics: Sendable {
   public var agent: String
   public var tasks: [TaskMetrics]
@@ -82,15 +103,25 @@ public struct AgentMetrics: Sendable {
   public var passAtK: [Double]
   public var consistency: Double?
   public var efficacyRate: Double?
+  public var efficacyScore: Double?
   public var assuranceRate: Double?
+  public var policyAdherence: Double?
   public var violations: Int
+  /// Violations per check name, most frequent first.
+  public var violationsByCheck: [(check: String, count: Int)] = []
   public var costTotalUSD: Double?
   public var costPerTrialUSD: Double?
   public var costPerSuccessUSD: Double?
   public var costUnknownTrials: Int
   public var latency: Latency
+  /// Share of counted trials within `slo.latency`; nil without an SLO.
+  public var slaCompliance: Double?
+  /// The targets the figures were measured against.
+  public var targets: MetricTargets
   /// Timeouts and errors by kind (grader errors included, reported apart).
   public var errors: [String: Int]
+  /// 95% intervals: a percentile bootstrap over tasks (2,000 resamples, fixed seed).
+  public var intervals: Intervals
 
   /// pass^k at k = n_min: "does it keep passing".
   public var sustainedSuccess: Double? { passHatK.last }
@@ -99,10 +130,73 @@ public struct AgentMetrics: Sendable {
     guard let first = firstRunSuccess, first > 0, let sustained = sustainedSuccess else { return nil }
     return 1 - sustained / first
   }
+  /// 100 × success_rate / cost_per_trial (CLEAR's cost-normalised accuracy); nil when cost is unknown or 0.
+  public var cna: Double? {
+    guard let s = successRate, let c = costPerTrialUSD, c > 0 else { return nil }
+    return 100 * s / c
+  }
   /// Tasks with 0 < c < n, by id.
   public var flakyTasks: [String] { tasks.filter(\.isFlaky).map(\.taskID) }
   /// Tasks with fewer trials than planned.
   public var shortTasks: [String] { tasks.filter(\.isShort).map(\.taskID) }
+
+  /// The CLEAR dimensions in [0, 1]; a dimension is nil when what it needs is missing.
+  public var clear: ClearScore {
+    var c: Double?
+    if let budget = targets.slo.cost, let perTrial = costPerTrialUSD {
+      c = perTrial > 0 ? min(1, budget / perTrial) : 1
+    }
+    return ClearScore(
+      cost: c, latency: slaCompliance, efficacy: efficacyRate, assurance: assuranceRate,
+      reliability: sustainedSuccess, weights: targets.weights)
+  }
+}
+
+/// The CLEAR score of metrics.md: 100 × Σ wᵢxᵢ / Σ wᵢ over the dimensions available.
+public struct ClearScore: Sendable {
+  public var cost: Double?
+  public var latency: Double?
+  public var efficacy: Double?
+  public var assurance: Double?
+  public var reliability: Double?
+  public var weights: ClearWeights
+
+  /// (letter, value, weight) for every dimension.
+  public var dimensions: [(name: String, value: Double?, weight: Double)] {
+    [
+      ("C", cost, weights.cost), ("L", latency, weights.latency), ("E", efficacy, weights.efficacy),
+      ("A", assurance, weights.assurance), ("R", reliability, weights.reliability),
+    ]
+  }
+
+  /// The score in 0–100; nil when no weighted dimension is available.
+  public var score: Double? {
+    let used = dimensions.compactMap { d in d.value.map { ($0, d.weight) } }
+    let total = used.reduce(0) { $0 + $1.1 }
+    guard total > 0 else { return nil }
+    return 100 * used.reduce(0) { $0 + $1.0 * $1.1 } / total
+  }
+
+  /// The dimensions left out for lack of data.
+  public var missing: [String] { dimensions.filter { $0.value == nil }.map(\.name) }
+
+  /// Whether the weights are the equal default.
+  public var equalWeights: Bool { weights == ClearWeights() }
+}
+
+/// 95% intervals of the suite-level rates.
+public struct Intervals: Sendable {
+  public typealias Range = (low: Double, high: Double)
+  public var successRate: Range?
+  public var firstRunSuccess: Range?
+  public var sustainedSuccess: Range? { passHatK.last ?? nil }
+  public var passHatK: [Range?] = []
+  public var passAtK: [Range?] = []
+  public var consistency: Range?
+  public var efficacyRate: Range?
+  public var assuranceRate: Range?
+  public var policyAdherence: Range?
+  public var slaCompliance: Range?
 }
 
 /// Latency percentiles over counted trials, milliseconds.
@@ -114,9 +208,8 @@ public struct Latency: Sendable, Hashable {
   public var max: Double?
   public var mean: Double?
 
-  /// Percentiles of `values` (unsorted) by linear interpolation.
-  public init(_ values: [Double]) {
-    let sorted = values.sorted()
+  /// Percentiles of `sorted` (ascending) by linear interpolation.
+  public init(sorted: [Double]) {
     p50 = Statistics.percentile(sorted, 50)
     p90 = Statistics.percentile(sorted, 90)
     p95 = Statistics.percentile(sorted, 95)
@@ -124,12 +217,21 @@ public struct Latency: Sendable, Hashable {
     max = sorted.last
     mean = Statistics.mean(sorted)
   }
+
+  /// Percentiles of `values` in any order.
+  public init(_ values: [Double]) { self.init(sorted: values.sorted()) }
 }
 
 extension AgentMetrics {
-  /// Computes every metric for one agent from its trials; `planned` gives each task's planned trial count.
-  public init(agent: String, trials all: [TrialFacts], planned: [String: Int]) {
+  /// Every metric for one agent from its trials; `planned` gives each task's planned trial count.
+  public init(
+    agent: String, trials all: [TrialFacts], planned: [String: Int], targets: MetricTargets = MetricTargets(),
+    violationsByCheck: [(check: String, count: Int)] = [], bootstrapResamples: Int = 2000
+  ) {
     self.agent = agent
+    self.targets = targets
+    self.violationsByCheck = violationsByCheck
+    let slaLimit = targets.slo.latency.map { $0 * 1000 }
     let byTask = Dictionary(grouping: all, by: \.taskID)
     var taskMetrics: [TaskMetrics] = []
     for taskID in Set(byTask.keys).union(planned.keys).sorted() {
@@ -139,19 +241,24 @@ extension AgentMetrics {
       let c = counted.filter { $0.status == .pass }.count
       let latencies = counted.map(\.latencyMs).sorted()
       let costs = counted.compactMap(\.costUSD)
-      taskMetrics.append(
-        TaskMetrics(
-          taskID: taskID, trials: n, passes: c, planned: planned[taskID] ?? n,
-          firstRun: counted.first?.status == .pass,
-          successRate: n > 0 ? Double(c) / Double(n) : 0,
-          passHatN: n > 0 ? Statistics.passHatK(n: n, c: c, k: n) : 0,
-          interval: Statistics.wilson(successes: c, n: n) ?? (0, 1),
-          latencyP50Ms: Statistics.percentile(latencies, 50),
-          latencyP95Ms: Statistics.percentile(latencies, 95),
-          costPerTrialUSD: Statistics.mean(costs),
-          violations: counted.reduce(0) { $0 + $1.violations },
-          errors: counted.filter { $0.status == .error || $0.status == .timeout }.count,
-          graderErrors: trials.count - n))
+      var t = TaskMetrics(
+        taskID: taskID, trials: n, passes: c, planned: planned[taskID] ?? trials.count,
+        firstRun: counted.first?.status == .pass,
+        successRate: n > 0 ? Double(c) / Double(n) : 0,
+        passHatN: n > 0 ? Statistics.passHatK(n: n, c: c, k: n) : 0,
+        interval: Statistics.wilson(successes: c, n: n) ?? (0, 1),
+        latencyP50Ms: Statistics.percentile(latencies, 50), latencyP95Ms: Statistics.percentile(latencies, 95),
+        costPerTrialUSD: Statistics.mean(costs), violations: counted.reduce(0) { $0 + $1.violations },
+        errors: counted.filter { $0.status == .error || $0.status == .timeout }.count,
+        graderErrors: trials.count - n)
+      t.efficacyPasses = counted.filter { $0.efficacyPass == true }.count
+      t.cleanTrials = counted.filter { $0.violations == 0 }.count
+      t.checks = counted.reduce(0) { $0 + $1.checks }
+      t.slaCompliant = slaLimit.map { limit in counted.filter { $0.latencyMs <= limit }.count } ?? 0
+      let scores = counted.compactMap(\.efficacyScore)
+      t.efficacyScoreSum = scores.reduce(0, +)
+      t.efficacyScored = scores.count
+      taskMetrics.append(t)
     }
     tasks = taskMetrics
 
@@ -159,19 +266,21 @@ extension AgentMetrics {
     let counted = all.filter(\.isCounted)
     trials = counted.count
     nMin = measured.map(\.trials).min() ?? 0
-    successRate = Statistics.mean(measured.map(\.successRate))
-    firstRunSuccess = Statistics.mean(measured.map { $0.firstRun ? 1 : 0 })
     let nMin = self.nMin
-    passHatK = nMin == 0 ? [] : (1...nMin).map { k in
-      Statistics.mean(measured.map { Statistics.passHatK(n: $0.trials, c: $0.passes, k: k) }) ?? 0
-    }
-    passAtK = nMin == 0 ? [] : (1...nMin).map { k in
-      Statistics.mean(measured.map { Statistics.passAtK(n: $0.trials, c: $0.passes, k: k) }) ?? 0
-    }
-    consistency = Statistics.mean(measured.map { $0.passes == 0 || $0.passes == $0.trials ? 1 : 0 })
-    let graded = counted.compactMap(\.efficacyPass)
-    efficacyRate = counted.isEmpty ? nil : Double(graded.filter { $0 }.count) / Double(counted.count)
-    assuranceRate = counted.isEmpty ? nil : Double(counted.filter { $0.violations == 0 }.count) / Double(counted.count)
+    let table = RateTable(tasks: measured, nMin: nMin, hasSLA: slaLimit != nil)
+    let point = table.estimate(table.all)
+    successRate = point[RateTable.success]
+    firstRunSuccess = point[RateTable.firstRun]
+    consistency = point[RateTable.consistency]
+    efficacyRate = point[RateTable.efficacy]
+    assuranceRate = point[RateTable.assurance]
+    policyAdherence = point[RateTable.adherence]
+    slaCompliance = slaLimit == nil ? nil : point[RateTable.sla]
+    passHatK = (0..<nMin).map { point[RateTable.passHat($0 + 1)] ?? 0 }
+    passAtK = (0..<nMin).map { point[table.passAt($0 + 1)] ?? 0 }
+    let scoreSum = measured.reduce(0) { $0 + $1.efficacyScoreSum }
+    let scored = measured.reduce(0) { $0 + $1.efficacyScored }
+    efficacyScore = scored > 0 ? scoreSum / Double(scored) : nil
     violations = counted.reduce(0) { $0 + $1.violations }
     let costs = counted.compactMap(\.costUSD)
     costUnknownTrials = counted.count - costs.count
@@ -187,5 +296,120 @@ extension AgentMetrics {
       if t.status == .error, let kind = t.errorKind { errors[kind.rawValue, default: 0] += 1 }
     }
     self.errors = errors
+
+    let bounds = table.bootstrap(resamples: bootstrapResamples)
+    var intervals = Intervals()
+    intervals.successRate = bounds[RateTable.success]
+    intervals.firstRunSuccess = bounds[RateTable.firstRun]
+    intervals.consistency = bounds[RateTable.consistency]
+    intervals.efficacyRate = bounds[RateTable.efficacy]
+    intervals.assuranceRate = bounds[RateTable.assurance]
+    intervals.policyAdherence = bounds[RateTable.adherence]
+    intervals.slaCompliance = slaLimit == nil ? nil : bounds[RateTable.sla]
+    intervals.passHatK = (0..<nMin).map { bounds[RateTable.passHat($0 + 1)] }
+    intervals.passAtK = (0..<nMin).map { bounds[table.passAt($0 + 1)] }
+    self.intervals = intervals
+  }
+}
+
+/// Each suite-level rate as Σ numerator / Σ denominator over tasks: means over tasks have
+/// denominator 1 per task, shares of trials have n. Resampling whole tasks gives the bootstrap.
+struct RateTable {
+  static let success = 0
+  static let firstRun = 1
+  static let consistency = 2
+  static let efficacy = 3
+  static let assurance = 4
+  static let adherence = 5
+  static let sla = 6
+  static func passHat(_ k: Int) -> Int { 6 + k }
+  func passAt(_ k: Int) -> Int { 6 + nMin + k }
+
+  let nMin: Int
+  let columns: Int
+  /// [task][rate] numerators and denominators.
+  let numerators: [[Double]]
+  let denominators: [[Double]]
+
+  init(tasks: [TaskMetrics], nMin: Int, hasSLA: Bool) {
+    self.nMin = nMin
+    columns = 7 + 2 * nMin
+    var nums: [[Double]] = []
+    var dens: [[Double]] = []
+    for t in tasks {
+      let n = Double(t.trials)
+      var num = [Double](repeating: 0, count: 7 + 2 * nMin)
+      var den = [Double](repeating: 1, count: 7 + 2 * nMin)
+      num[RateTable.success] = t.successRate
+      num[RateTable.firstRun] = t.firstRun ? 1 : 0
+      num[RateTable.consistency] = t.isConsistent ? 1 : 0
+      (num[RateTable.efficacy], den[RateTable.efficacy]) = (Double(t.efficacyPasses), n)
+      (num[RateTable.assurance], den[RateTable.assurance]) = (Double(t.cleanTrials), n)
+      (num[RateTable.adherence], den[RateTable.adherence]) = (Double(t.checks - t.violations), Double(t.checks))
+      (num[RateTable.sla], den[RateTable.sla]) = (Double(t.slaCompliant), hasSLA ? n : 0)
+      for k in stride(from: 1, through: nMin, by: 1) {
+        num[RateTable.passHat(k)] = Statistics.passHatK(n: t.trials, c: t.passes, k: k)
+        num[6 + nMin + k] = Statistics.passAtK(n: t.trials, c: t.passes, k: k)
+      }
+      nums.append(num)
+      dens.append(den)
+    }
+    numerators = nums
+    denominators = dens
+  }
+
+  var all: [Int] { Array(numerators.indices) }
+
+  /// Every rate over the tasks at `indices` (repeats allowed); nil where the denominator is 0.
+  func estimate(_ indices: [Int]) -> [Double?] {
+    var num = [Double](repeating: 0, count: columns)
+    var den = [Double](repeating: 0, count: columns)
+    for i in indices {
+      for j in 0..<columns {
+        num[j] += numerators[i][j]
+        den[j] += denominators[i][j]
+      }
+    }
+    return (0..<columns).map { den[$0] > 0 ? num[$0] / den[$0] : nil }
+  }
+
+  /// Percentile-bootstrap 95% intervals of every rate, resampling tasks with a fixed seed.
+  func bootstrap(resamples: Int, seed: UInt64 = 0x5EED_CAFE) -> [(low: Double, high: Double)?] {
+    let m = numerators.count
+    guard m > 0, resamples > 0 else { return [(low: Double, high: Double)?](repeating: nil, count: columns) }
+    var rng = SplitMix64(seed: seed)
+    var samples = [[Double]](repeating: [], count: columns)
+    var draw = [Int](repeating: 0, count: m)
+    for _ in 0..<resamples {
+      for i in 0..<m { draw[i] = Int(rng.next() % UInt64(m)) }
+      for (j, value) in estimate(draw).enumerated() {
+        if let value { samples[j].append(value) }
+      }
+    }
+    return samples.map { column in
+      let sorted = column.sorted()
+      guard let low = Statistics.percentile(sorted, 2.5), let high = Statistics.percentile(sorted, 97.5) else { return nil }
+      return (low, high)
+    }
+  }
+}
+
+extension MetricTargets {
+  /// The SLO and CLEAR weights of a stored suite (`runs.config_json`): reports need nothing else.
+  public init(config: JSONValue) {
+    var slo = SLO()
+    if let latency = config["slo"]?["latency"] {
+      slo.latency = latency.numberValue ?? latency.stringValue.flatMap(YAMLReader.parseDuration)
+    }
+    slo.cost = config["slo"]?["cost"]?.numberValue
+    var weights = ClearWeights()
+    if let w = config["clear"]?["weights"] {
+      weights.cost = w["cost"]?.numberValue ?? weights.cost
+      weights.latency = w["latency"]?.numberValue ?? weights.latency
+      weights.efficacy = w["efficacy"]?.numberValue ?? weights.efficacy
+      weights.assurance = w["assurance"]?.numberValue ?? weights.assurance
+      weights.reliability = w["reliability"]?.numberValue ?? weights.reliability
+    }
+    self.init(slo: slo, weights: weights)
   }
 }

@@ -1,4 +1,4 @@
-/// Escaping for untrusted (agent-provided) text, in one tested place.
+/// Escaping for untrusted (agent- or suite-provided) text, in one tested place.
 public enum Escape {
   /// Makes control characters visible so no agent byte can move the cursor or recolour a terminal:
   /// ESC becomes `\e`, other C0/C1 controls `\u{XX}`; newlines and tabs are kept only when `multiline`.
@@ -17,5 +17,48 @@ public enum Escape {
       }
     }
     return out
+  }
+
+  /// Text safe in XML and XHTML content and attribute values: `& < > " '` escaped, and the
+  /// characters XML 1.0 forbids (controls other than tab/newline/CR, U+FFFE/U+FFFF) removed.
+  public static func xml(_ text: String) -> String {
+    var out = ""
+    out.reserveCapacity(text.utf8.count)
+    for scalar in text.unicodeScalars {
+      switch scalar {
+      case "&": out += "&amp;"
+      case "<": out += "&lt;"
+      case ">": out += "&gt;"
+      case "\"": out += "&quot;"
+      case "'": out += "&#39;"
+      default:
+        let v = scalar.value
+        let allowed = v == 0x9 || v == 0xA || v == 0xD || (0x20...0xD7FF).contains(v) || (0xE000...0xFFFD).contains(v)
+          || v >= 0x10000
+        if allowed { out.unicodeScalars.append(scalar) }
+      }
+    }
+    return out
+  }
+
+  /// A cell of a GitHub Markdown table: one line, pipes and markup characters escaped.
+  public static func markdown(_ text: String) -> String {
+    var out = ""
+    for scalar in terminal(text).unicodeScalars {
+      switch scalar {
+      case "|", "\\", "`", "*", "_", "[", "]", "<", ">", "#", "~": out += "\\\(scalar)"
+      default: out.unicodeScalars.append(scalar)
+      }
+    }
+    return out
+  }
+
+  /// An RFC 4180 field. Text that a spreadsheet would run as a formula (leading `=`, `+`, `-`,
+  /// `@`, tab or carriage return) gets a leading `'`; fields with a comma, quote or line break are quoted.
+  public static func csv(_ text: String) -> String {
+    var value = text
+    if let first = value.unicodeScalars.first, ["=", "+", "-", "@", "\t", "\r"].contains(first) { value = "'" + value }
+    guard value.unicodeScalars.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return value }
+    return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
   }
 }

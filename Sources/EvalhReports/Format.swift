@@ -40,3 +40,17 @@ enum Fmt {
     s.count >= width ? s : String(repeating: " ", count: width - s.count) + s
   }
 }
+
+extension Fmt {
+  /// `39.5k`, `1.2M`, `812`.
+  static func compact(_ x: Double) -> String {
+    if abs(x) >= 1e6 { return String(format: "%.1fM", x / 1e6) }
+    if abs(x) >= 1e3 { return String(format: "%.1fk", x / 1e3) }
+    return String(format: "%.0f", x)
+  }
+
+  /// `0.2`, `1`, `0.25`: a plain number without trailing zeros.
+  static func number(_ x: Double) -> String {
+    x == x.rounded() && abs(x) < 1e15 ? String(Int64(x)) : String(format: "%g", x)
+  }
+}

@@ -7,12 +7,12 @@ public enum TextReport {
   public static func render(_ report: RunReport, color: Bool = false) -> String {
     var out = ""
     let run = report.run
-    out += "run \(run.id) · suite \(Escape.terminal(run.suite)) · \(run.status.rawValue)"
+    out += "run \(Escape.terminal(run.id)) · suite \(Escape.terminal(run.suite)) · \(run.status.rawValue)"
     if let label = run.label { out += " · label \(Escape.terminal(label))" }
     out += " · seed \(run.seed)\n"
     if let reason = run.stopReason { out += "  \(Escape.terminal(reason))\n" }
     for agent in report.agents {
-      out += "\n" + headline(agent, color: color)
+      out += "\n" + headline(agent.metrics, color: color)
       out += "\n" + taskTable(agent, color: color)
     }
     return out
@@ -24,28 +24,57 @@ public enum TextReport {
     return "\u{1B}[\(code)m\(text)\u{1B}[0m"
   }
 
-  static func headline(_ a: AgentReport, color: Bool) -> String {
-    let m = a.metrics
+  /// `51.3%  [42–60]` with the rate coloured; padded to a fixed width whether coloured or not.
+  static func rate(_ value: Double?, _ interval: (low: Double, high: Double)?, _ color: Bool, digits: Int = 1) -> String {
+    let text = Fmt.percent(value, digits: digits)
+    let padded = Fmt.pad(text, 7)
+    return paint(padded, value, color) + (interval.map { " " + Fmt.pad(Fmt.interval($0), 9) } ?? "")
+  }
+
+  static func headline(_ m: AgentMetrics, color: Bool) -> String {
+    let i = m.intervals
     let errorCount = m.errors.filter { $0.key != "grader" }.values.reduce(0, +)
     let perTask = Set(m.tasks.map(\.planned)).count == 1 ? "\(m.tasks.first?.planned ?? 0)" : "\(m.nMin)+"
-    var out = "agent \(Escape.terminal(m.agent)) — \(m.tasks.count) tasks × \(perTask) trials (\(plural(m.trials, "trial")), \(plural(errorCount, "error")))\n"
-    let first = Fmt.pad(paint(Fmt.percent(m.firstRunSuccess), m.firstRunSuccess, color), 7)
-    let sustained = paint(Fmt.percent(m.sustainedSuccess), m.sustainedSuccess, color)
-    out += "  first run   \(first)  \(Fmt.pad(Fmt.interval(a.firstRunInterval), 9))"
-    out += "  sustained (pass^\(m.nMin))  \(sustained)  \(Fmt.pad(Fmt.interval(a.sustainedInterval), 9))"
+    var out = "agent \(Escape.terminal(m.agent)) — \(plural(m.tasks.count, "task")) × \(perTask) trials"
+    out += " (\(plural(m.trials, "trial")), \(plural(errorCount, "error")))\n"
+    out += "  first run   \(rate(m.firstRunSuccess, i.firstRunSuccess, color))"
+    out += "  sustained (pass^\(m.nMin))  \(rate(m.sustainedSuccess, i.sustainedSuccess, color))"
     out += "  reliability cliff \(m.reliabilityCliff.map { Fmt.percent($0, digits: 0) } ?? "–")\n"
-    out += "  success     \(Fmt.pad(paint(Fmt.percent(m.successRate), m.successRate, color), 7))  \(Fmt.pad(Fmt.interval(a.successInterval), 9))"
-    out += "  consistency \(Fmt.percent(m.consistency, digits: 0))     flaky tasks \(m.flakyTasks.count)\n"
+    out += "  success     \(rate(m.successRate, i.successRate, color))"
+    out += "  consistency \(Fmt.percent(m.consistency, digits: 0)) \(Fmt.interval(i.consistency))"
+    out += "  flaky tasks \(m.flakyTasks.count)\n"
     if m.nMin > 1 {
       let curve = (1...m.nMin).map { "\($0):\(Fmt.percent(m.passHatK[$0 - 1], digits: 0))" }.joined(separator: " ")
       out += "  pass^k      \(curve)\n"
     }
-    out += "  latency     p50 \(Fmt.millis(m.latency.p50))  p95 \(Fmt.millis(m.latency.p95))  p99 \(Fmt.millis(m.latency.p99))\n"
-    if m.costTotalUSD != nil || m.costUnknownTrials < m.trials {
-      out += "  cost        \(Fmt.usd(m.costTotalUSD)) total, \(Fmt.usd(m.costPerTrialUSD))/trial, \(Fmt.usd(m.costPerSuccessUSD))/success"
-      out += m.costUnknownTrials > 0 ? " (\(plural(m.costUnknownTrials, "trial")) of unknown cost)\n" : "\n"
+    var cost = "  cost        \(Fmt.usd(m.costTotalUSD)) total, \(Fmt.usd(m.costPerTrialUSD))/trial, \(Fmt.usd(m.costPerSuccessUSD))/success"
+    if let cna = m.cna { cost += ", CNA \(Fmt.compact(cna))" }
+    if m.costUnknownTrials > 0 { cost += " (\(plural(m.costUnknownTrials, "trial")) of unknown cost)" }
+    out += cost + "\n"
+    out += "  latency     p50 \(Fmt.millis(m.latency.p50))  p95 \(Fmt.millis(m.latency.p95))  p99 \(Fmt.millis(m.latency.p99))"
+    if let sla = m.targets.slo.latency {
+      out += "        SLA (\(Durations.format(sla))) \(Fmt.percent(m.slaCompliance)) \(Fmt.interval(i.slaCompliance))"
     }
-    out += "  assurance   \(Fmt.percent(m.assuranceRate)) trials clean, \(plural(m.violations, "violation"))\n"
+    out += "\n"
+    out += "  efficacy    \(Fmt.percent(m.efficacyRate)) \(Fmt.interval(i.efficacyRate)) trials meet every grader"
+    if let score = m.efficacyScore { out += String(format: ", mean score %.2f", score) }
+    out += "\n"
+    out += "  assurance   \(Fmt.percent(m.assuranceRate)) \(Fmt.interval(i.assuranceRate)) trials clean"
+    if let adherence = m.policyAdherence {
+      out += ", policy adherence \(Fmt.percent(adherence)) \(Fmt.interval(i.policyAdherence))"
+    }
+    out += ", \(plural(m.violations, "violation"))"
+    if !m.violationsByCheck.isEmpty {
+      out += " (" + m.violationsByCheck.map { "\(Escape.terminal($0.check)) \($0.count)" }.joined(separator: ", ") + ")"
+    }
+    out += "\n"
+    let clear = m.clear
+    if let score = clear.score {
+      let dims = clear.dimensions.map { d in d.value.map { String(format: "%@ %.2f", d.name, $0) } ?? "\(d.name) –" }
+      var note = clear.equalWeights ? "equal weights" : "weights " + clear.dimensions.map { "\($0.name) \(Fmt.number($0.weight))" }.joined(separator: " ")
+      if !clear.missing.isEmpty { note += "; \(clear.missing.joined(separator: ", ")) left out: no data" }
+      out += "  CLEAR       \(Int(score.rounded())) / 100 (\(dims.joined(separator: " · ")); \(note))\n"
+    }
     let kinds = ["timeout"] + ErrorKind.allCases.map(\.rawValue)
     let errors = kinds.compactMap { k in m.errors[k].flatMap { $0 > 0 ? "\(k) \($0)" : nil } }
     out += "  errors      \(errors.isEmpty ? "none" : errors.joined(separator: ", "))"
@@ -63,14 +92,15 @@ public enum TextReport {
   static func taskTable(_ a: AgentReport, color: Bool) -> String {
     let tasks = a.tasksWorstFirst
     let width = max(4, min(40, tasks.map { $0.taskID.count }.max() ?? 4))
-    var out = "  " + Fmt.pad("task", width) + "      n  pass  first  pass^n     p95        cost  viol  err\n"
+    var out = "  " + Fmt.pad("task", width) + "      n  pass  first  pass^n  success (95% CI)      p95        cost  viol  err\n"
     for t in tasks {
       var line = "  " + Fmt.pad(Escape.terminal(String(t.taskID.prefix(40))), width)
-      line += Fmt.lpad(t.isShort ? "\(t.trials)/\(t.planned)" : "\(t.trials)", 7)
+      line += Fmt.lpad(t.isShort ? "\(t.trials + t.graderErrors)/\(t.planned)" : "\(t.trials)", 7)
       line += Fmt.lpad("\(t.passes)", 6)
       line += Fmt.lpad(t.trials == 0 ? "–" : t.firstRun ? "yes" : "no", 7)
-      line += Fmt.lpad(paint(Fmt.percent(t.passHatN, digits: 0), t.passHatN, color), 8 + (color ? 9 : 0))
-      line += Fmt.lpad(Fmt.millis(t.latencyP95Ms), 8)
+      line += paint(Fmt.lpad(Fmt.percent(t.passHatN, digits: 0), 8), t.passHatN, color)
+      line += Fmt.lpad("\(Fmt.percent(t.successRate, digits: 0)) \(Fmt.interval(t.interval))", 18)
+      line += Fmt.lpad(Fmt.millis(t.latencyP95Ms), 9)
       line += Fmt.lpad(Fmt.usd(t.costPerTrialUSD), 12)
       line += Fmt.lpad("\(t.violations)", 6)
       line += Fmt.lpad("\(t.errors)", 5)

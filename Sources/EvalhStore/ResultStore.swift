@@ -255,17 +255,40 @@ public final class ResultStore: Sendable {
       let rows = try Row.fetchCursor(
         db,
         sql: """
-          SELECT agent, task_id, trial, status, error_kind, latency_ms, cost_usd, violations, efficacy_pass
-          FROM trials WHERE run_id = ?
+          SELECT t.agent, t.task_id, t.trial, t.status, t.error_kind, t.latency_ms, t.cost_usd, t.violations,
+            t.efficacy_pass, t.efficacy_score, coalesce(g.checks, 0)
+          FROM trials t
+          LEFT JOIN (
+            SELECT agent, task_id, trial, count(*) AS checks FROM grades
+            WHERE run_id = ?1 AND kind = 'assure' GROUP BY agent, task_id, trial
+          ) g ON g.agent = t.agent AND g.task_id = t.task_id AND g.trial = t.trial
+          WHERE t.run_id = ?1
           """, arguments: [runID])
       while let row = try rows.next() {
         let facts = TrialFacts(
           taskID: row[1], trial: row[2], status: TrialStatus(rawValue: row[3]) ?? .error,
           errorKind: (row[4] as String?).flatMap(ErrorKind.init(rawValue:)), latencyMs: row[5], costUSD: row[6],
-          violations: row[7], efficacyPass: row[8])
+          violations: row[7], efficacyPass: row[8], efficacyScore: row[9], checks: row[10])
         byAgent[row[0], default: []].append(facts)
       }
       return byAgent
+    }
+  }
+
+  /// Failed assurance checks per agent and check name, most frequent first.
+  public func violationsByCheck(runID: String) throws(StoreError) -> [String: [(check: String, count: Int)]] {
+    try read { db in
+      var out: [String: [(check: String, count: Int)]] = [:]
+      for row in try Row.fetchAll(
+        db,
+        sql: """
+          SELECT agent, grader, count(*) FROM grades WHERE run_id = ? AND kind = 'assure' AND passed = 0
+          GROUP BY agent, grader ORDER BY agent, count(*) DESC, grader
+          """, arguments: [runID])
+      {
+        out[row[0], default: []].append((row[1], row[2]))
+      }
+      return out
     }
   }
 
