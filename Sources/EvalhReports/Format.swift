@@ -54,3 +54,11 @@ extension Fmt {
     x == x.rounded() && abs(x) < 1e15 ? String(Int64(x)) : String(format: "%g", x)
   }
 }
+
+extension Fmt {
+  /// A number as CSV and JSON readers expect: `.` decimal point, no exponent for ordinary magnitudes.
+  static func plain(_ x: Double) -> String {
+    if x == x.rounded(), abs(x) < 1e15 { return String(Int64(x)) }
+    return "\(x)"
+  }
+}

@@ -292,6 +292,40 @@ public final class ResultStore: Sendable {
     }
   }
 
+  /// Every trial's status and latency, per agent: the HTML report's grid and latency histogram.
+  public func trialOutcomes(runID: String) throws(StoreError) -> [String: [(taskID: String, trial: Int, status: TrialStatus, latencyMs: Double, counted: Bool)]] {
+    try read { db in
+      var out: [String: [(taskID: String, trial: Int, status: TrialStatus, latencyMs: Double, counted: Bool)]] = [:]
+      let rows = try Row.fetchCursor(
+        db, sql: "SELECT agent, task_id, trial, status, latency_ms, error_kind FROM trials WHERE run_id = ?", arguments: [runID])
+      while let row = try rows.next() {
+        let kind: String? = row[5]
+        out[row[0], default: []].append((row[1], row[2], TrialStatus(rawValue: row[3]) ?? .error, row[4], kind != "grader"))
+      }
+      return out
+    }
+  }
+
+  /// Each task's tags in a run.
+  public func taskTags(runID: String) throws(StoreError) -> [String: [String]] {
+    try read { db in
+      var out: [String: [String]] = [:]
+      for row in try Row.fetchAll(db, sql: "SELECT task_id, tags FROM tasks WHERE run_id = ?", arguments: [runID]) {
+        let tags = (row[1] as String?).flatMap { JSONValue.parse($0)?.arrayValue?.compactMap(\.stringValue) } ?? []
+        out[row[0]] = tags
+      }
+      return out
+    }
+  }
+
+  /// Streams a run's trials (without grades) in order, one row at a time: memory stays flat.
+  public func forEachTrial(runID: String, _ body: (TrialRecord) throws -> Void) throws {
+    try pool.read { db in
+      let rows = try Row.fetchCursor(db, sql: "SELECT * FROM trials WHERE run_id = ? ORDER BY agent, task_id, trial", arguments: [runID])
+      while let row = try rows.next() { try body(ResultStore.trialRecord(row)) }
+    }
+  }
+
   /// Full trials with their grades, filtered, ordered by agent, task and trial.
   public func trials(runID: String, agent: String? = nil, taskID: String? = nil, trial: Int? = nil) throws(StoreError)
     -> [TrialRecord]

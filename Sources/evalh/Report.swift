@@ -4,17 +4,16 @@ import EvalhStore
 import Foundation
 
 struct Report: AsyncParsableCommand {
-  static let configuration = CommandConfiguration(abstract: "Render a stored run.")
+  static let configuration = CommandConfiguration(abstract: "Render a stored run from the database alone.")
 
   enum Format: String, ExpressibleByArgument, CaseIterable {
-    case text
-    case json
+    case text, markdown, json, html, junit
   }
 
   @Argument(help: "A run id, latest, or latest~N.")
   var run = "latest"
 
-  @Option(help: "Output format.")
+  @Option(help: "Output format: text, markdown, json, html or junit.")
   var format: Format = .text
 
   @Option(help: "Write to this file instead of stdout.")
@@ -24,25 +23,46 @@ struct Report: AsyncParsableCommand {
 
   func run() async throws {
     let store = try database.open(create: false)
-    let report: RunReport
-    do {
-      report = try RunReport.load(try store.resolve(run), from: store)
-    } catch {
-      throw Failure(error)
-    }
+    let report = try loadReport(run, from: store)
     let text: String
     switch format {
     case .text: text = TextReport.render(report, color: output == nil && Terminal.colorAllowed)
+    case .markdown: text = MarkdownReport.render(report)
     case .json: text = JSONReport.render(report)
+    case .html: text = HTMLReport.render(report, grid: try trialGrid(report, store))
+    case .junit: text = JUnitReport.render(report)
     }
-    guard let output else {
-      emit(text)
-      return
-    }
-    do {
-      try Data(text.utf8).write(to: URL(fileURLWithPath: output))
-    } catch {
-      throw Failure("cannot write \(output): \(error.localizedDescription)", code: 2)
-    }
+    try write(text, to: output)
+  }
+}
+
+/// Loads the report of a run reference, failing with cli.md's exit codes.
+func loadReport(_ reference: String, from store: ResultStore) throws -> RunReport {
+  do {
+    return try RunReport.load(try store.resolve(reference), from: store)
+  } catch {
+    throw Failure(error)
+  }
+}
+
+/// The statuses of every trial, for the HTML trial grid.
+func trialGrid(_ report: RunReport, _ store: ResultStore) throws -> TrialGrid {
+  do {
+    return try TrialGrid.load(runID: report.run.id, from: store)
+  } catch {
+    throw Failure(error)
+  }
+}
+
+/// Writes to `path`, or to stdout when nil.
+func write(_ text: String, to path: String?) throws {
+  guard let path else {
+    emit(text)
+    return
+  }
+  do {
+    try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+  } catch {
+    throw Failure("cannot write \(path): \(error.localizedDescription)", code: 2)
   }
 }

@@ -46,6 +46,12 @@ struct Run: AsyncParsableCommand {
   @Flag(name: .customLong("keep-failed"), help: "Keep the working folders of failed trials.")
   var keepFailed = false
 
+  @Option(
+    name: .customLong("fail-under"),
+    help: "Exit 1 after the summary when an agent's METRIC is below VALUE (METRIC=VALUE, repeatable; \(Gate.metrics.joined(separator: ", ")))."
+  )
+  var failUnder: [String] = []
+
   @Flag(help: "Print the summary as JSON instead of the table.")
   var json = false
 
@@ -58,6 +64,9 @@ struct Run: AsyncParsableCommand {
     if let trials, trials < 1 { throw ValidationError("--trials must be at least 1") }
     if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
     if let maxCost, !(maxCost > 0) { throw ValidationError("--max-cost must be a positive number of USD") }
+    for gate in failUnder {
+      do { _ = try Gate(parsing: gate) } catch { throw ValidationError(error.description) }
+    }
     if resume != nil, runID != nil { throw ValidationError("--resume and --run-id cannot be combined") }
     if resume != nil, trials != nil || !agent.isEmpty || !task.isEmpty || !tag.isEmpty || seed != nil {
       throw ValidationError("--resume continues the run as it was planned: drop --trials, --agent, --task, --tag and --seed")
@@ -110,14 +119,18 @@ struct Run: AsyncParsableCommand {
       throw Failure(error)
     }
     emit(json ? JSONReport.render(report) : TextReport.render(report, color: Terminal.colorAllowed))
+    let gates = failUnder.compactMap { try? Gate(parsing: $0) }
+    let failures = gates.flatMap { gate in report.agents.compactMap { gate.failure(for: $0.metrics) } }
     if let spent = result.budgetReached {
       FileHandle.standardError.write(
         Data(String(format: "spend guard: recorded cost $%.4f reached --max-cost; run %@ stopped and is resumable with\n  %@ --max-cost NEW_BUDGET\n", spent, run.id, resumeCommand(run.id)).utf8))
-      return
-    }
-    if result.run.status == .interrupted {
+    } else if result.run.status == .interrupted {
       FileHandle.standardError.write(Data("interrupted: run \(run.id) is resumable with\n  \(resumeCommand(run.id))\n".utf8))
       throw ExitCode(130)
+    }
+    if !failures.isEmpty {
+      FileHandle.standardError.write(Data(failures.map { "gate failed: \($0)\n" }.joined().utf8))
+      throw ExitCode(1)
     }
   }
 

@@ -1,0 +1,30 @@
+import ArgumentParser
+import EvalhReports
+import EvalhStore
+import Foundation
+
+struct Export: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Write summary.csv, tasks.csv, trials.csv and passk.csv for a stored run.")
+
+  @Argument(help: "A run id, latest, or latest~N.")
+  var run = "latest"
+
+  @Option(help: "The folder to write the CSV files into (created if missing).")
+  var csv: String
+
+  @OptionGroup var database: DatabaseOptions
+
+  func run() async throws {
+    let store = try database.open(create: false)
+    let report = try loadReport(run, from: store)
+    do {
+      try CSVExport.write(report, store: store, to: csv)
+    } catch let error as StoreError {
+      throw Failure(error)
+    } catch {
+      throw Failure("cannot write CSV files into \(csv): \(error.localizedDescription)", code: 2)
+    }
+    FileHandle.standardError.write(Data("wrote summary.csv, tasks.csv, trials.csv, passk.csv to \(csv)\n".utf8))
+  }
+}
