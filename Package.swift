@@ -43,6 +43,7 @@ let package = Package(
     .testTarget(
       name: "EvalhRunnerTests",
       dependencies: ["EvalhRunner", "EvalhStore", .product(name: "GRDB", package: "GRDB.swift")]),
+    .testTarget(name: "EvalhReportsTests", dependencies: ["EvalhReports", "EvalhCore", "EvalhStore"], exclude: ["Golden"]),
     .testTarget(
       name: "EvalhCLITests",
       dependencies: ["EvalhStore", "evalh", "example-agent", .product(name: "GRDB", package: "GRDB.swift")]),

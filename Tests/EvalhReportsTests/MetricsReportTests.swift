@@ -1,0 +1,82 @@
+import EvalhCore
+import Testing
+
+@testable import EvalhReports
+
+@Suite struct CannedMetricsTests {
+  /// Every figure of the canned run's first agent, computed by hand from its pattern.
+  @Test func handComputedFigures() throws {
+    let m = cannedReport().0.agents[0].metrics
+    // Tasks: refund 8/8, lookup 6/8, escalate 6/8 (a timeout and an exit error), policy 4/8.
+    #expect(m.successRate == (1 + 0.75 + 0.75 + 0.5) / 4)
+    #expect(m.firstRunSuccess == 1)
+    #expect(m.sustainedSuccess == 0.25)
+    #expect(m.reliabilityCliff == 0.75)
+    // pass^2 = mean of C(c,2)/C(8,2): (28 + 15 + 15 + 6) / 28 / 4.
+    #expect(abs(m.passHatK[1] - 64.0 / 28 / 4) < 1e-12)
+    #expect(m.consistency == 0.25)
+    // Efficacy: every trial but lookup's 2 failures, the timeout and the error: 28/32.
+    #expect(m.efficacyRate == 28.0 / 32)
+    #expect(m.assuranceRate == 28.0 / 32)
+    // 2 checks on each of 32 trials, 4 violated.
+    #expect(m.policyAdherence == 60.0 / 64)
+    #expect(abs(m.costTotalUSD! - 0.031) < 1e-12)
+    #expect(abs(m.costPerSuccessUSD! - 0.031 / 24) < 1e-12)
+    #expect(abs(m.cna! - 75_000) < 1e-6)
+    #expect(m.costUnknownTrials == 1)
+    #expect(m.slaCompliance == 1)
+    // CLEAR with weights C1 L1 E2 A1 R3: (1 + 1 + 2·0.875 + 0.875 + 3·0.25) / 8.
+    #expect(abs(m.clear.score! - 100 * 5.375 / 8) < 1e-9)
+    #expect(m.errors["timeout"] == 1 && m.errors["agent_exit"] == 1)
+  }
+
+  @Test func clearLeavesOutWhatItCannotMeasure() {
+    var trials: [TrialFacts] = []
+    for t in 1...4 { trials.append(TrialFacts(taskID: "a", trial: t, status: t == 1 ? .fail : .pass, latencyMs: 100, efficacyPass: t != 1)) }
+    let m = AgentMetrics(agent: "x", trials: trials, planned: [:])
+    // No slo (no C, no L): the score uses E, A and R with equal weights.
+    #expect(m.clear.missing == ["C", "L"])
+    let expected: Double = 100 * (0.75 + 1 + 0) / 3
+    #expect(abs(m.clear.score! - expected) < 1e-9)
+    #expect(m.slaCompliance == nil && m.intervals.slaCompliance == nil)
+  }
+
+  @Test func intervalsComeFromTheSeededTaskBootstrap() throws {
+    let m = cannedReport().0.agents[0].metrics
+    let success = try #require(m.intervals.successRate)
+    // The same resampling as the standalone bootstrap of per-task success rates.
+    let direct = try #require(Statistics.bootstrapMeanInterval(m.tasks.map(\.successRate)))
+    #expect(success.low == direct.low && success.high == direct.high)
+    #expect(success.low <= m.successRate! && m.successRate! <= success.high)
+    // Reproducible: a second computation gives the same bounds.
+    let again = cannedReport().0.agents[0].metrics.intervals
+    #expect(again.sustainedSuccess?.low == m.intervals.sustainedSuccess?.low)
+    #expect(m.intervals.passHatK.count == 8 && m.intervals.passAtK.count == 8)
+  }
+
+  @Test func targetsAreReadFromTheStoredSuite() {
+    let t = MetricTargets(config: JSONValue.parse(#"{"slo":{"latency":"250ms","cost":0.01},"clear":{"weights":{"reliability":0.5}}}"#)!)
+    #expect(t.slo == SLO(latency: 0.25, cost: 0.01))
+    #expect(t.weights.reliability == 0.5 && t.weights.cost == 0.2)
+    #expect(MetricTargets(config: JSONValue.parse(#"{"slo":{"latency":3}}"#)!).slo.latency == 3)
+  }
+
+  @Test func gates() throws {
+    let m = cannedReport().0.agents[0].metrics
+    #expect(try Gate(parsing: "sustained_success=0.5").failure(for: m) == "agent small: sustained_success 0.250 is below 0.500")
+    #expect(try Gate(parsing: "success_rate=70%").failure(for: m) == nil)
+    #expect(try Gate(parsing: "clear_score=70").failure(for: m) == "agent small: clear_score 67.2 is below 70.0")
+    #expect(try Gate(parsing: "clear_score=60").failure(for: m) == nil)
+    let noSLO = AgentMetrics(agent: "y", trials: [TrialFacts(taskID: "a", trial: 1, status: .pass, latencyMs: 1)], planned: [:])
+    #expect(try Gate(parsing: "sla_compliance=0.9").failure(for: noSLO)?.contains("has no slo.latency") == true)
+    do {
+      _ = try Gate(parsing: "sustained=0.5")
+      Issue.record("accepted an unknown metric")
+    } catch {
+      #expect(error.description.hasPrefix("unknown metric 'sustained' in --fail-under"))
+    }
+    #expect(throws: GateError.self) { try Gate(parsing: "success_rate") }
+    #expect(throws: GateError.self) { try Gate(parsing: "success_rate=1.5") }
+    #expect(throws: GateError.self) { try Gate(parsing: "success_rate=abc") }
+  }
+}

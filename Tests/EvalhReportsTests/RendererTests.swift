@@ -1,0 +1,101 @@
+@testable import EvalhCore
+import EvalhStore
+import Foundation
+import FoundationXML
+import Testing
+
+@testable import EvalhReports
+
+@Suite struct GoldenTests {
+  @Test func everyRendererMatchesItsGoldenFile() throws {
+    let (report, grid) = cannedReport()
+    try assertGolden(TextReport.render(report), "report.txt")
+    try assertGolden(TextReport.render(report, color: true), "report-color.txt")
+    try assertGolden(MarkdownReport.render(report), "report.md")
+    try assertGolden(JSONReport.render(report), "report.json")
+    try assertGolden(CSVExport.summary(report), "summary.csv")
+    try assertGolden(CSVExport.tasks(report, tags: ["refund": ["billing", "=SUM(A1)"]]), "tasks.csv")
+    try assertGolden(CSVExport.passk(report), "passk.csv")
+    try assertGolden(JUnitReport.render(report), "junit.xml")
+    try assertGolden(HTMLReport.render(report, grid: grid), "report.html")
+  }
+}
+
+@Suite struct EscapingTests {
+  @Test func terminalTextHasNoRawEscape() {
+    let (report, _) = cannedReport()
+    for text in [TextReport.render(report), TextReport.render(report, color: false)] {
+      #expect(!text.contains("\u{1B}"), "an agent's escape sequence reached the terminal")
+      #expect(!text.contains("\u{07}"))
+      #expect(text.contains("\\e[31mred\\u{7}"))
+    }
+    // Colour is evalh's own, and only when asked for.
+    #expect(TextReport.render(report, color: true).contains("\u{1B}[32m"))
+    #expect(Escape.terminal("a\u{1B}]0;title\u{07}b\r") == "a\\e]0;title\\u{7}b\\r")
+  }
+
+  @Test func markdownCellsStayOneLineAndInert() {
+    let (report, _) = cannedReport()
+    let md = MarkdownReport.render(report)
+    #expect(!md.contains("<script>"))
+    #expect(md.contains("\\<script\\>alert(1)\\</script\\>"))
+    for line in md.split(separator: "\n") where line.hasPrefix("| ") {
+      // Every table row has the same number of unescaped pipes as its header.
+      let pipes = line.replacingOccurrences(of: "\\|", with: "").filter { $0 == "|" }.count
+      #expect(pipes >= 3)
+    }
+    #expect(Escape.markdown("a|b\nc") == "a\\|b\\\\nc")
+  }
+
+  @Test func jsonIsValidAndCarriesTheTextVerbatim() throws {
+    let (report, _) = cannedReport()
+    let text = JSONReport.render(report)
+    let parsed = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+    let agents = try #require(parsed["agents"] as? [[String: Any]])
+    #expect(agents[1]["agent"] as? String == hostile)
+  }
+
+  @Test func csvNeutralisesFormulasAndQuotes() throws {
+    #expect(Escape.csv("=1+2") == "'=1+2")
+    #expect(Escape.csv("+1") == "'+1")
+    #expect(Escape.csv("-x") == "'-x")
+    #expect(Escape.csv("@SUM(A1)") == "'@SUM(A1)")
+    #expect(Escape.csv("\tx") == "'\tx")
+    #expect(Escape.csv("\rx") == "\"'\rx\"")
+    #expect(Escape.csv("a,b") == "\"a,b\"")
+    #expect(Escape.csv("say \"hi\"") == "\"say \"\"hi\"\"\"")
+    #expect(Escape.csv("line\r\nbreak") == "\"line\r\nbreak\"")
+    #expect(CSVExport.Cell.number(-0.5).rendered == "-0.5")  // numbers are numbers, never neutralised
+    #expect(CSVExport.Cell.number(nil).rendered == "")  // unknown is an empty cell, never 0
+    let (report, _) = cannedReport()
+    let csv = CSVExport.summary(report)
+    // Parsed back (RFC 4180), every row has the header's columns and the hostile label is inert.
+    let records = try CSVRecord.parse(csv)
+    #expect(records.first?.fields == CSVExport.summaryColumns)
+    #expect(records.dropFirst().allSatisfy { $0.fields.count == CSVExport.summaryColumns.count })
+    #expect(records[1].fields[2] == "'=cmd|' /C calc'!A0")
+    #expect(records[2].fields[3] == "'" .appending(hostile) || records[2].fields[3] == hostile)
+  }
+
+  @Test func htmlAndJUnitParseAsXMLWithTheTextEscaped() throws {
+    let (report, grid) = cannedReport()
+    let html = HTMLReport.render(report, grid: grid)
+    let document = try XMLDocument(data: Data(html.utf8), options: [])
+    #expect(try document.nodes(forXPath: "//*[local-name()='script']").isEmpty, "markup from an agent became an element")
+    #expect(try document.nodes(forXPath: "//*[local-name()='link' or local-name()='img' or local-name()='iframe']").isEmpty)
+    #expect(!html.contains("http://") || !html.contains("src="), "no external resource")
+    let title = try document.nodes(forXPath: "//*[local-name()='h1']").first?.stringValue
+    #expect(title?.contains("<script>alert(1)</script> ]]>") == true)
+    let charts = try document.nodes(forXPath: "//*[local-name()='svg']")
+    #expect(charts.count >= 5)
+    let junit = JUnitReport.render(report)
+    let xml = try XMLDocument(data: Data(junit.utf8), options: [])
+    let suites = try xml.nodes(forXPath: "/testsuites/testsuite")
+    #expect(suites.count == 2)
+    #expect((suites[1] as? XMLElement)?.attribute(forName: "name")?.stringValue?.contains("<script>") == true)
+    // ESC and BEL are not allowed in XML 1.0: removed.
+    #expect(!junit.contains("\u{1B}") && !junit.contains("\u{07}"))
+    let failures = try xml.nodes(forXPath: "//testcase/failure")
+    #expect(failures.contains { ($0 as? XMLElement)?.attribute(forName: "message")?.stringValue == "5/8 trials passed" })
+  }
+}
