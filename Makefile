@@ -3,7 +3,7 @@ SWIFT ?= swift
 SUITE ?= suites/example.yaml
 EVALH_ARGS ?=
 
-.PHONY: build run test bench format deps clean
+.PHONY: build run test bench format deps clean report-preview
 
 # libsqlite3-dev provides the SQLite headers GRDB compiles against; install it when missing.
 deps:
@@ -32,3 +32,14 @@ format:
 
 clean:
 	rm -rf .build
+
+# Renders the latest run's HTML report and screenshots it with headless Chromium (installed when missing).
+PREVIEW_DB ?= results/evalh.sqlite
+report-preview: build
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
+	@mkdir -p docs/preview
+	@[ -f $(PREVIEW_DB) ] || .build/debug/evalh run $(SUITE) --db $(PREVIEW_DB) --no-progress > /dev/null
+	.build/debug/evalh report latest --db $(PREVIEW_DB) --format html --output docs/preview/report.html
+	chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1240,4000 \
+	  --screenshot=$(CURDIR)/docs/preview/report.png file://$(CURDIR)/docs/preview/report.html 2>/dev/null
+	@echo "wrote docs/preview/report.html and docs/preview/report.png"

@@ -193,7 +193,7 @@ public enum HTMLReport {
     var out = fr.open + percentAxis(fr)
     for tick in 0...4 {
       let value = top * Double(tick) / 4
-      out += "<text x=\"\(f(fr.x(Double(tick) / 4)))\" y=\"\(f(fr.height - fr.bottom + 18))\" text-anchor=\"middle\">\(Escape.xml(Fmt.usd(value)))</text>"
+      out += "<text x=\"\(f(fr.x(Double(tick) / 4)))\" y=\"\(f(fr.height - fr.bottom + 18))\" text-anchor=\"\(tick == 4 ? "end" : "middle")\">\(Escape.xml(Fmt.usd(value)))</text>"
     }
     out += "<text x=\"\(f(fr.x(0.5)))\" y=\"\(f(fr.height - 4))\" text-anchor=\"middle\">cost per trial (USD)</text>"
     for (i, a) in report.agents.enumerated() {
@@ -229,7 +229,7 @@ public enum HTMLReport {
     var out = fr.open
     for tick in 0...4 {
       let value = upper * Double(tick) / 4
-      out += "<text x=\"\(f(fr.x(Double(tick) / 4)))\" y=\"\(f(fr.height - fr.bottom + 18))\" text-anchor=\"middle\">\(Escape.xml(Fmt.millis(value)))</text>"
+      out += "<text x=\"\(f(fr.x(Double(tick) / 4)))\" y=\"\(f(fr.height - fr.bottom + 18))\" text-anchor=\"\(tick == 4 ? "end" : "middle")\">\(Escape.xml(Fmt.millis(value)))</text>"
     }
     out += "<text x=\"\(f(fr.x(0.5)))\" y=\"\(f(fr.height - 4))\" text-anchor=\"middle\">trial latency (the last bar holds everything slower)</text>"
     out += "<line x1=\"\(f(fr.left))\" x2=\"\(f(fr.width - fr.right))\" y1=\"\(f(fr.y(0)))\" y2=\"\(f(fr.y(0)))\" stroke=\"#8a93a3\"/>"
