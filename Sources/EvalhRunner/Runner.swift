@@ -17,6 +17,8 @@ public struct RunOptions: Sendable {
   public var keepFailed = false
   /// The spend guard: stop launching once the run's recorded cost reaches this many USD.
   public var maxCost: Double?
+  /// Run only this shard's tasks.
+  public var shard: Shard?
 
   public init() {}
 }
@@ -80,8 +82,22 @@ public struct Runner: Sendable {
     let plan = try plan()
     let runID = options.runID ?? Runner.newRunID()
     do {
-      if try store.run(id: runID) != nil {
-        throw RunError.invalidSelection("run id '\(runID)' already exists in \(store.path); use --resume \(runID) to finish it")
+      if let existing = try store.run(id: runID) {
+        // Shards of one run may share a database: each adds its tasks to the run's plan.
+        guard options.shard != nil else {
+          throw RunError.invalidSelection("run id '\(runID)' already exists in \(store.path); use --resume \(runID) to finish it")
+        }
+        guard existing.suiteSHA256 == suite.sha256 else {
+          throw RunError.invalidSelection("run id '\(runID)' in \(store.path) was recorded with a different suite; shards of one run must run the same suite")
+        }
+        var merged = existing
+        merged.plan = existing.plan.union(plan)
+        let selected = Set(plan.tasks.map(\.id))
+        let redactor = Redactor(secrets: suite.secrets)
+        try store.extendRun(merged, tasks: suite.tasks.filter { selected.contains($0.id) }.map(redactor.redact))
+        let recorded = try store.recordedKeys(runID: runID)
+        merged.status = .running
+        return (merged, plan.keys.filter { !recorded.contains($0) })
       }
       let run = RunRecord(
         id: runID, suite: suite.name, suitePath: suite.path, suiteSHA256: suite.sha256, label: options.label,
@@ -135,8 +151,12 @@ public struct Runner: Sendable {
     let tasks = suite.tasks.filter { task in
       (options.taskPatterns.isEmpty || options.taskPatterns.contains { fnmatch($0, task.id, 0) == 0 })
         && (options.tags.isEmpty || !Set(options.tags).isDisjoint(with: task.tags))
+        && (options.shard?.contains(task.id) ?? true)
     }
-    guard !tasks.isEmpty else { throw .invalidSelection("no task of suite '\(suite.name)' matches the --task/--tag filters") }
+    guard !tasks.isEmpty else {
+      throw .invalidSelection(
+        "no task of suite '\(suite.name)' matches the --task/--tag filters\(options.shard.map { " in shard \($0)" } ?? "")")
+    }
     let base = options.trials ?? suite.trials ?? Suite.defaultTrials
     // --trials overrides every task; otherwise a task's own `trials` wins over the suite's.
     return RunPlan(

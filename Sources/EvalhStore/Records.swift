@@ -79,6 +79,16 @@ public struct RunPlan: Sendable, Hashable, Codable {
     agents.flatMap { agent in tasks.flatMap { t in (1...max(1, t.trials)).map { TrialKey(agent: agent, taskID: t.id, trial: $0) } } }
   }
 
+  /// This plan and another's agents and tasks together (shards of one run).
+  public func union(_ other: RunPlan) -> RunPlan {
+    var agents = self.agents
+    for a in other.agents where !agents.contains(a) { agents.append(a) }
+    var tasks = self.tasks
+    let known = Set(tasks.map(\.id))
+    tasks += other.tasks.filter { !known.contains($0.id) }
+    return RunPlan(agents: agents, tasks: tasks)
+  }
+
   /// Planned trials per task id.
   public var plannedByTask: [String: Int] {
     Dictionary(tasks.map { ($0.id, $0.trials) }, uniquingKeysWith: { a, _ in a })

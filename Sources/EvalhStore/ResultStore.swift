@@ -12,13 +12,15 @@ public enum StoreError: Error, LocalizedError, Sendable {
   case unknownRun(String)
   /// SQLite failed: cannot open, disk full, locked too long (exit 3).
   case database(path: String, message: String)
+  /// `merge` found the same trial recorded twice with different results, or inputs that cannot be merged (exit 2).
+  case conflict(String)
 
   public var errorDescription: String? {
     switch self {
     case .missingDatabase(let path): "no results database at \(path) (run a suite first, or pass --db)"
     case .newerSchema(let path, let version, let known):
       "\(path) has schema version \(version), newer than this evalh knows (\(known)); upgrade evalh. Nothing was written."
-    case .unknownRun(let reference): reference
+    case .unknownRun(let reference), .conflict(let reference): reference
     case .database(let path, let message): "results database \(path): \(message)"
     }
   }
@@ -26,7 +28,7 @@ public enum StoreError: Error, LocalizedError, Sendable {
   /// The exit code cli.md gives this failure.
   public var exitCode: Int32 {
     switch self {
-    case .missingDatabase, .unknownRun: 2
+    case .missingDatabase, .unknownRun, .conflict: 2
     case .newerSchema, .database: 3
     }
   }
@@ -128,6 +130,23 @@ public final class ResultStore: Sendable {
     }
   }
 
+  /// Widens a run's plan (another shard of it) and records the new tasks, in one transaction.
+  public func extendRun(_ run: RunRecord, tasks: [TaskSpec]) throws(StoreError) {
+    try write { db in
+      try db.execute(
+        sql: "UPDATE runs SET plan_json = ?, status = 'running', finished_at = NULL WHERE id = ?",
+        arguments: [ResultStore.encode(run.plan), run.id])
+      for task in tasks {
+        try db.execute(
+          sql: "INSERT OR IGNORE INTO tasks(run_id, task_id, input_json, tags, metadata_json) VALUES (?, ?, ?, ?, ?)",
+          arguments: [
+            run.id, task.id, task.input.compactText, JSONValue.array(task.tags.map { .string($0) }).compactText,
+            JSONValue.object(task.metadata).compactText,
+          ])
+      }
+    }
+  }
+
   /// Sets a run's status (and its finish time and reason).
   public func updateRun(_ id: String, status: RunStatus, finishedAt: Date?, stopReason: String?) throws(StoreError) {
     try write { db in
@@ -156,11 +175,21 @@ public final class ResultStore: Sendable {
     }
   }
 
-  /// Resolves a run reference: an id, `latest`, or `latest~N` (the Nth run before the latest of its suite).
+  /// Resolves a run reference: an id, `latest`, `latest~N` (the Nth run before the latest of its suite),
+  /// or `label:NAME` (the latest run with that label).
   public func resolve(_ reference: String) throws(StoreError) -> RunRecord {
+    if reference.hasPrefix("label:") {
+      let label = String(reference.dropFirst("label:".count))
+      let found = try read { db in
+        try Row.fetchOne(db, sql: "SELECT * FROM runs WHERE label = ? ORDER BY started_at DESC, rowid DESC LIMIT 1", arguments: [label])
+          .map(ResultStore.runRecord)
+      }
+      guard let found else { throw .unknownRun("no run labelled '\(label)' in \(path)") }
+      return found
+    }
     if reference == "latest" || reference.hasPrefix("latest~") {
       let back = reference == "latest" ? 0 : Int(reference.dropFirst("latest~".count)) ?? -1
-      guard back >= 0 else { throw .unknownRun("'\(reference)' is not a run reference: use an id, latest or latest~N") }
+      guard back >= 0 else { throw .unknownRun("'\(reference)' is not a run reference: use an id, latest, latest~N or label:NAME") }
       guard let latest = try runs(limit: 1).first else { throw .unknownRun("there are no runs in \(path) yet") }
       let sameSuite = try runs(suite: latest.suite, limit: back + 1)
       guard sameSuite.count > back else {

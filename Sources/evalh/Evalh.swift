@@ -9,7 +9,7 @@ struct Evalh: AsyncParsableCommand {
     commandName: "evalh",
     abstract: "Runs AI-agent task suites many times and reports how reliable the agent really is.",
     version: Runner.version,
-    subcommands: [Run.self, Validate.self, Runs.self, Show.self, Report.self, Export.self])
+    subcommands: [Run.self, Validate.self, Runs.self, Show.self, Report.self, Export.self, Compare.self, Merge.self])
 
   /// Maps failures to cli.md's exit codes: usage errors are 2 (ArgumentParser says 64).
   static func main() async {

@@ -37,6 +37,9 @@ struct Run: AsyncParsableCommand {
   @Option(name: .customLong("run-id"), help: "Use this run id instead of a generated one.")
   var runID: String?
 
+  @Option(help: "Run only shard I of N (1-based); tasks are partitioned by a stable hash of their id.")
+  var shard: String?
+
   @Option(help: "Finish run ID: run only the trials it has not recorded; the suite must be unchanged.")
   var resume: String?
 
@@ -63,6 +66,8 @@ struct Run: AsyncParsableCommand {
   func validate() throws {
     if let trials, trials < 1 { throw ValidationError("--trials must be at least 1") }
     if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
+    if let shard, Shard(shard) == nil { throw ValidationError("--shard must be I/N with 1 ≤ I ≤ N, e.g. 2/4") }
+    if shard != nil, resume != nil { throw ValidationError("--resume continues the run as it was planned: drop --shard") }
     if let maxCost, !(maxCost > 0) { throw ValidationError("--max-cost must be a positive number of USD") }
     for gate in failUnder {
       do { _ = try Gate(parsing: gate) } catch { throw ValidationError(error.description) }
@@ -88,6 +93,7 @@ struct Run: AsyncParsableCommand {
     options.resume = resume
     options.keepFailed = keepFailed
     options.maxCost = maxCost
+    options.shard = shard.flatMap(Shard.init)
 
     let interruption = Interruption()
     let signals = SignalWatch(interruption: interruption)

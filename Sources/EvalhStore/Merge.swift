@@ -1,0 +1,103 @@
+import EvalhCore
+import Foundation
+import GRDB
+
+/// What one `merge` of an input database did.
+public struct MergeSummary: Sendable {
+  public var runs: [String]
+  public var trialsAdded: Int
+  public var trialsAlreadyPresent: Int
+}
+
+extension ResultStore {
+  /// The columns storage.md fixes: what every schema version has and what merge copies.
+  static let trialColumns = """
+    run_id, agent, task_id, trial, status, error_kind, error, efficacy_pass, efficacy_score, violations, latency_ms,
+    input_tokens, output_tokens, cost_usd, attempts, seed, output_json, stderr_tail, steps_json, truncated, started_at,
+    finished_at
+    """
+  static let gradeColumns = "run_id, agent, task_id, trial, kind, grader, passed, score, detail"
+
+  /// Merges another evalh database into this one, in one transaction: runs of the same id are combined
+  /// (their plans joined), trials already present must be identical, and a conflict changes nothing.
+  public func merge(from path: String) throws(StoreError) -> MergeSummary {
+    guard FileManager.default.fileExists(atPath: path) else { throw .missingDatabase(path) }
+    do {
+      return try pool.writeWithoutTransaction { db in
+        try db.execute(sql: "ATTACH DATABASE ? AS src", arguments: [path])
+        defer { try? db.execute(sql: "DETACH DATABASE src") }
+        let version = try Int.fetchOne(db, sql: "PRAGMA src.user_version") ?? 0
+        if version > Schema.version { throw StoreError.newerSchema(path: path, version: version, known: Schema.version) }
+        let hasRuns = try Bool.fetchOne(db, sql: "SELECT count(*) > 0 FROM src.sqlite_master WHERE type = 'table' AND name = 'runs'") ?? false
+        guard version >= 1, hasRuns else { throw StoreError.conflict("\(path) is not an evalh results database") }
+        var summary = MergeSummary(runs: [], trialsAdded: 0, trialsAlreadyPresent: 0)
+        try db.inTransaction {
+          let conflicts = try Row.fetchAll(
+            db,
+            sql: """
+              SELECT s.run_id, s.agent, s.task_id, s.trial, m.status, s.status FROM src.trials s
+              JOIN main.trials m ON m.run_id = s.run_id AND m.agent = s.agent AND m.task_id = s.task_id AND m.trial = s.trial
+              WHERE s.status IS NOT m.status OR s.error_kind IS NOT m.error_kind OR s.output_json IS NOT m.output_json
+                OR s.seed IS NOT m.seed OR s.violations IS NOT m.violations OR s.efficacy_pass IS NOT m.efficacy_pass
+              LIMIT 5
+              """)
+          if !conflicts.isEmpty {
+            let list = conflicts.map { "\($0[0] as String)/\($0[1] as String)/\($0[2] as String)#\($0[3] as Int) (\($0[4] as String) vs \($0[5] as String))" }
+            throw StoreError.conflict(
+              "\(path) records trials that differ from those already in \(self.path): \(list.joined(separator: ", ")); nothing was merged")
+          }
+          for source in try Row.fetchAll(db, sql: "SELECT * FROM src.runs").map(ResultStore.runRecord) {
+            summary.runs.append(source.id)
+            if let existing = try Row.fetchOne(db, sql: "SELECT * FROM main.runs WHERE id = ?", arguments: [source.id]).map(ResultStore.runRecord) {
+              guard existing.suiteSHA256 == source.suiteSHA256 else {
+                throw StoreError.conflict("run \(source.id) has a different suite in \(path) than in \(self.path); nothing was merged")
+              }
+              let started = min(existing.startedAt, source.startedAt)
+              let finished = [existing.finishedAt, source.finishedAt].compactMap { $0 }.max()
+              try db.execute(
+                sql: "UPDATE main.runs SET plan_json = ?, started_at = ?, finished_at = ? WHERE id = ?",
+                arguments: [ResultStore.encode(existing.plan.union(source.plan)), Timestamp.format(started), finished.map(Timestamp.format), source.id])
+            } else {
+              try db.execute(
+                sql: """
+                  INSERT INTO main.runs(id, suite, suite_path, suite_sha256, label, seed, trials, status, started_at, finished_at,
+                    evalh_version, host, git_commit, config_json, plan_json, stop_reason)
+                  SELECT id, suite, suite_path, suite_sha256, label, seed, trials, status, started_at, finished_at,
+                    evalh_version, host, git_commit, config_json, plan_json, stop_reason FROM src.runs WHERE id = ?
+                  """, arguments: [source.id])
+            }
+          }
+          try db.execute(sql: "INSERT OR IGNORE INTO main.tasks SELECT run_id, task_id, input_json, tags, metadata_json FROM src.tasks")
+          try db.execute(
+            sql: """
+              CREATE TEMP TABLE merge_new AS SELECT s.run_id, s.agent, s.task_id, s.trial FROM src.trials s
+              WHERE NOT EXISTS (SELECT 1 FROM main.trials m WHERE m.run_id = s.run_id AND m.agent = s.agent
+                AND m.task_id = s.task_id AND m.trial = s.trial)
+              """)
+          defer { try? db.execute(sql: "DROP TABLE IF EXISTS temp.merge_new") }
+          let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM src.trials") ?? 0
+          summary.trialsAdded = try Int.fetchOne(db, sql: "SELECT count(*) FROM temp.merge_new") ?? 0
+          summary.trialsAlreadyPresent = total - summary.trialsAdded
+          let join = "JOIN temp.merge_new n ON n.run_id = s.run_id AND n.agent = s.agent AND n.task_id = s.task_id AND n.trial = s.trial"
+          let trialSelect = ResultStore.trialColumns.split(separator: ",").map { "s." + $0.trimmingCharacters(in: .whitespacesAndNewlines) }.joined(separator: ", ")
+          try db.execute(sql: "INSERT INTO main.trials(\(ResultStore.trialColumns)) SELECT \(trialSelect) FROM src.trials s \(join)")
+          let gradeSelect = ResultStore.gradeColumns.split(separator: ",").map { "s." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", ")
+          try db.execute(sql: "INSERT INTO main.grades(\(ResultStore.gradeColumns)) SELECT \(gradeSelect) FROM src.grades s \(join) ORDER BY s.rowid")
+          // A run is completed once every planned trial is recorded, whichever machine recorded it.
+          for id in summary.runs {
+            guard let run = try Row.fetchOne(db, sql: "SELECT * FROM main.runs WHERE id = ?", arguments: [id]).map(ResultStore.runRecord) else { continue }
+            let recorded = try Int.fetchOne(db, sql: "SELECT count(*) FROM main.trials WHERE run_id = ?", arguments: [id]) ?? 0
+            let status = recorded >= run.plan.keys.count ? RunStatus.completed : RunStatus.interrupted
+            try db.execute(sql: "UPDATE main.runs SET status = ? WHERE id = ?", arguments: [status.rawValue, id])
+          }
+          return .commit
+        }
+        return summary
+      }
+    } catch let error as StoreError {
+      throw error
+    } catch {
+      throw ResultStore.wrap(error, path: self.path)
+    }
+  }
+}
