@@ -46,6 +46,9 @@ let package = Package(
     .testTarget(name: "EvalhReportsTests", dependencies: ["EvalhReports", "EvalhCore", "EvalhStore"], exclude: ["Golden"]),
     .testTarget(
       name: "EvalhCLITests",
-      dependencies: ["EvalhStore", "evalh", "example-agent", .product(name: "GRDB", package: "GRDB.swift")]),
+      dependencies: [
+        "EvalhStore", "evalh", "example-agent", .product(name: "GRDB", package: "GRDB.swift"),
+        .product(name: "Yams", package: "Yams"),
+      ]),
   ]
 )

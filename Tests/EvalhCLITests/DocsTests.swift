@@ -1,0 +1,53 @@
+import Foundation
+import Testing
+import Yams
+
+/// The recipes in the docs use only what evalh has, and their YAML parses.
+@Suite struct DocsTests {
+  static func blocks(_ markdown: String, language: String) -> [String] {
+    var out: [String] = []
+    var current: [String]?
+    for line in markdown.components(separatedBy: "\n") {
+      if current == nil, line.trimmingCharacters(in: .whitespaces) == "```\(language)" {
+        current = []
+      } else if current != nil, line.trimmingCharacters(in: .whitespaces) == "```" {
+        out.append(current!.joined(separator: "\n"))
+        current = nil
+      } else if current != nil {
+        current!.append(line)
+      }
+    }
+    return out
+  }
+
+  @Test func ciRecipesParseAndUseRealCommands() throws {
+    let box = Sandbox()
+    var checked = 0
+    for doc in ["docs/ci.md", "docs/reading-the-report.md", "docs/suite-format.md", "README.md"] {
+      let text = try String(contentsOfFile: packageRoot + "/" + doc, encoding: .utf8)
+      for yaml in Self.blocks(text, language: "yaml") {
+        var documents = 0
+        var sequence = try Yams.compose_all(yaml: yaml)
+        while let node = sequence.next() {
+          documents += 1
+          #expect(node.mapping != nil || node.sequence != nil || node.scalar != nil, "\(doc): an empty YAML document")
+        }
+        #expect(sequence.error == nil, "\(doc): \(String(describing: sequence.error))\n\(yaml.prefix(200))")
+        #expect(documents >= 1, "\(doc): a YAML block without a document:\n\(yaml.prefix(200))")
+        checked += 1
+      }
+      // Every `evalh SUBCOMMAND --flag` in the doc names a real subcommand and real flags.
+      let joined = text.replacingOccurrences(of: "\\\n", with: " ")
+      let pattern = try NSRegularExpression(pattern: #"evalh (run|validate|runs|show|report|export|compare|merge)\b([^\n`|&;]*)"#)
+      for match in pattern.matches(in: joined, range: NSRange(joined.startIndex..., in: joined)) {
+        guard let sub = Range(match.range(at: 1), in: joined), let rest = Range(match.range(at: 2), in: joined) else { continue }
+        let help = try box.evalh([String(joined[sub]), "--help"]).stdout
+        for flag in joined[rest].split(separator: " ").filter({ $0.hasPrefix("--") }) {
+          let name = flag.split(separator: "=").first.map(String.init) ?? String(flag)
+          #expect(help.contains(name), "\(doc): evalh \(joined[sub]) has no \(name)")
+        }
+      }
+    }
+    #expect(checked >= 10)
+  }
+}
