@@ -13,6 +13,8 @@ let package = Package(
     .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+    .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
   ],
   targets: [
     // Tiny C helpers Swift cannot call directly (variadic syscall for pidfd_open).
@@ -24,7 +26,19 @@ let package = Package(
     // The SQLite results database.
     .target(name: "EvalhStore", dependencies: ["EvalhCore", .product(name: "GRDB", package: "GRDB.swift")]),
     // Agent adapters and the child-process runner.
-    .target(name: "EvalhAgents", dependencies: ["EvalhCore", "CEvalhSys"]),
+    .target(
+      name: "EvalhAgents",
+      dependencies: [
+        "EvalhCore", "CEvalhSys", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+      ]),
+    // A scripted HTTP/1.1 server on loopback: the example agent's `serve` mode, tests, benchmarks.
+    .target(
+      name: "LoopbackHTTP",
+      dependencies: [
+        .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+      ]),
     // Scheduling trials: concurrency, grading, commits, resume, signals, progress.
     .target(name: "EvalhRunner", dependencies: ["EvalhCore", "EvalhStore", "EvalhAgents"]),
     // Renderers: pure functions from a report model to text.
@@ -39,7 +53,7 @@ let package = Package(
     .executableTarget(name: "example-agent"),
     .testTarget(name: "EvalhCoreTests", dependencies: ["EvalhCore"], exclude: ["Fixtures"]),
     .testTarget(name: "EvalhStoreTests", dependencies: ["EvalhStore", .product(name: "GRDB", package: "GRDB.swift")]),
-    .testTarget(name: "EvalhAgentsTests", dependencies: ["EvalhAgents"]),
+    .testTarget(name: "EvalhAgentsTests", dependencies: ["EvalhAgents", "LoopbackHTTP"]),
     .testTarget(
       name: "EvalhRunnerTests",
       dependencies: ["EvalhRunner", "EvalhStore", .product(name: "GRDB", package: "GRDB.swift")]),

@@ -67,6 +67,8 @@ public struct AgentReply: Sendable {
     case contractError(String)
     /// Non-zero exit, a signal, or could not start.
     case exitError(String)
+    /// An HTTP agent could not be reached, or answered with a non-2xx status.
+    case transportError(String)
     /// Ran past its timeout.
     case timedOut
     /// evalh was interrupted: not a result, the trial is not recorded.
@@ -88,11 +90,13 @@ public struct AgentReply: Sendable {
 /// Parses an evalh/1 envelope.
 public enum Envelope {
   /// The parsed envelope, or a contract error message.
-  public static func parse(_ text: String) -> Result<(output: JSONValue, usage: Usage?, steps: JSONValue?, error: String?), ContractViolation> {
+  public static func parse(_ text: String, from source: String = "stdout")
+    -> Result<(output: JSONValue, usage: Usage?, steps: JSONValue?, error: String?), ContractViolation>
+  {
     let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-    guard !trimmed.isEmpty else { return .failure(ContractViolation(message: "empty stdout: expected an evalh/1 envelope")) }
+    guard !trimmed.isEmpty else { return .failure(ContractViolation(message: "empty \(source): expected an evalh/1 envelope")) }
     guard let value = JSONValue.parse(trimmed) else {
-      return .failure(ContractViolation(message: "stdout is not valid JSON: expected one evalh/1 envelope"))
+      return .failure(ContractViolation(message: "\(source) is not valid JSON: expected one evalh/1 envelope"))
     }
     guard case .object(let o) = value else {
       return .failure(ContractViolation(message: "the envelope must be a JSON object"))

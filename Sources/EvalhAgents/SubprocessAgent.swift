@@ -2,10 +2,12 @@ import EvalhCore
 import Foundation
 
 /// The subprocess adapter: a fresh process per trial, the request on stdin, the envelope on stdout.
-public struct SubprocessAgent: Sendable {
+public struct SubprocessAgent: AgentAdapter {
   public let config: SubprocessConfig
 
   public init(config: SubprocessConfig) { self.config = config }
+
+  public func shutdown() async {}
 
   /// Runs one trial; never throws: every misbehaviour is an outcome.
   public func run(_ request: AgentRequest, timeout: Double, interruption: Interruption?) async -> AgentReply {

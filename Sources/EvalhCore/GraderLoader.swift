@@ -3,7 +3,7 @@ import Yams
 
 extension SuiteLoader {
   static let graderKeywords = [
-    "equals", "contains", "contains_any", "regex", "json", "json_schema", "tool_called", "tool_sequence", "command",
+    "equals", "contains", "contains_any", "regex", "json", "json_schema", "tool_called", "tool_sequence", "command", "judge",
   ]
   static let checkKeywords = [
     "not_contains", "not_regex", "no_pii", "json_schema", "tools", "tool_schemas", "max_steps", "max_cost",
@@ -63,6 +63,7 @@ extension SuiteLoader {
         if names.isEmpty { r.error(value, "tool_sequence must name at least one tool") }
         return names.isEmpty ? nil : .toolSequence(names)
       }
+    case "judge": kind = judge(value, c).map { .judge($0) }
     default: kind = command(value, c).map { .command($0) }
     }
     return kind.map { Grader(name: name, kind: $0) }
@@ -178,6 +179,29 @@ extension SuiteLoader {
     }
     let tolerance = f["tolerance"].flatMap { r.number($0, "tolerance") }
     return condition.map { JSONCheck(path: path, condition: $0, tolerance: tolerance) }
+  }
+
+  /// `judge: {agent, rubric, threshold, timeout}`; the agent must be one of the suite's.
+  static func judge(_ node: Node, _ c: LoadContext) -> JudgeSpec? {
+    let r = c.reader
+    guard let f = r.mapping(node, "judge", allowed: ["agent", "rubric", "threshold", "timeout"]) else { return nil }
+    guard let agentNode = f["agent"], let agent = r.string(agentNode, "judge.agent"),
+      let rubricNode = f["rubric"], let rubric = r.string(rubricNode, "judge.rubric")
+    else {
+      r.error(node, "judge needs 'agent' (an agent of the suite) and 'rubric'")
+      return nil
+    }
+    if let known = c.agentNames, !known.contains(agent) {
+      var message = "judge agent '\(agent)' is not an agent of the suite (agents: \(known.joined(separator: ", ")))"
+      if let hint = suggestion(for: agent, among: known) { message += "; did you mean '\(hint)'?" }
+      r.error(agentNode, message)
+    }
+    var spec = JudgeSpec(agent: agent, rubric: rubric, timeout: f["timeout"].flatMap { r.duration($0, "judge.timeout") })
+    if let t = f["threshold"], let x = r.number(t, "judge.threshold") {
+      if x < 0 || x > 1 { r.error(t, "judge.threshold must be between 0 and 1") }
+      spec.threshold = x
+    }
+    return spec
   }
 
   static func command(_ node: Node, _ c: LoadContext) -> CommandSpec? {

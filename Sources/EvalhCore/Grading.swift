@@ -105,7 +105,7 @@ public enum Grading {
         next == names.count,
         "tool calls \(called.isEmpty ? "(none)" : called.joined(separator: " → ")) lack '\(names[min(next, names.count - 1)])' after \(next == 0 ? "the start" : "'\(names[next - 1])'") (wanted \(names.joined(separator: " → ")))"
       )
-    case .command:
+    case .command, .judge:
       return nil
     }
   }
@@ -218,5 +218,26 @@ public enum Grading {
 
   static func quoted(_ items: [String]) -> String {
     items.map { "'\($0)'" }.joined(separator: ", ")
+  }
+}
+
+/// A judge agent's answer: a number in [0, 1], or `{"score": x, "reason": "..."}`, as JSON or as
+/// text holding that JSON (what a model usually returns, fenced in ``` or not).
+public enum JudgeVerdict {
+  /// The score and reason, or nil when the output holds neither a number nor a `score`.
+  public static func parse(_ output: JSONValue) -> (score: Double, reason: String?)? {
+    var value = output
+    if case .string(let text) = output {
+      var body = text.trimmingCharacters(in: .whitespacesAndNewlines)
+      if body.hasPrefix("```") {
+        body = body.drop { $0 != "\n" }.trimmingCharacters(in: .whitespacesAndNewlines)
+        if body.hasSuffix("```") { body = String(body.dropLast(3)) }
+      }
+      guard let parsed = JSONValue.parse(body) else { return nil }
+      value = parsed
+    }
+    if let score = value.numberValue { return (score, nil) }
+    guard let score = value["score"]?.numberValue else { return nil }
+    return (score, value["reason"]?.gradingText)
   }
 }

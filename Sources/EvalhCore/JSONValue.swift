@@ -76,7 +76,7 @@ public enum JSONValue: Sendable, Hashable {
   }
 
   /// Integers print without a fraction; non-finite numbers (not JSON) print as null.
-  static func format(number n: Double) -> String {
+  public static func format(number n: Double) -> String {
     guard n.isFinite else { return "null" }
     if n == n.rounded(), abs(n) < 1e15 { return String(Int64(n)) }
     return "\(n)"

@@ -13,12 +13,15 @@ public struct TrialFacts: Sendable, Hashable {
   public var efficacyScore: Double?
   /// Assurance checks evaluated on this trial.
   public var checks: Int
+  /// What its judge graders cost: reported apart from the agent's cost.
+  public var judgeCostUSD: Double?
 
   public init(
     taskID: String, trial: Int, status: TrialStatus, errorKind: ErrorKind? = nil, latencyMs: Double,
     costUSD: Double? = nil, violations: Int = 0, efficacyPass: Bool? = nil, efficacyScore: Double? = nil,
-    checks: Int = 0
+    checks: Int = 0, judgeCostUSD: Double? = nil
   ) {
+    self.judgeCostUSD = judgeCostUSD
     self.taskID = taskID
     self.trial = trial
     self.status = status
@@ -113,6 +116,8 @@ public struct AgentMetrics: Sendable {
   public var costPerTrialUSD: Double?
   public var costPerSuccessUSD: Double?
   public var costUnknownTrials: Int
+  /// What judge graders cost on this agent's trials: apart from the agent's own cost (nil: none known).
+  public var judgeCostUSD: Double?
   public var latency: Latency
   /// Share of counted trials within `slo.latency`; nil without an SLO.
   public var slaCompliance: Double?
@@ -288,6 +293,8 @@ extension AgentMetrics {
     costPerTrialUSD = Statistics.mean(costs)
     let passing = counted.filter { $0.status == .pass }.count
     costPerSuccessUSD = costTotalUSD.flatMap { passing > 0 ? $0 / Double(passing) : nil }
+    let judgeCosts = all.compactMap(\.judgeCostUSD)
+    judgeCostUSD = judgeCosts.isEmpty ? nil : judgeCosts.reduce(0, +)
     latency = Latency(counted.map(\.latencyMs))
     var errors: [String: Int] = ["timeout": 0]
     for kind in ErrorKind.allCases { errors[kind.rawValue] = 0 }

@@ -34,6 +34,23 @@ public struct Suite: Sendable {
   /// The default per-trial timeout, seconds.
   public static let defaultTimeout = 60.0
 
+  /// Agents used as judges: they grade, and are not evaluated themselves.
+  public var judges: Set<String> {
+    var names: Set<String> = []
+    for task in tasks {
+      for grader in task.expect {
+        if case .judge(let spec) = grader.kind { names.insert(spec.agent) }
+      }
+    }
+    return names
+  }
+
+  /// The agents a run evaluates: every agent but the judges, in suite order.
+  public var evaluatedAgents: [AgentConfig] {
+    let judges = judges
+    return agents.filter { !judges.contains($0.name) }
+  }
+
   /// The folder relative paths in the suite are resolved against.
   public var folder: String { (path as NSString).deletingLastPathComponent }
 }
@@ -80,6 +97,65 @@ public struct AgentConfig: Sendable {
 public enum Adapter: Sendable {
   /// A fresh child process per trial.
   case subprocess(SubprocessConfig)
+  /// One HTTP request per trial, over pooled keep-alive connections.
+  case http(HTTPConfig)
+}
+
+/// How an HTTP agent is called.
+public struct HTTPConfig: Sendable {
+  public var url: String
+  public var method: String
+  /// Header names and values, in order.
+  public var headers: [(name: String, value: String)]
+  /// The JSON body template; nil sends the evalh/1 request itself.
+  public var body: JSONValue?
+  /// Where the answer is in the response; nil reads an evalh/1 envelope.
+  public var response: ResponseMapping?
+  /// Transport retries (408, 429, 5xx gateways, connection failures).
+  public var retries: Int
+  /// Connections kept per agent.
+  public var maxConnections: Int
+  /// Bytes of response body kept; the rest is cut and the trial flagged truncated.
+  public var maxOutput: Int
+  /// Map OpenAI `tool_calls` in the response message into steps.
+  public var openAIToolCalls: Bool
+
+  public static let defaultRetries = 2
+  public static let defaultMaxConnections = 8
+
+  public init(
+    url: String, method: String = "POST", headers: [(name: String, value: String)] = [], body: JSONValue? = nil,
+    response: ResponseMapping? = nil, retries: Int = HTTPConfig.defaultRetries,
+    maxConnections: Int = HTTPConfig.defaultMaxConnections, maxOutput: Int = SubprocessConfig.defaultMaxOutput,
+    openAIToolCalls: Bool = false
+  ) {
+    self.url = url
+    self.method = method
+    self.headers = headers
+    self.body = body
+    self.response = response
+    self.retries = retries
+    self.maxConnections = maxConnections
+    self.maxOutput = maxOutput
+    self.openAIToolCalls = openAIToolCalls
+  }
+}
+
+/// JSONPath expressions that pick the answer out of a response body.
+public struct ResponseMapping: Sendable {
+  public var output: JSONPath
+  public var inputTokens: JSONPath?
+  public var outputTokens: JSONPath?
+  public var costUSD: JSONPath?
+  public var steps: JSONPath?
+
+  public init(output: JSONPath, inputTokens: JSONPath? = nil, outputTokens: JSONPath? = nil, costUSD: JSONPath? = nil, steps: JSONPath? = nil) {
+    self.output = output
+    self.inputTokens = inputTokens
+    self.outputTokens = outputTokens
+    self.costUSD = costUSD
+    self.steps = steps
+  }
 }
 
 /// How a subprocess agent is started.
@@ -205,10 +281,12 @@ public enum GraderKind: Sendable {
   case toolCalled(name: String, arguments: JSONValue?)
   case toolSequence([String])
   case command(CommandSpec)
+  case judge(JudgeSpec)
 
   /// The YAML keyword.
   public var keyword: String {
     switch self {
+    case .judge: "judge"
     case .equals: "equals"
     case .contains: "contains"
     case .containsAny: "contains_any"
@@ -319,6 +397,27 @@ public struct JSONCheck: Sendable {
 }
 
 /// An external grader or policy check.
+/// A `judge` grader: another agent of the suite scores the output.
+public struct JudgeSpec: Sendable {
+  public init(agent: String, rubric: String, threshold: Double = JudgeSpec.defaultThreshold, timeout: Double? = nil) {
+    self.agent = agent
+    self.rubric = rubric
+    self.threshold = threshold
+    self.timeout = timeout
+  }
+
+  /// The judging agent's name; it is not evaluated itself.
+  public var agent: String
+  /// What the judge is asked to score against.
+  public var rubric: String
+  /// The grade passes when the score is at least this.
+  public var threshold: Double
+  /// Seconds for the judge's answer; nil: the task's timeout.
+  public var timeout: Double?
+
+  public static let defaultThreshold = 0.5
+}
+
 public struct CommandSpec: Sendable {
   public init(argv: [String], timeout: Double = CommandSpec.defaultTimeout) {
     self.argv = argv

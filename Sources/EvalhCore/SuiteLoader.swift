@@ -8,7 +8,8 @@ public enum SuiteLoader {
     "version", "name", "description", "trials", "concurrency", "timeout", "slo", "clear", "agents", "agent",
     "defaults", "tasks", "tasks_file",
   ]
-  static let agentKeys = ["subprocess", "pricing"]
+  static let agentKeys = ["subprocess", "http", "pricing"]
+  static let httpKeys = ["url", "method", "headers", "body", "response", "retries", "max_connections", "max_output", "openai"]
   static let subprocessKeys = ["command", "cwd", "env", "format", "max_output"]
 
   /// Reads and validates the suite at `path` (as the user wrote it; used in messages).
@@ -134,6 +135,9 @@ public enum SuiteLoader {
       r.error(root, "missing required key 'agents' (or 'agent')")
     }
 
+    // Judge graders name agents: tasks are read knowing them.
+    var c = c
+    c.agentNames = agents.map(\.name)
     let defaults = top["defaults"].flatMap { taskDefaults($0, c) } ?? TaskDefaults()
     var tasks: [(spec: TaskSpec, node: Node?, origin: String)] = []
     if let node = top["tasks"] {
@@ -172,6 +176,12 @@ public enum SuiteLoader {
       unique.append(defaults.apply(to: spec))
     }
 
+    if !agents.isEmpty, case let judges = Set(unique.flatMap(\.expect).compactMap(judgeAgent)),
+      agents.allSatisfy({ judges.contains($0.name) })
+    {
+      r.error(top.keyNodes["agents"] ?? root, "every agent is a judge: the suite has no agent to evaluate")
+    }
+
     guard var config = r.json(root, raw: true) else { return nil }
     if !fileTasks.isEmpty, case .object(var members) = config {
       // The resolved suite holds the tasks read from files too, so a changed file changes the hash.
@@ -185,6 +195,10 @@ public enum SuiteLoader {
     suite.clearWeights = weights
     suite.secrets = r.secrets
     return suite
+  }
+
+  static func judgeAgent(_ grader: Grader) -> String? {
+    if case .judge(let spec) = grader.kind { spec.agent } else { nil }
   }
 
   static func serviceLevels(_ node: Node, _ r: YAMLReader) -> SLO {
@@ -219,8 +233,15 @@ public enum SuiteLoader {
       let output = pf["output_per_million"].flatMap { r.number($0, "output_per_million") } ?? 0
       pricing = Pricing(inputPerMillion: input, outputPerMillion: output)
     }
+    if fields["subprocess"] != nil, fields["http"] != nil {
+      r.error(node, "agent '\(name)' has two adapters: use 'subprocess' or 'http'")
+      return nil
+    }
+    if let http = fields["http"] {
+      return httpConfig(http, r).map { AgentConfig(name: name, adapter: .http($0), pricing: pricing) }
+    }
     guard let sub = fields["subprocess"] else {
-      r.error(node, "agent '\(name)' needs an adapter: 'subprocess'")
+      r.error(node, "agent '\(name)' needs an adapter: 'subprocess' or 'http'")
       return nil
     }
     guard let sf = r.mapping(sub, "subprocess", allowed: subprocessKeys) else { return nil }
@@ -262,6 +283,8 @@ struct LoadContext {
   let folder: String
   let fileName: String
   let environment: [String: String]
+  /// The suite's agents, once read (judge graders must name one).
+  var agentNames: [String]? = nil
 
   /// A path from the suite, made absolute against the suite's folder.
   func resolve(_ path: String) -> String {

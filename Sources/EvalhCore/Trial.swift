@@ -51,6 +51,8 @@ public struct TrialRecord: Sendable, Hashable {
   public var grades: [Grade]
   /// The working folder, when it was kept (`--keep-failed`).
   public var workdir: String?
+  /// What the trial's judge graders cost (known costs only; nil when none was known).
+  public var judgeCostUSD: Double?
 
   public init(
     runID: String, agent: String, taskID: String, trial: Int, status: TrialStatus, errorKind: ErrorKind? = nil,
@@ -58,9 +60,10 @@ public struct TrialRecord: Sendable, Hashable {
     latencyMs: Double, inputTokens: Int? = nil, outputTokens: Int? = nil, costUSD: Double? = nil,
     attempts: Int = 1, seed: Int64, outputJSON: String? = nil, stderrTail: String? = nil,
     stepsJSON: String? = nil, truncated: Bool = false, startedAt: Date, finishedAt: Date, grades: [Grade] = [],
-    workdir: String? = nil
+    workdir: String? = nil, judgeCostUSD: Double? = nil
   ) {
     self.workdir = workdir
+    self.judgeCostUSD = judgeCostUSD
     self.runID = runID
     self.agent = agent
     self.taskID = taskID

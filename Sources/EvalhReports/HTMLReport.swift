@@ -99,6 +99,7 @@ public enum HTMLReport {
     row("assurance (no violation)", Fmt.percent(m.assuranceRate), i.assuranceRate)
     if m.policyAdherence != nil { row("policy adherence", Fmt.percent(m.policyAdherence), i.policyAdherence) }
     row("cost per trial / per success", "\(Fmt.usd(m.costPerTrialUSD)) / \(Fmt.usd(m.costPerSuccessUSD))")
+    if let judges = m.judgeCostUSD { row("judge graders' cost (apart)", Fmt.usd(judges)) }
     row("latency p50 / p95", "\(Fmt.millis(m.latency.p50)) / \(Fmt.millis(m.latency.p95))")
     if m.slaCompliance != nil { row("SLA compliance", Fmt.percent(m.slaCompliance), i.slaCompliance) }
     if let score = m.clear.score {

@@ -55,6 +55,7 @@ public enum JSONReport {
       "violations_by_check": .object(Dictionary(uniqueKeysWithValues: m.violationsByCheck.map { ($0.check, JSONValue.number(Double($0.count))) })),
       "cost_total_usd": number(m.costTotalUSD), "cost_per_trial_usd": number(m.costPerTrialUSD),
       "cost_per_success_usd": number(m.costPerSuccessUSD), "cost_unknown_trials": .number(Double(m.costUnknownTrials)),
+      "judge_cost_usd": number(m.judgeCostUSD),
       "cna": number(m.cna), "latency_ms": latency, "sla_compliance": number(m.slaCompliance),
       "clear_score": number(clear.score),
       "clear": .object([

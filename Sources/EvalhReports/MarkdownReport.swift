@@ -38,6 +38,7 @@ public enum MarkdownReport {
     }
     out += "| latency p50 / p95 / p99 | \(Fmt.millis(m.latency.p50)) / \(Fmt.millis(m.latency.p95)) / \(Fmt.millis(m.latency.p99)) | |\n"
     out += "| cost total / per trial / per success | \(Fmt.usd(m.costTotalUSD)) / \(Fmt.usd(m.costPerTrialUSD)) / \(Fmt.usd(m.costPerSuccessUSD)) | |\n"
+    if let judges = m.judgeCostUSD { out += "| judge graders' cost (not in the agent's) | \(Fmt.usd(judges)) | |\n" }
     if let score = m.clear.score {
       let dims = m.clear.dimensions.map { d in d.value.map { String(format: "%@ %.2f", d.name, $0) } ?? "\(d.name) –" }
       out += "| CLEAR | \(Int(score.rounded())) / 100 | \(dims.joined(separator: " · ")) |\n"

@@ -51,6 +51,7 @@ public enum TextReport {
     if let cna = m.cna { cost += ", CNA \(Fmt.compact(cna))" }
     if m.costUnknownTrials > 0 { cost += " (\(plural(m.costUnknownTrials, "trial")) of unknown cost)" }
     out += cost + "\n"
+    if let judges = m.judgeCostUSD { out += "  judges      \(Fmt.usd(judges)) (judge graders; not in the agent's cost)\n" }
     out += "  latency     p50 \(Fmt.millis(m.latency.p50))  p95 \(Fmt.millis(m.latency.p95))  p99 \(Fmt.millis(m.latency.p99))"
     if let sla = m.targets.slo.latency {
       out += "        SLA (\(Durations.format(sla))) \(Fmt.percent(m.slaCompliance)) \(Fmt.interval(i.slaCompliance))"

@@ -143,7 +143,10 @@ public struct Runner: Sendable {
 
   /// The agents × tasks × trials the flags select.
   func plan() throws(RunError) -> RunPlan {
-    let known = suite.agents.map(\.name)
+    let known = suite.evaluatedAgents.map(\.name)
+    for name in options.agents where suite.judges.contains(name) {
+      throw .invalidSelection("agent '\(name)' is a judge of suite '\(suite.name)': judges grade, they are not evaluated")
+    }
     for name in options.agents where !known.contains(name) {
       throw .invalidSelection("suite '\(suite.name)' has no agent '\(name)' (agents: \(known.joined(separator: ", ")))")
     }
@@ -170,7 +173,8 @@ public struct Runner: Sendable {
     let tasks = Dictionary(suite.tasks.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
     let executor = TrialExecutor(
       suite: suite, runID: run.id, runSeed: run.seed, keepFailed: options.keepFailed, interruption: interruption,
-      workRoot: NSTemporaryDirectory().appending("evalh-\(run.id)-\(getpid())"), redactor: Redactor(secrets: suite.secrets))
+      workRoot: NSTemporaryDirectory().appending("evalh-\(run.id)-\(getpid())"), redactor: Redactor(secrets: suite.secrets),
+      adapters: AgentAdapters(suite.agents))
     let concurrency = max(1, options.concurrency ?? suite.concurrency ?? Suite.defaultConcurrency)
     var recorded = 0
     var storeError: StoreError?
@@ -219,6 +223,7 @@ public struct Runner: Sendable {
       }
     }
     progress.finish()
+    await executor.adapters.shutdown()
     // Kept folders of failed trials stay; otherwise every trial's folder is gone and so is the root.
     if !options.keepFailed { try? FileManager.default.removeItem(atPath: executor.workRoot) }
 

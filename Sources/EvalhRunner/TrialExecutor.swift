@@ -12,6 +12,8 @@ struct TrialExecutor: Sendable {
   let workRoot: String
   /// Secrets from `${VAR}`: replaced in everything the trial stores.
   let redactor: Redactor
+  /// Every agent's adapter, judges included, made once per run.
+  let adapters: AgentAdapters
 
   /// The graded trial, or nil when evalh was interrupted before it ended (it is then not recorded).
   func run(_ key: TrialKeyRef, agent: AgentConfig, task: TaskSpec) async -> TrialRecord? {
@@ -25,11 +27,8 @@ struct TrialExecutor: Sendable {
       runID: runID, suite: suite.name, agent: agent.name, task: task, trial: key.trial, seed: seed, workdir: workdir)
     let timeout = task.timeout ?? suite.timeout
     let started = Date()
-    let reply: AgentReply
-    switch agent.adapter {
-    case .subprocess(let config):
-      reply = await SubprocessAgent(config: config).run(request, timeout: timeout, interruption: interruption)
-    }
+    guard let adapter = adapters[agent.name] else { return nil }
+    let reply = await adapter.run(request, timeout: timeout, interruption: interruption)
     if case .interrupted = reply.outcome {
       try? fm.removeItem(atPath: workdir)
       return nil
@@ -58,6 +57,10 @@ struct TrialExecutor: Sendable {
       record.status = .error
       record.errorKind = .agentExit
       record.error = message
+    case .transportError(let message):
+      record.status = .error
+      record.errorKind = .transport
+      record.error = message
     case .timedOut:
       record.status = .timeout
       record.error = "no answer within \(Durations.format(timeout)); process group killed"
@@ -85,6 +88,15 @@ struct TrialExecutor: Sendable {
     for grader in task.expect {
       if let g = Grading.grade(grader, input) {
         grades.append(g)
+      } else if case .judge(let spec) = grader.kind {
+        let verdict = await judge(spec, label: grader.label, output: reply.output ?? .null, request: request)
+        if let cost = verdict.cost { record.judgeCostUSD = (record.judgeCostUSD ?? 0) + cost }
+        switch verdict.grade {
+        case .success(let g): grades.append(g)
+        case .failure(let failure):
+          graderError = graderError ?? failure.message
+          grades.append(Grade(kind: .expect, grader: grader.label, passed: false, detail: failure.message))
+        }
       } else if case .command(let spec) = grader.kind {
         switch await runCommand(spec, label: grader.label, kind: .expect, reply: reply, request: request) {
         case .success(let g): grades.append(g)
@@ -118,6 +130,45 @@ struct TrialExecutor: Sendable {
     } else {
       record.status = record.efficacyPass == true && record.violations == 0 ? .pass : .fail
     }
+  }
+
+  /// Asks a judge agent to score the output against the rubric; a judge that fails is a grader error.
+  func judge(_ spec: JudgeSpec, label: String, output: JSONValue, request: AgentRequest) async
+    -> (grade: Result<Grade, CommandGraderError>, cost: Double?)
+  {
+    guard let adapter = adapters[spec.agent], let judgeAgent = suite.agents.first(where: { $0.name == spec.agent }) else {
+      return (.failure(CommandGraderError(message: "judge agent '\(spec.agent)' is not an agent of the suite")), nil)
+    }
+    var task = request.task
+    task.input = .object(["rubric": .string(spec.rubric), "task_input": request.task.input, "output": output])
+    let judgeRequest = AgentRequest(
+      runID: runID, suite: suite.name, agent: spec.agent, task: task, trial: request.trial,
+      seed: Seeds.trialSeed(runSeed: runSeed, agent: spec.agent, taskID: task.id, trial: request.trial),
+      workdir: request.workdir)
+    let timeout = spec.timeout ?? request.task.timeout ?? suite.timeout
+    let reply = await adapter.run(judgeRequest, timeout: timeout, interruption: interruption)
+    let cost = reply.usage?.costUSD
+      ?? judgeAgent.pricing?.cost(inputTokens: reply.usage?.inputTokens, outputTokens: reply.usage?.outputTokens)
+    func failed(_ why: String) -> (Result<Grade, CommandGraderError>, Double?) {
+      (.failure(CommandGraderError(message: "judge '\(spec.agent)' \(why)")), cost)
+    }
+    switch reply.outcome {
+    case .answered: break
+    case .declaredError(let e): return failed("declared an error: \(e)")
+    case .contractError(let e): return failed("broke the evalh/1 contract: \(e)")
+    case .exitError(let e): return failed("failed: \(e)")
+    case .transportError(let e): return failed("could not be reached: \(e)")
+    case .timedOut: return failed("gave no score within \(Durations.format(timeout))")
+    case .interrupted: return failed("was interrupted")
+    }
+    guard let (score, reason) = JudgeVerdict.parse(reply.output ?? .null) else {
+      return failed("gave no score: expected a number in [0, 1] or {\"score\", \"reason\"}, got \(String((reply.output ?? .null).gradingText.prefix(200)))")
+    }
+    guard (0...1).contains(score) else { return failed("gave score \(JSONValue.format(number: score)), outside [0, 1]") }
+    let passed = score >= spec.threshold
+    var detail = "score \(JSONValue.format(number: score)) \(passed ? "≥" : "<") threshold \(JSONValue.format(number: spec.threshold))"
+    if let reason, !reason.isEmpty { detail += ": \(reason)" }
+    return (.success(Grade(kind: .expect, grader: label, passed: passed, score: score, detail: detail)), cost)
   }
 
   /// Copies the fixture folder's contents into the fresh working folder.

@@ -79,8 +79,10 @@ extension ResultStore {
           summary.trialsAdded = try Int.fetchOne(db, sql: "SELECT count(*) FROM temp.merge_new") ?? 0
           summary.trialsAlreadyPresent = total - summary.trialsAdded
           let join = "JOIN temp.merge_new n ON n.run_id = s.run_id AND n.agent = s.agent AND n.task_id = s.task_id AND n.trial = s.trial"
-          let trialSelect = ResultStore.trialColumns.split(separator: ",").map { "s." + $0.trimmingCharacters(in: .whitespacesAndNewlines) }.joined(separator: ", ")
-          try db.execute(sql: "INSERT INTO main.trials(\(ResultStore.trialColumns)) SELECT \(trialSelect) FROM src.trials s \(join)")
+          // Judge costs came with schema v3: copied when the other file has them.
+          let columns = ResultStore.trialColumns + (version >= 3 ? ", judge_cost_usd" : "")
+          let trialSelect = columns.split(separator: ",").map { "s." + $0.trimmingCharacters(in: .whitespacesAndNewlines) }.joined(separator: ", ")
+          try db.execute(sql: "INSERT INTO main.trials(\(columns)) SELECT \(trialSelect) FROM src.trials s \(join)")
           let gradeSelect = ResultStore.gradeColumns.split(separator: ",").map { "s." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", ")
           try db.execute(sql: "INSERT INTO main.grades(\(ResultStore.gradeColumns)) SELECT \(gradeSelect) FROM src.grades s \(join) ORDER BY s.rowid")
           // A run is completed once every planned trial is recorded, whichever machine recorded it.

@@ -241,14 +241,14 @@ public final class ResultStore: Sendable {
       sql: """
         INSERT INTO trials(run_id, agent, task_id, trial, status, error_kind, error, efficacy_pass, efficacy_score,
           violations, latency_ms, input_tokens, output_tokens, cost_usd, attempts, seed, output_json, stderr_tail,
-          steps_json, truncated, started_at, finished_at, workdir)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+          steps_json, truncated, started_at, finished_at, workdir, judge_cost_usd)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """)
     try statement.execute(arguments: [
       t.runID, t.agent, t.taskID, t.trial, t.status.rawValue, t.errorKind?.rawValue, t.error, t.efficacyPass,
       t.efficacyScore, t.violations, t.latencyMs, t.inputTokens, t.outputTokens, t.costUSD, t.attempts, t.seed,
       t.outputJSON, t.stderrTail, t.stepsJSON, t.truncated, Timestamp.format(t.startedAt), Timestamp.format(t.finishedAt),
-      t.workdir,
+      t.workdir, t.judgeCostUSD,
     ])
     let gradeStatement = try db.cachedStatement(
       sql: """
@@ -285,7 +285,7 @@ public final class ResultStore: Sendable {
         db,
         sql: """
           SELECT t.agent, t.task_id, t.trial, t.status, t.error_kind, t.latency_ms, t.cost_usd, t.violations,
-            t.efficacy_pass, t.efficacy_score, coalesce(g.checks, 0)
+            t.efficacy_pass, t.efficacy_score, coalesce(g.checks, 0), t.judge_cost_usd
           FROM trials t
           LEFT JOIN (
             SELECT agent, task_id, trial, count(*) AS checks FROM grades
@@ -297,7 +297,7 @@ public final class ResultStore: Sendable {
         let facts = TrialFacts(
           taskID: row[1], trial: row[2], status: TrialStatus(rawValue: row[3]) ?? .error,
           errorKind: (row[4] as String?).flatMap(ErrorKind.init(rawValue:)), latencyMs: row[5], costUSD: row[6],
-          violations: row[7], efficacyPass: row[8], efficacyScore: row[9], checks: row[10])
+          violations: row[7], efficacyPass: row[8], efficacyScore: row[9], checks: row[10], judgeCostUSD: row[11])
         byAgent[row[0], default: []].append(facts)
       }
       return byAgent
@@ -403,6 +403,7 @@ public final class ResultStore: Sendable {
       costUSD: row["cost_usd"], attempts: row["attempts"], seed: row["seed"], outputJSON: row["output_json"],
       stderrTail: row["stderr_tail"], stepsJSON: row["steps_json"], truncated: row["truncated"],
       startedAt: Timestamp.parse(row["started_at"]) ?? Date(timeIntervalSince1970: 0),
-      finishedAt: Timestamp.parse(row["finished_at"]) ?? Date(timeIntervalSince1970: 0), workdir: row["workdir"])
+      finishedAt: Timestamp.parse(row["finished_at"]) ?? Date(timeIntervalSince1970: 0), workdir: row["workdir"],
+      judgeCostUSD: row["judge_cost_usd"])
   }
 }

@@ -56,6 +56,10 @@ enum Schema {
       "v2: trials.workdir, the kept working folder of a failed trial (--keep-failed)",
       "ALTER TABLE trials ADD COLUMN workdir TEXT"
     ),
+    (
+      "v3: trials.judge_cost_usd, what the trial's judge graders cost (kept apart from the agent's cost_usd)",
+      "ALTER TABLE trials ADD COLUMN judge_cost_usd REAL"
+    ),
   ]
 
   /// The schema version this evalh writes.
