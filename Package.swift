@@ -50,7 +50,8 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     // The bundled, deterministic example agent used by `make run`.
-    .executableTarget(name: "example-agent"),
+    .executableTarget(
+      name: "example-agent", dependencies: ["LoopbackHTTP", .product(name: "NIOCore", package: "swift-nio")]),
     .testTarget(name: "EvalhCoreTests", dependencies: ["EvalhCore"], exclude: ["Fixtures"]),
     .testTarget(name: "EvalhStoreTests", dependencies: ["EvalhStore", .product(name: "GRDB", package: "GRDB.swift")]),
     .testTarget(name: "EvalhAgentsTests", dependencies: ["EvalhAgents", "LoopbackHTTP"]),
@@ -61,7 +62,7 @@ let package = Package(
     .testTarget(
       name: "EvalhCLITests",
       dependencies: [
-        "EvalhStore", "evalh", "example-agent", .product(name: "GRDB", package: "GRDB.swift"),
+        "EvalhStore", "evalh", "example-agent", "LoopbackHTTP", .product(name: "GRDB", package: "GRDB.swift"),
         .product(name: "Yams", package: "Yams"),
       ]),
   ]

@@ -3,7 +3,8 @@ import Foundation
 /// An HTTP agent's JSON body template: `{{placeholder}}`s inside strings are filled per trial.
 ///
 /// A string that is exactly `"{{input}}"` (or `"{{task.metadata.KEY}}"`) takes that JSON value
-/// itself; anywhere else a placeholder is replaced by text (`{{input_text}}` always gives text).
+/// itself, and exactly `"{{trial}}"` or `"{{seed}}"` a number; anywhere else a placeholder is
+/// replaced by text (`{{input_text}}` always gives text).
 public enum BodyTemplate {
   /// What the placeholders stand for in one trial.
   public struct Values: Sendable {
@@ -58,6 +59,8 @@ public enum BodyTemplate {
     let names = placeholders(in: s)
     if names.count == 1, let name = names.first, s.trimmingCharacters(in: .whitespaces) == "{{\(name)}}" {
       if name == "input" { return values.input }
+      if name == "trial" { return .number(Double(values.trial)) }
+      if name == "seed" { return .number(Double(values.seed)) }
       if name.hasPrefix("task.metadata.") { return values.metadata[String(name.dropFirst(14))] ?? .null }
     }
     var out = ""

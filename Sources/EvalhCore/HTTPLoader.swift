@@ -15,6 +15,8 @@ extension SuiteLoader {
       var body: [String: JSONValue] = [
         "model": .string(model),
         "messages": .array([.object(["role": .string("user"), "content": .string("{{input_text}}")])]),
+        // Each trial its own seed, as agent-protocol.md promises; servers that sample honour it.
+        "seed": .string("{{seed}}"),
       ]
       if let t = p["temperature"].flatMap({ r.number($0, "temperature") }) { body["temperature"] = .number(t) }
       if let m = p["max_tokens"].flatMap({ r.int($0, "max_tokens") }) { body["max_tokens"] = .number(Double(m)) }

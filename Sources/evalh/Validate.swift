@@ -11,7 +11,7 @@ struct Validate: AsyncParsableCommand {
 
   func run() async throws {
     let loaded = try loadSuite(suite)
-    emit("ok: \(loaded.tasks.count) tasks × \(loaded.agents.count) agents\n")
+    emit("ok: \(loaded.tasks.count) tasks × \(loaded.evaluatedAgents.count) agents\n")
   }
 }
 

@@ -80,15 +80,34 @@ final class Sandbox: Sendable {
     return (process, out, err)
   }
 
-  /// Runs evalh to completion.
-  func evalh(_ arguments: [String], environment: [String: String] = [:]) throws -> Output {
+  /// Runs evalh to completion. The waiting happens on a thread of its own: tests run side by side
+  /// on the cooperative pool (two threads here), and blocking it would starve the async tests.
+  func evalh(_ arguments: [String], environment: [String: String] = [:]) async throws -> Output {
     let (process, out, err) = try launch(arguments, environment: environment)
-    let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    let stderr = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return Output(
-      stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self),
-      code: process.terminationStatus)
+    let running = Unchecked(value: (process, out, err))
+    return await offPool {
+      let (process, out, err) = running.value
+      let stdout = out.fileHandleForReading.readDataToEndOfFile()
+      let stderr = err.fileHandleForReading.readDataToEndOfFile()
+      process.waitUntilExit()
+      return Output(
+        stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self),
+        code: process.terminationStatus)
+    }
+  }
+}
+
+/// A value handed to another thread that the compiler cannot prove safe to share (a Process and its pipes,
+/// used by one thread at a time).
+struct Unchecked<T>: @unchecked Sendable {
+  let value: T
+}
+
+/// Runs blocking work on a thread of its own and awaits its result.
+func offPool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+  await withCheckedContinuation { continuation in
+    let thread = Thread { continuation.resume(returning: work()) }
+    thread.start()
   }
 }
 
@@ -97,10 +116,10 @@ func parseJSON(_ text: String) throws -> [String: Any] {
 }
 
 @Suite struct CLITests {
-  @Test func runPrintsTheSummaryAndRecordsEveryTrial() throws {
+  @Test func runPrintsTheSummaryAndRecordsEveryTrial() async throws {
     let box = Sandbox()
     let suite = box.tinySuite()
-    let out = try box.evalh(["run", suite, "--db", box.db, "--seed", "3", "--label", "ci", "--run-id", "r-e2e"])
+    let out = try await box.evalh(["run", suite, "--db", box.db, "--seed", "3", "--label", "ci", "--run-id", "r-e2e"])
     #expect(out.code == 0, "\(out.stderr)")
     #expect(out.stdout.contains("run r-e2e · suite tiny · completed · label ci · seed 3"))
     #expect(out.stdout.contains("agent default — 3 tasks × 3 trials (9 trials, 0 errors)"))
@@ -116,9 +135,9 @@ func parseJSON(_ text: String) throws -> [String: Any] {
     #expect(run.finishedAt != nil && run.evalhVersion == "0.1.0")
   }
 
-  @Test func jsonSummaryHasTheReportShape() throws {
+  @Test func jsonSummaryHasTheReportShape() async throws {
     let box = Sandbox()
-    let out = try box.evalh(["run", box.tinySuite(), "--db", box.db, "--seed", "9", "--json", "--no-progress"])
+    let out = try await box.evalh(["run", box.tinySuite(), "--db", box.db, "--seed", "9", "--json", "--no-progress"])
     #expect(out.code == 0)
     let json = try parseJSON(out.stdout)
     let run = try #require(json["run"] as? [String: Any])
@@ -136,75 +155,75 @@ func parseJSON(_ text: String) throws -> [String: Any] {
     #expect(!out.stderr.contains("trials  pass"), "--no-progress")
   }
 
-  @Test func invalidSuiteExitsTwoAndRecordsNothing() throws {
+  @Test func invalidSuiteExitsTwoAndRecordsNothing() async throws {
     let box = Sandbox()
     box.write("bad.yaml", "name: bad\nagent:\n  subprocess: { command: [sh] }\ntasks:\n  - id: a\n    input: x\n    expct: []\n")
-    let out = try box.evalh(["run", "bad.yaml", "--db", box.db])
+    let out = try await box.evalh(["run", "bad.yaml", "--db", box.db])
     #expect(out.code == 2)
     #expect(out.stderr.contains("bad.yaml:7:5: unknown key 'expct' in a task (did you mean 'expect'?)"))
     #expect(!FileManager.default.fileExists(atPath: box.db))
-    let validate = try box.evalh(["validate", "bad.yaml"])
+    let validate = try await box.evalh(["validate", "bad.yaml"])
     #expect(validate.code == 2 && validate.stderr.contains("bad.yaml:7:5"))
-    let ok = try box.evalh(["validate", box.tinySuite()])
+    let ok = try await box.evalh(["validate", box.tinySuite()])
     #expect(ok.code == 0 && ok.stdout == "ok: 3 tasks × 1 agents\n")
   }
 
-  @Test func exitCodesForBadInput() throws {
+  @Test func exitCodesForBadInput() async throws {
     let box = Sandbox()
-    #expect(try box.evalh(["run"]).code == 2)
-    #expect(try box.evalh(["run", box.tinySuite(), "--trials", "0"]).code == 2)
-    #expect(try box.evalh(["frobnicate"]).code == 2)
-    let missing = try box.evalh(["runs", "--db", box.db])
+    #expect(try await box.evalh(["run"]).code == 2)
+    #expect(try await box.evalh(["run", box.tinySuite(), "--trials", "0"]).code == 2)
+    #expect(try await box.evalh(["frobnicate"]).code == 2)
+    let missing = try await box.evalh(["runs", "--db", box.db])
     #expect(missing.code == 2 && missing.stderr.contains("no results database"))
-    _ = try box.evalh(["run", box.tinySuite(), "--db", box.db, "--run-id", "r-x"])
-    let unknown = try box.evalh(["show", "r-nope", "--db", box.db])
+    _ = try await box.evalh(["run", box.tinySuite(), "--db", box.db, "--run-id", "r-x"])
+    let unknown = try await box.evalh(["show", "r-nope", "--db", box.db])
     #expect(unknown.code == 2 && unknown.stderr.contains("no run 'r-nope'"))
-    let again = try box.evalh(["run", box.tinySuite(), "--db", box.db, "--run-id", "r-x"])
+    let again = try await box.evalh(["run", box.tinySuite(), "--db", box.db, "--run-id", "r-x"])
     #expect(again.code == 2 && again.stderr.contains("already exists"))
-    let version = try box.evalh(["--version"])
+    let version = try await box.evalh(["--version"])
     #expect(version.code == 0 && version.stdout == "0.1.0\n")
   }
 
-  @Test func newerDatabaseIsRefusedWithExitThree() throws {
+  @Test func newerDatabaseIsRefusedWithExitThree() async throws {
     let box = Sandbox()
     let suite = box.tinySuite()
-    _ = try box.evalh(["run", suite, "--db", box.db])
+    _ = try await box.evalh(["run", suite, "--db", box.db])
     // Simulate a newer evalh having written the file.
-    try DatabaseQueue(path: box.db).write { try $0.execute(sql: "PRAGMA user_version = 99") }
+    try await DatabaseQueue(path: box.db).write { try $0.execute(sql: "PRAGMA user_version = 99") }
     let before = try Data(contentsOf: URL(fileURLWithPath: box.db))
-    let out = try box.evalh(["run", suite, "--db", box.db])
+    let out = try await box.evalh(["run", suite, "--db", box.db])
     #expect(out.code == 3 && out.stderr.contains("newer than this evalh"))
-    let report = try box.evalh(["report", "--db", box.db])
+    let report = try await box.evalh(["report", "--db", box.db])
     #expect(report.code == 3)
     #expect(try Data(contentsOf: URL(fileURLWithPath: box.db)) == before)
   }
 
-  @Test func showRunsAndReport() throws {
+  @Test func showRunsAndReport() async throws {
     let box = Sandbox()
-    _ = try box.evalh(["run", box.tinySuite(), "--db", box.db, "--run-id", "r-show", "--seed", "1"])
-    let grid = try box.evalh(["show", "r-show", "--db", box.db])
+    _ = try await box.evalh(["run", box.tinySuite(), "--db", box.db, "--run-id", "r-show", "--seed", "1"])
+    let grid = try await box.evalh(["show", "r-show", "--db", box.db])
     #expect(grid.code == 0)
     #expect(grid.stdout.contains("agent default"))
     #expect(grid.stdout.range(of: #"task-1\s+[✓✗] [✓✗] [✓✗]  \d/3"#, options: .regularExpression) != nil, "\(grid.stdout)")
-    let detail = try box.evalh(["show", "latest", "--task", "task-2", "--trial", "2", "--db", box.db])
+    let detail = try await box.evalh(["show", "latest", "--task", "task-2", "--trial", "2", "--db", box.db])
     #expect(detail.code == 0)
     #expect(detail.stdout.contains("default · task-2 · trial 2:"))
     #expect(detail.stdout.contains("expect  "))
     #expect(detail.stdout.contains("usage:     10 in, 2 out"))
-    let noTask = try box.evalh(["show", "latest", "--task", "nope", "--db", box.db])
+    let noTask = try await box.evalh(["show", "latest", "--task", "nope", "--db", box.db])
     #expect(noTask.code == 2)
-    let runs = try box.evalh(["runs", "--db", box.db])
+    let runs = try await box.evalh(["runs", "--db", box.db])
     #expect(runs.code == 0 && runs.stdout.contains("r-show") && runs.stdout.contains("completed") && runs.stdout.contains("9/9"))
-    let runsJSON = try JSONSerialization.jsonObject(with: Data(try box.evalh(["runs", "--json", "--db", box.db]).stdout.utf8))
+    let runsJSON = try JSONSerialization.jsonObject(with: Data(try await box.evalh(["runs", "--json", "--db", box.db]).stdout.utf8))
     #expect((runsJSON as? [[String: Any]])?.first?["id"] as? String == "r-show")
-    let report = try box.evalh(["report", "latest", "--format", "json", "--db", box.db])
+    let report = try await box.evalh(["report", "latest", "--format", "json", "--db", box.db])
     #expect(try parseJSON(report.stdout)["run"] != nil)
     let file = box.path + "/report.txt"
-    #expect(try box.evalh(["report", "r-show", "--output", file, "--db", box.db]).code == 0)
+    #expect(try await box.evalh(["report", "r-show", "--output", file, "--db", box.db]).code == 0)
     #expect(try String(contentsOfFile: file, encoding: .utf8).contains("first run"))
   }
 
-  @Test func twoProcessesOnOneDatabaseBothComplete() throws {
+  @Test func twoProcessesOnOneDatabaseBothComplete() async throws {
     let box = Sandbox()
     let suite = box.tinySuite(trials: 10, delay: "0.01", tasks: 4)
     let a = try box.launch(["run", suite, "--db", box.db, "--run-id", "r-a", "--concurrency", "4"])

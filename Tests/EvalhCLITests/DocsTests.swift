@@ -20,7 +20,7 @@ import Yams
     return out
   }
 
-  @Test func ciRecipesParseAndUseRealCommands() throws {
+  @Test func ciRecipesParseAndUseRealCommands() async throws {
     let box = Sandbox()
     var checked = 0
     for doc in ["docs/ci.md", "docs/reading-the-report.md", "docs/suite-format.md", "README.md"] {
@@ -41,7 +41,7 @@ import Yams
       let pattern = try NSRegularExpression(pattern: #"evalh (run|validate|runs|show|report|export|compare|merge)\b([^\n`|&;]*)"#)
       for match in pattern.matches(in: joined, range: NSRange(joined.startIndex..., in: joined)) {
         guard let sub = Range(match.range(at: 1), in: joined), let rest = Range(match.range(at: 2), in: joined) else { continue }
-        let help = try box.evalh([String(joined[sub]), "--help"]).stdout
+        let help = try await box.evalh([String(joined[sub]), "--help"]).stdout
         for flag in joined[rest].split(separator: " ").filter({ $0.hasPrefix("--") }) {
           let name = flag.split(separator: "=").first.map(String.init) ?? String(flag)
           #expect(help.contains(name), "\(doc): evalh \(joined[sub]) has no \(name)")

@@ -10,9 +10,9 @@ let pythonAvailable = FileManager.default.isExecutableFile(atPath: "/usr/bin/pyt
 
 @Suite struct ExampleTests {
   /// The README's Python agent really speaks evalh/1.
-  @Test(.enabled(if: pythonAvailable)) func readmePythonAgent() throws {
+  @Test(.enabled(if: pythonAvailable)) func readmePythonAgent() async throws {
     let box = Sandbox()
-    let out = try box.evalh(["run", packageRoot + "/suites/python-agent.yaml", "--db", box.db, "--seed", "4", "--json", "--no-progress"])
+    let out = try await box.evalh(["run", packageRoot + "/suites/python-agent.yaml", "--db", box.db, "--seed", "4", "--json", "--no-progress"])
     #expect(out.code == 0, "\(out.stderr)")
     let agents = try #require(try parseJSON(out.stdout)["agents"] as? [[String: Any]])
     #expect((agents.first?["trials"] as? Int) == 16)
@@ -21,9 +21,9 @@ let pythonAvailable = FileManager.default.isExecutableFile(atPath: "/usr/bin/pyt
   }
 
   /// `make run`'s suite against the bundled agent: every outcome kind the example promises appears.
-  @Test func exampleSuiteShowsACliff() throws {
+  @Test func exampleSuiteShowsACliff() async throws {
     let box = Sandbox()
-    let out = try box.evalh([
+    let out = try await box.evalh([
       "run", packageRoot + "/suites/example.yaml", "--db", box.db, "--seed", "42", "--json", "--no-progress", "--concurrency", "8",
     ])
     #expect(out.code == 0, "\(out.stderr)")
@@ -43,25 +43,25 @@ let pythonAvailable = FileManager.default.isExecutableFile(atPath: "/usr/bin/pyt
   }
 
   /// The second example: fixtures, state-checking command graders, tool_called, tool_schemas.
-  @Test func refundsDeskSuite() throws {
+  @Test func refundsDeskSuite() async throws {
     let box = Sandbox()
     let suite = packageRoot + "/suites/refunds-desk.yaml"
-    #expect(try box.evalh(["validate", suite]).stdout == "ok: 5 tasks × 1 agents\n")
-    let out = try box.evalh(["run", suite, "--db", box.db, "--seed", "3", "--run-id", "r-desk", "--no-progress"])
+    #expect(try await box.evalh(["validate", suite]).stdout == "ok: 5 tasks × 1 agents\n")
+    let out = try await box.evalh(["run", suite, "--db", box.db, "--seed", "3", "--run-id", "r-desk", "--no-progress"])
     #expect(out.code == 0, "\(out.stderr)")
     let queue = try DatabaseQueue(path: box.db)
-    let graderErrors = try queue.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM trials WHERE error_kind = 'grader'") }
+    let graderErrors = try await queue.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM trials WHERE error_kind = 'grader'") }
     #expect(graderErrors == 0)
     // The tool contract and the state checks both catch the agent's mistakes, with details.
-    let contract = try queue.read {
+    let contract = try await queue.read {
       try String.fetchAll($0, sql: "SELECT DISTINCT detail FROM grades WHERE grader = 'tool_schemas' AND passed = 0")
     }
     #expect(contract.contains { $0.contains("arguments.amount 650 is greater than the maximum 500") })
-    let state = try queue.read {
+    let state = try await queue.read {
       try Int.fetchOne($0, sql: "SELECT count(*) FROM grades WHERE grader IN ('refund-recorded', 'no-refund-written') AND passed = 0")
     }
     #expect((state ?? 0) > 0)
-    let passes = try queue.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM trials WHERE status = 'pass'") }
+    let passes = try await queue.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM trials WHERE status = 'pass'") }
     #expect((passes ?? 0) > 20)
   }
 }

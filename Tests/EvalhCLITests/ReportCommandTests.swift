@@ -3,16 +3,16 @@ import FoundationXML
 import Testing
 
 @Suite struct ReportCommandTests {
-  @Test func everyFormatFromTheBinary() throws {
+  @Test func everyFormatFromTheBinary() async throws {
     let box = Sandbox()
-    _ = try box.evalh(["run", box.tinySuite(trials: 4), "--db", box.db, "--run-id", "r-f", "--seed", "2", "--no-progress"])
-    let md = try box.evalh(["report", "r-f", "--format", "markdown", "--db", box.db])
+    _ = try await box.evalh(["run", box.tinySuite(trials: 4), "--db", box.db, "--run-id", "r-f", "--seed", "2", "--no-progress"])
+    let md = try await box.evalh(["report", "r-f", "--format", "markdown", "--db", box.db])
     #expect(md.code == 0 && md.stdout.hasPrefix("## evalh · tiny"))
-    let junit = try box.evalh(["report", "--format", "junit", "--db", box.db])
+    let junit = try await box.evalh(["report", "--format", "junit", "--db", box.db])
     #expect(junit.code == 0)
     _ = try XMLDocument(data: Data(junit.stdout.utf8), options: [])
     let file = box.path + "/report.html"
-    let html = try box.evalh(["report", "latest", "--format", "html", "--output", file, "--db", box.db])
+    let html = try await box.evalh(["report", "latest", "--format", "html", "--output", file, "--db", box.db])
     #expect(html.code == 0 && html.stdout.isEmpty)
     let document = try XMLDocument(contentsOf: URL(fileURLWithPath: file), options: [])
     let headings = try document.nodes(forXPath: "//*[local-name()='h2']").compactMap(\.stringValue)
@@ -20,13 +20,13 @@ import Testing
       #expect(headings.contains(title), "\(title)")
     }
     #expect(try document.nodes(forXPath: "//*[local-name()='svg']").count >= 3)
-    let bad = try box.evalh(["report", "--format", "pdf", "--db", box.db])
+    let bad = try await box.evalh(["report", "--format", "pdf", "--db", box.db])
     #expect(bad.code == 2)
   }
 
-  @Test func jsonHasTheShapeOfReportsMd() throws {
+  @Test func jsonHasTheShapeOfReportsMd() async throws {
     let box = Sandbox()
-    let out = try box.evalh(["run", box.tinySuite(trials: 3), "--db", box.db, "--json", "--no-progress"])
+    let out = try await box.evalh(["run", box.tinySuite(trials: 3), "--db", box.db, "--json", "--no-progress"])
     let json = try parseJSON(out.stdout)
     let agent = try #require((json["agents"] as? [[String: Any]])?.first)
     for key in ["agent", "task_count", "trials", "n_min", "metrics", "intervals", "flaky_tasks", "tasks"] {
@@ -53,11 +53,11 @@ import Testing
     }
   }
 
-  @Test func exportWritesTheFourFilesWithExactColumns() throws {
+  @Test func exportWritesTheFourFilesWithExactColumns() async throws {
     let box = Sandbox()
-    _ = try box.evalh(["run", box.tinySuite(trials: 3), "--db", box.db, "--no-progress"])
+    _ = try await box.evalh(["run", box.tinySuite(trials: 3), "--db", box.db, "--no-progress"])
     let folder = box.path + "/out/csv"
-    let out = try box.evalh(["export", "latest", "--csv", folder, "--db", box.db])
+    let out = try await box.evalh(["export", "latest", "--csv", folder, "--db", box.db])
     #expect(out.code == 0, "\(out.stderr)")
     let expected: [String: String] = [
       "summary.csv": "run_id,suite,label,agent,started_at,finished_at,tasks,trials_per_task,trials,first_run_success,success_rate,sustained_success,reliability_cliff,consistency,efficacy_rate,assurance_rate,policy_adherence,violations,cost_total_usd,cost_per_trial_usd,cost_per_success_usd,cna,latency_p50_ms,latency_p95_ms,latency_p99_ms,sla_compliance,clear_score,errors,timeouts",
@@ -79,37 +79,37 @@ import Testing
     #expect(try String(contentsOfFile: "\(folder)/passk.csv", encoding: .utf8).components(separatedBy: "\r\n").filter { !$0.isEmpty }.count == 1 + 3)
   }
 
-  @Test func failUnderGates() throws {
+  @Test func failUnderGates() async throws {
     let box = Sandbox()
     let suite = box.tinySuite(trials: 4)
-    let pass = try box.evalh(["run", suite, "--db", box.db, "--seed", "2", "--fail-under", "success_rate=0.1", "--no-progress"])
+    let pass = try await box.evalh(["run", suite, "--db", box.db, "--seed", "2", "--fail-under", "success_rate=0.1", "--no-progress"])
     #expect(pass.code == 0)
-    let fail = try box.evalh([
+    let fail = try await box.evalh([
       "run", suite, "--db", box.db, "--seed", "2", "--fail-under", "sustained_success=1", "--fail-under", "clear_score=99%",
       "--no-progress",
     ])
     #expect(fail.code == 1)
     #expect(fail.stdout.contains("sustained (pass^4)"), "the summary is printed before the gate")
     #expect(fail.stderr.contains("gate failed: agent default: sustained_success"))
-    let unknown = try box.evalh(["run", suite, "--db", box.db, "--fail-under", "sucess_rate=0.5"])
+    let unknown = try await box.evalh(["run", suite, "--db", box.db, "--fail-under", "sucess_rate=0.5"])
     #expect(unknown.code == 2)
     #expect(unknown.stderr.contains("unknown metric 'sucess_rate'") && unknown.stderr.contains("did you mean 'success_rate'"))
     // Nothing was recorded for the rejected invocation: still two runs.
-    let runs = try box.evalh(["runs", "--json", "--db", box.db])
+    let runs = try await box.evalh(["runs", "--json", "--db", box.db])
     #expect((try JSONSerialization.jsonObject(with: Data(runs.stdout.utf8)) as? [Any])?.count == 2)
   }
 
-  @Test func latestTildeN() throws {
+  @Test func latestTildeN() async throws {
     let box = Sandbox()
     let suite = box.tinySuite(trials: 1)
-    for id in ["r-1", "r-2", "r-3"] { _ = try box.evalh(["run", suite, "--db", box.db, "--run-id", id, "--no-progress"]) }
-    let json = try box.evalh(["report", "latest~2", "--format", "json", "--db", box.db])
+    for id in ["r-1", "r-2", "r-3"] { _ = try await box.evalh(["run", suite, "--db", box.db, "--run-id", id, "--no-progress"]) }
+    let json = try await box.evalh(["report", "latest~2", "--format", "json", "--db", box.db])
     #expect(((try parseJSON(json.stdout))["run"] as? [String: Any])?["id"] as? String == "r-1")
-    let tooFar = try box.evalh(["report", "latest~3", "--db", box.db])
+    let tooFar = try await box.evalh(["report", "latest~3", "--db", box.db])
     #expect(tooFar.code == 2 && tooFar.stderr.contains("has only 3 run(s)"))
     let empty = Sandbox()
-    _ = try empty.evalh(["run", empty.tinySuite(), "--db", empty.db, "--task", "nope"])
-    let none = try empty.evalh(["report", "--db", empty.db])
+    _ = try await empty.evalh(["run", empty.tinySuite(), "--db", empty.db, "--task", "nope"])
+    let none = try await empty.evalh(["report", "--db", empty.db])
     #expect(none.code == 2)
   }
 }

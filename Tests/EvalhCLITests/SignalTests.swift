@@ -32,10 +32,10 @@ func waitForTrials(_ db: String, _ runID: String, atLeast n: Int, timeout: Doubl
 }
 
 @Suite(.serialized) struct SignalTests {
-  @Test func killDashNineThenResumeEqualsAnUninterruptedRun() throws {
+  @Test func killDashNineThenResumeEqualsAnUninterruptedRun() async throws {
     let box = Sandbox()
     let suite = box.tinySuite(trials: 6, delay: "0.05", tasks: 5)
-    let full = try box.evalh(["run", suite, "--db", box.db, "--seed", "77", "--run-id", "r-full", "--no-progress"])
+    let full = try await box.evalh(["run", suite, "--db", box.db, "--seed", "77", "--run-id", "r-full", "--no-progress"])
     #expect(full.code == 0)
 
     let (process, _, _) = try box.launch(["run", suite, "--db", box.db, "--seed", "77", "--run-id", "r-killed", "--no-progress"])
@@ -47,7 +47,7 @@ func waitForTrials(_ db: String, _ runID: String, atLeast n: Int, timeout: Doubl
     let partial = try rows(box.db, "r-killed").count
     #expect(partial < 30, "the run should have been cut short (\(partial) rows)")
 
-    let resumed = try box.evalh(["run", suite, "--db", box.db, "--resume", "r-killed", "--no-progress"])
+    let resumed = try await box.evalh(["run", suite, "--db", box.db, "--resume", "r-killed", "--no-progress"])
     #expect(resumed.code == 0, "\(resumed.stderr)")
     #expect(resumed.stderr.contains("resuming r-killed: \(30 - partial) of 30 trials"))
     #expect(try rows(box.db, "r-killed") == rows(box.db, "r-full"))
@@ -56,12 +56,12 @@ func waitForTrials(_ db: String, _ runID: String, atLeast n: Int, timeout: Doubl
 
     // Resuming with a changed suite is refused.
     box.write("suite.yaml", (try String(contentsOfFile: suite, encoding: .utf8)).replacingOccurrences(of: "trials: 6", with: "trials: 7"))
-    _ = try DatabaseQueue(path: box.db).write { try $0.execute(sql: "UPDATE runs SET status = 'interrupted' WHERE id = 'r-full'") }
-    let changed = try box.evalh(["run", suite, "--db", box.db, "--resume", "r-full"])
+    _ = try await DatabaseQueue(path: box.db).write { try $0.execute(sql: "UPDATE runs SET status = 'interrupted' WHERE id = 'r-full'") }
+    let changed = try await box.evalh(["run", suite, "--db", box.db, "--resume", "r-full"])
     #expect(changed.code == 2 && changed.stderr.contains("resume refuses a changed suite"))
   }
 
-  @Test func sigintMarksTheRunInterruptedAndExits130() throws {
+  @Test func sigintMarksTheRunInterruptedAndExits130() async throws {
     let box = Sandbox()
     box.write(
       "slow.sh",

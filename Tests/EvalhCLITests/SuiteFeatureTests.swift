@@ -4,7 +4,7 @@ import GRDB
 import Testing
 
 @Suite struct SuiteFeatureTests {
-  @Test func fixturesAreFreshPerTrialAndCommandGradersSeeTheState() throws {
+  @Test func fixturesAreFreshPerTrialAndCommandGradersSeeTheState() async throws {
     let box = Sandbox()
     try FileManager.default.createDirectory(atPath: box.path + "/fixtures/shop", withIntermediateDirectories: true)
     box.write("fixtures/shop/stock.txt", "widget 3\n")
@@ -32,7 +32,7 @@ import Testing
             - command: [sh, -c, 'test "$(cat "$EVALH_WORKDIR/stock.txt")" = "$(printf "widget 3\\nsold 1")"']
               name: stock-updated-once
       """)
-    let out = try box.evalh(["run", "suite.yaml", "--db", box.db, "--trials", "4", "--json", "--no-progress"])
+    let out = try await box.evalh(["run", "suite.yaml", "--db", box.db, "--trials", "4", "--json", "--no-progress"])
     #expect(out.code == 0, "\(out.stderr)")
     let store = try ResultStore(path: box.db, create: false)
     let trials = try store.trials(runID: try store.resolve("latest").id)
@@ -42,7 +42,7 @@ import Testing
     #expect(try String(contentsOfFile: box.path + "/fixtures/shop/stock.txt", encoding: .utf8) == "widget 3\n")
   }
 
-  @Test func secretsNeverReachTheDatabaseOrTheOutput() throws {
+  @Test func secretsNeverReachTheDatabaseOrTheOutput() async throws {
     let box = Sandbox()
     let secret = "s3cr3t-token-8f2a"
     box.write(
@@ -67,11 +67,11 @@ import Testing
           input: x
       """)
     let env = ["API_TOKEN": secret]
-    let run = try box.evalh(["run", "suite.yaml", "--db", box.db, "--trials", "2", "--run-id", "r-s", "--no-progress"], environment: env)
+    let run = try await box.evalh(["run", "suite.yaml", "--db", box.db, "--trials", "2", "--run-id", "r-s", "--no-progress"], environment: env)
     #expect(run.code == 0, "\(run.stderr)")
-    let json = try box.evalh(["report", "r-s", "--format", "json", "--db", box.db])
-    let show = try box.evalh(["show", "r-s", "--task", "echo", "--db", box.db])
-    let crash = try box.evalh(["show", "r-s", "--task", "crash", "--db", box.db])
+    let json = try await box.evalh(["report", "r-s", "--format", "json", "--db", box.db])
+    let show = try await box.evalh(["show", "r-s", "--task", "echo", "--db", box.db])
+    let crash = try await box.evalh(["show", "r-s", "--task", "crash", "--db", box.db])
     #expect(show.stdout.contains("your token is [redacted:API_TOKEN]"))
     #expect(show.stdout.contains(#""key": "[redacted:API_TOKEN]""#))
     #expect(show.stdout.contains("authenticating with [redacted:API_TOKEN]"))
@@ -82,9 +82,9 @@ import Testing
     }
     // Not in the file, nor in its write-ahead log (read while a connection keeps the WAL).
     let queue = try DatabaseQueue(path: box.db)
-    let inputs = try queue.read { try String.fetchAll($0, sql: "SELECT input_json FROM tasks") }
+    let inputs = try await queue.read { try String.fetchAll($0, sql: "SELECT input_json FROM tasks") }
     #expect(inputs.contains(#""use [redacted:API_TOKEN] please""#))
-    let config = try queue.read { try String.fetchOne($0, sql: "SELECT config_json FROM runs") } ?? ""
+    let config = try await queue.read { try String.fetchOne($0, sql: "SELECT config_json FROM runs") } ?? ""
     #expect(config.contains("${API_TOKEN}"))
     for file in [box.db, box.db + "-wal"] where FileManager.default.fileExists(atPath: file) {
       let bytes = try Data(contentsOf: URL(fileURLWithPath: file))
@@ -92,7 +92,7 @@ import Testing
     }
   }
 
-  @Test func spendGuardStopsAndResumeContinuesWithANewBudget() throws {
+  @Test func spendGuardStopsAndResumeContinuesWithANewBudget() async throws {
     let box = Sandbox()
     box.write(
       "agent.sh",
@@ -100,17 +100,17 @@ import Testing
     var yaml = "name: spend\nconcurrency: 1\nagent: { subprocess: { command: [./agent.sh] } }\ntasks:\n"
     for i in 1...10 { yaml += "  - { id: t\(i), input: x }\n" }
     box.write("suite.yaml", yaml)
-    let first = try box.evalh(["run", "suite.yaml", "--db", box.db, "--trials", "2", "--run-id", "r-m", "--max-cost", "0.05", "--no-progress"])
+    let first = try await box.evalh(["run", "suite.yaml", "--db", box.db, "--trials", "2", "--run-id", "r-m", "--max-cost", "0.05", "--no-progress"])
     #expect(first.code == 0)
     #expect(first.stderr.contains("spend guard: recorded cost $0.0500 reached --max-cost; run r-m stopped and is resumable with"))
     #expect(first.stdout.contains("spend guard: recorded cost $0.0500 reached --max-cost $0.0500"))
     let store = try ResultStore(path: box.db, create: false)
     #expect(try store.recordedKeys(runID: "r-m").count == 5)
     #expect(try store.run(id: "r-m")?.status == .interrupted)
-    let second = try box.evalh(["run", "suite.yaml", "--db", box.db, "--resume", "r-m", "--max-cost", "0.1", "--no-progress"])
+    let second = try await box.evalh(["run", "suite.yaml", "--db", box.db, "--resume", "r-m", "--max-cost", "0.1", "--no-progress"])
     #expect(second.code == 0)
     #expect(try store.recordedKeys(runID: "r-m").count == 10)
-    let third = try box.evalh(["run", "suite.yaml", "--db", box.db, "--resume", "r-m", "--no-progress"])
+    let third = try await box.evalh(["run", "suite.yaml", "--db", box.db, "--resume", "r-m", "--no-progress"])
     #expect(third.code == 0)
     #expect(try store.recordedKeys(runID: "r-m").count == 20)
     #expect(try store.run(id: "r-m")?.status == .completed)

@@ -162,7 +162,10 @@ let head = """
     guard case .subprocess(let config) = suite.agents[0].adapter else { return }
     #expect(config.env == ["API_KEY": "sk-live-42", "MODEL": "small"])
     #expect(suite.tasks[0].input == .string("token sk-live-42 and ${LITERAL}"))
-    #expect(suite.secrets == ["API_KEY": "sk-live-42", "MODEL": "small"])
+    // Only values from the environment are secrets; the default is in the suite for all to read.
+    #expect(suite.secrets == ["API_KEY": "sk-live-42"])
+    let overridden = try folder.load(yaml, env: ["PATH": "/usr/bin:/bin", "API_KEY": "sk-live-42", "MODEL": "tuned-7"])
+    #expect(overridden.secrets == ["API_KEY": "sk-live-42", "MODEL": "tuned-7"])
     // The stored config keeps the ${VAR} form.
     #expect(suite.config.compactText.contains("${API_KEY}"))
     #expect(!suite.config.compactText.contains("sk-live-42"))
