@@ -103,6 +103,20 @@ import Testing
     #expect(text.stdout.contains("judges "))
   }
 
+  @Test func theBundledOpenAISuiteRunsAgainstTheStandIn() async throws {
+    let box = Sandbox()
+    let (server, url) = try startStandIn()
+    defer { server.terminate() }
+    let out = try await box.evalh(
+      ["run", packageRoot + "/suites/openai-compatible.yaml", "--db", box.db, "--trials", "2", "--seed", "1", "--json"],
+      environment: ["OPENAI_BASE_URL": url + "/v1"])
+    #expect(out.code == 0, "\(out.stderr)")
+    let agents = try #require(try parseJSON(out.stdout)["agents"] as? [[String: Any]])
+    #expect(agents.count == 1 && agents[0]["agent"] as? String == "model" && agents[0]["trials"] as? Int == 10)
+    let errors = try #require((agents[0]["metrics"] as? [String: Any])?["errors"] as? [String: Int])
+    #expect(errors.values.allSatisfy { $0 == 0 }, "\(errors)")
+  }
+
   @Test func secretsInURLAndHeadersNeverReachTheDatabase() async throws {
     let secret = "tok-" + UUID().uuidString
     // A hostile server: echoes the credentials it got in the output, the steps and an error body.
