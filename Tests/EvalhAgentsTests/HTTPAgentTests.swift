@@ -10,7 +10,7 @@ import Testing
 @Suite struct HTTPAgentTests {
   /// Runs one trial against a server answering with `handler`, then shuts both down.
   func trial(
-    _ config: (String) -> HTTPConfig = { HTTPConfig(url: $0 + "/agent") }, timeout: Double = 10,
+    _ config: (String) -> HTTPConfig = { HTTPConfig(url: $0 + "/agent") }, timeout: Double = 30,
     handler: @escaping LoopbackServer.Handler
   ) async throws -> (AgentReply, LoopbackServer) {
     let server = try await LoopbackServer(handler: handler)
@@ -202,7 +202,7 @@ import Testing
     let url = server.baseURL
     await server.shutdown()
     let agent = HTTPAgent(config: HTTPConfig(url: url, retries: 1))
-    let reply = await agent.run(httpRequest(), timeout: 10, interruption: nil)
+    let reply = await agent.run(httpRequest(), timeout: 30, interruption: nil)
     await agent.shutdown()
     guard case .transportError(let message) = reply.outcome else { Issue.record("\(reply.outcome)"); return }
     #expect(message.hasPrefix("connection failed"))
@@ -251,7 +251,7 @@ import Testing
     await withTaskGroup(of: Void.self) { group in
       for _ in 0..<40 {
         group.addTask {
-          let reply = await agent.run(httpRequest(), timeout: 10, interruption: nil)
+          let reply = await agent.run(httpRequest(), timeout: 30, interruption: nil)
           if case .answered = reply.outcome {} else { Issue.record("\(reply.outcome)") }
         }
       }

@@ -229,9 +229,13 @@ func parseJSON(_ text: String) throws -> [String: Any] {
     let a = try box.launch(["run", suite, "--db", box.db, "--run-id", "r-a", "--concurrency", "4"])
     let b = try box.launch(["run", suite, "--db", box.db, "--run-id", "r-b", "--concurrency", "4"])
     for (p, out, _) in [a, b] {
-      _ = out.fileHandleForReading.readDataToEndOfFile()
-      p.waitUntilExit()
-      #expect(p.terminationStatus == 0)
+      let running = Unchecked(value: (p, out))
+      let status = await offPool {
+        _ = running.value.1.fileHandleForReading.readDataToEndOfFile()
+        running.value.0.waitUntilExit()
+        return running.value.0.terminationStatus
+      }
+      #expect(status == 0)
     }
     let store = try ResultStore(path: box.db, create: false)
     #expect(try store.recordedKeys(runID: "r-a").count == 40)

@@ -17,16 +17,16 @@ func rows(_ db: String, _ runID: String) throws -> [String] {
   }
 }
 
-func waitForTrials(_ db: String, _ runID: String, atLeast n: Int, timeout: Double = 30) throws -> Int {
+func waitForTrials(_ db: String, _ runID: String, atLeast n: Int, timeout: Double = 30) async throws -> Int {
   let deadline = Date().addingTimeInterval(timeout)
   while Date() < deadline {
     if FileManager.default.fileExists(atPath: db),
-      let count = try? DatabaseQueue(path: db).read({ try Int.fetchOne($0, sql: "SELECT count(*) FROM trials WHERE run_id = ?", arguments: [runID]) }),
+      let count = try? await DatabaseQueue(path: db).read({ try Int.fetchOne($0, sql: "SELECT count(*) FROM trials WHERE run_id = ?", arguments: [runID]) }),
       count >= n
     {
       return count
     }
-    usleep(20_000)
+    try await Task.sleep(for: .milliseconds(20))
   }
   return -1
 }
@@ -39,10 +39,11 @@ func waitForTrials(_ db: String, _ runID: String, atLeast n: Int, timeout: Doubl
     #expect(full.code == 0)
 
     let (process, _, _) = try box.launch(["run", suite, "--db", box.db, "--seed", "77", "--run-id", "r-killed", "--no-progress"])
-    let seen = try waitForTrials(box.db, "r-killed", atLeast: 8)
+    let seen = try await waitForTrials(box.db, "r-killed", atLeast: 8)
     #expect(seen >= 8)
     kill(process.processIdentifier, SIGKILL)
-    process.waitUntilExit()
+    let killed = Unchecked(value: process)
+    await offPool { killed.value.waitUntilExit() }
     #expect(process.terminationReason == .uncaughtSignal)
     let partial = try rows(box.db, "r-killed").count
     #expect(partial < 30, "the run should have been cut short (\(partial) rows)")
@@ -85,13 +86,18 @@ func waitForTrials(_ db: String, _ runID: String, atLeast n: Int, timeout: Doubl
     for _ in 0..<500 {
       pids = ((try? String(contentsOfFile: box.path + "/children", encoding: .utf8)) ?? "").split(separator: "\n").compactMap { Int32($0) }
       if pids.count >= 4 { break }
-      usleep(10_000)
+      try await Task.sleep(for: .milliseconds(10))
     }
     #expect(pids.count == 4)  // the default concurrency
     kill(process.processIdentifier, SIGINT)
-    let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    _ = out.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
+    let running = Unchecked(value: (process, out, err))
+    let stderr = await offPool {
+      let (process, out, err) = running.value
+      let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+      _ = out.fileHandleForReading.readDataToEndOfFile()
+      process.waitUntilExit()
+      return stderr
+    }
     #expect(process.terminationStatus == 130)
     #expect(stderr.contains("evalh run suite.yaml --resume r-int --db \(box.db)"), "\(stderr)")
     let store = try ResultStore(path: box.db, create: false)
