@@ -24,8 +24,13 @@ run: build
 test: build
 	$(SWIFT) test --parallel
 
-bench:
-	@echo "make bench: not yet (the benchmarks issue adds them)"
+# Release build, then evalh's figures beside floors measured in the same run (docs/performance.md).
+# wrk is the HTTP floor's load generator when it can be installed; else a built-in one is used.
+bench: deps
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk >/dev/null 2>&1; } || true
+	$(SWIFT) build -c release --product evalh
+	$(SWIFT) build -c release --product evalh-bench
+	.build/release/evalh-bench $(BENCH_ARGS)
 
 format:
 	$(SWIFT) format --in-place --recursive Sources Tests Package.swift

@@ -7,6 +7,7 @@ let package = Package(
   products: [
     .executable(name: "evalh", targets: ["evalh"]),
     .executable(name: "example-agent", targets: ["example-agent"]),
+    .executable(name: "evalh-bench", targets: ["evalh-bench"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -52,6 +53,13 @@ let package = Package(
     // The bundled, deterministic example agent used by `make run`.
     .executableTarget(
       name: "example-agent", dependencies: ["LoopbackHTTP", .product(name: "NIOCore", package: "swift-nio")]),
+    // `make bench`: evalh's speed against floors measured in the same run.
+    .executableTarget(
+      name: "evalh-bench",
+      dependencies: [
+        "EvalhCore", "EvalhStore", "LoopbackHTTP", .product(name: "GRDB", package: "GRDB.swift"),
+        .product(name: "NIOCore", package: "swift-nio"),
+      ]),
     .testTarget(name: "EvalhCoreTests", dependencies: ["EvalhCore"], exclude: ["Fixtures"]),
     .testTarget(name: "EvalhStoreTests", dependencies: ["EvalhStore", .product(name: "GRDB", package: "GRDB.swift")]),
     .testTarget(name: "EvalhAgentsTests", dependencies: ["EvalhAgents", "LoopbackHTTP"]),

@@ -54,10 +54,15 @@ public final class LoopbackServer: Sendable {
   public var connections: Int { state.counts.withLock { $0.connections } }
   /// Requests received so far (when `keepRequests`).
   public var requests: [Request] { state.counts.withLock { $0.requests } }
+  /// Nanoseconds from each request's last byte received to its answer's last byte written
+  /// (when `keepTimings`): the server's own handling time.
+  public var handlingTimes: [Int64] { state.timings.withLock { $0 } }
+  /// Forgets the handling times measured so far.
+  public func resetHandlingTimes() { state.timings.withLock { $0.removeAll(keepingCapacity: true) } }
 
   /// Starts listening on 127.0.0.1 (`port` 0: any free port).
-  public init(port: Int = 0, keepRequests: Bool = true, handler: @escaping Handler) async throws {
-    let state = ServerState(handler: handler, keepRequests: keepRequests)
+  public init(port: Int = 0, keepRequests: Bool = true, keepTimings: Bool = false, handler: @escaping Handler) async throws {
+    let state = ServerState(handler: handler, keepRequests: keepRequests, keepTimings: keepTimings)
     self.state = state
     channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
       .serverChannelOption(.backlog, value: 512)
@@ -87,11 +92,14 @@ public final class LoopbackServer: Sendable {
 final class ServerState: Sendable {
   let handler: LoopbackServer.Handler
   let keepRequests: Bool
+  let keepTimings: Bool
   let counts = Mutex<(connections: Int, requests: [LoopbackServer.Request])>((0, []))
+  let timings = Mutex<[Int64]>([])
 
-  init(handler: @escaping LoopbackServer.Handler, keepRequests: Bool) {
+  init(handler: @escaping LoopbackServer.Handler, keepRequests: Bool, keepTimings: Bool) {
     self.handler = handler
     self.keepRequests = keepRequests
+    self.keepTimings = keepTimings
   }
 }
 
@@ -104,6 +112,7 @@ final class ConnectionHandler: ChannelInboundHandler {
   let state: ServerState
   var head: HTTPRequestHead?
   var body: [UInt8] = []
+  var receivedAt = NIODeadline.now()
 
   init(connection: Int, state: ServerState) {
     self.connection = connection
@@ -119,6 +128,7 @@ final class ConnectionHandler: ChannelInboundHandler {
       body += chunk.readableBytesView
     case .end:
       guard let head else { return }
+      if state.keepTimings { receivedAt = .now() }
       let request = LoopbackServer.Request(
         method: head.method.rawValue, uri: head.uri, headers: head.headers.map { ($0.name, $0.value) }, body: body,
         connection: connection)
@@ -137,9 +147,15 @@ final class ConnectionHandler: ChannelInboundHandler {
       if !keepAlive { fields.replaceOrAdd(name: "Connection", value: "close") }
       return .head(HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: status), headers: fields))
     }
+    let receivedAt = self.receivedAt
+    let state = self.state
     @Sendable func end() {
       let context = bound.value
       context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil))).whenComplete { _ in
+        if state.keepTimings {
+          let handled = (NIODeadline.now() - receivedAt).nanoseconds
+          state.timings.withLock { $0.append(handled) }
+        }
         if !keepAlive { bound.value.close(promise: nil) }
       }
     }
