@@ -25,7 +25,11 @@ let package = Package(
       name: "EvalhCore",
       dependencies: [.product(name: "Yams", package: "Yams"), .product(name: "Crypto", package: "swift-crypto")]),
     // The SQLite results database.
-    .target(name: "EvalhStore", dependencies: ["EvalhCore", .product(name: "GRDB", package: "GRDB.swift")]),
+    .target(
+      name: "EvalhStore",
+      dependencies: [
+        "EvalhCore", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
+      ]),
     // Agent adapters and the child-process runner.
     .target(
       name: "EvalhAgents",

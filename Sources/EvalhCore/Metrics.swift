@@ -227,49 +227,155 @@ public struct Latency: Sendable, Hashable {
   public init(_ values: [Double]) { self.init(sorted: values.sorted()) }
 }
 
+/// One agent's trials folded as they stream from the database: what the metrics need and no more
+/// (one latency per counted trial is kept, for percentiles), so a run of a million trials is read
+/// without holding a million records.
+public struct TrialTally: Sendable {
+  /// One task's sums.
+  struct Task: Sendable {
+    var counted = 0
+    var passes = 0
+    /// The lowest counted trial number seen, and whether it passed.
+    var firstTrial = Int.max
+    var firstPassed = false
+    var latencies: [Double] = []
+    var costSum = 0.0
+    var costCount = 0
+    var violations = 0
+    var errors = 0
+    var graderErrors = 0
+    var efficacyPasses = 0
+    var cleanTrials = 0
+    var checks = 0
+    var slaCompliant = 0
+    var scoreSum = 0.0
+    var scored = 0
+  }
+
+  var tasks: [String: Task] = [:]
+  /// Milliseconds: a counted trial within it is SLA-compliant.
+  let slaLimitMs: Double?
+  var judgeCostSum = 0.0
+  var judgeCostCount = 0
+  var timeouts = 0
+  var errorsByKind: [ErrorKind: Int] = [:]
+  /// The task of the previous trial: rows arrive task by task, so most lookups are skipped.
+  private var currentID = ""
+  private var current: Task?
+
+  public init(slaLimitMs: Double?) { self.slaLimitMs = slaLimitMs }
+
+  /// Folds one trial in.
+  public mutating func add(_ f: TrialFacts) {
+    if current == nil || f.taskID != currentID {
+      flush()
+      currentID = f.taskID
+      current = tasks.removeValue(forKey: f.taskID) ?? Task()
+    }
+    if f.status == .timeout { timeouts += 1 }
+    if f.status == .error, let kind = f.errorKind { errorsByKind[kind, default: 0] += 1 }
+    if let judge = f.judgeCostUSD {
+      judgeCostSum += judge
+      judgeCostCount += 1
+    }
+    guard f.isCounted else {
+      current!.graderErrors += 1
+      return
+    }
+    let passed = f.status == .pass
+    current!.counted += 1
+    if passed { current!.passes += 1 }
+    if f.trial < current!.firstTrial {
+      current!.firstTrial = f.trial
+      current!.firstPassed = passed
+    }
+    current!.latencies.append(f.latencyMs)
+    if let cost = f.costUSD {
+      current!.costSum += cost
+      current!.costCount += 1
+    }
+    current!.violations += f.violations
+    if f.status == .error || f.status == .timeout { current!.errors += 1 }
+    if f.efficacyPass == true { current!.efficacyPasses += 1 }
+    if f.violations == 0 { current!.cleanTrials += 1 }
+    current!.checks += f.checks
+    if let limit = slaLimitMs, f.latencyMs <= limit { current!.slaCompliant += 1 }
+    if let score = f.efficacyScore {
+      current!.scoreSum += score
+      current!.scored += 1
+    }
+  }
+
+  /// Ends the fold (call before reading the tasks).
+  mutating func flush() {
+    if let task = current { tasks[currentID] = task }
+    current = nil
+  }
+}
+
 extension AgentMetrics {
   /// Every metric for one agent from its trials; `planned` gives each task's planned trial count.
   public init(
     agent: String, trials all: [TrialFacts], planned: [String: Int], targets: MetricTargets = MetricTargets(),
     violationsByCheck: [(check: String, count: Int)] = [], bootstrapResamples: Int = 2000
   ) {
+    var tally = TrialTally(slaLimitMs: targets.slo.latency.map { $0 * 1000 })
+    for f in all { tally.add(f) }
+    self.init(
+      agent: agent, tally: tally, planned: planned, targets: targets, violationsByCheck: violationsByCheck,
+      bootstrapResamples: bootstrapResamples)
+  }
+
+  /// Every metric for one agent from its folded trials (the tally's SLA limit must be the targets').
+  public init(
+    agent: String, tally folded: TrialTally, planned: [String: Int], targets: MetricTargets = MetricTargets(),
+    violationsByCheck: [(check: String, count: Int)] = [], bootstrapResamples: Int = 2000
+  ) {
+    var tally = folded
+    tally.flush()
     self.agent = agent
     self.targets = targets
     self.violationsByCheck = violationsByCheck
-    let slaLimit = targets.slo.latency.map { $0 * 1000 }
-    let byTask = Dictionary(grouping: all, by: \.taskID)
+    let slaLimit = tally.slaLimitMs
     var taskMetrics: [TaskMetrics] = []
-    for taskID in Set(byTask.keys).union(planned.keys).sorted() {
-      let trials = (byTask[taskID] ?? []).sorted { $0.trial < $1.trial }
-      let counted = trials.filter(\.isCounted)
-      let n = counted.count
-      let c = counted.filter { $0.status == .pass }.count
-      let latencies = counted.map(\.latencyMs).sorted()
-      let costs = counted.compactMap(\.costUSD)
+    var allLatencies: [Double] = []
+    var costSum = 0.0
+    var costCount = 0
+    var countedTrials = 0
+    var passing = 0
+    var violationTotal = 0
+    for taskID in Set(tally.tasks.keys).union(planned.keys).sorted() {
+      let sums = tally.tasks[taskID] ?? TrialTally.Task()
+      let n = sums.counted
+      let c = sums.passes
+      let latencies = sums.latencies.sorted()
+      allLatencies += sums.latencies
+      costSum += sums.costSum
+      costCount += sums.costCount
+      countedTrials += n
+      passing += c
+      violationTotal += sums.violations
       var t = TaskMetrics(
-        taskID: taskID, trials: n, passes: c, planned: planned[taskID] ?? trials.count,
-        firstRun: counted.first?.status == .pass,
+        taskID: taskID, trials: n, passes: c, planned: planned[taskID] ?? (n + sums.graderErrors),
+        firstRun: n > 0 && sums.firstPassed,
         successRate: n > 0 ? Double(c) / Double(n) : 0,
         passHatN: n > 0 ? Statistics.passHatK(n: n, c: c, k: n) : 0,
         interval: Statistics.wilson(successes: c, n: n) ?? (0, 1),
         latencyP50Ms: Statistics.percentile(latencies, 50), latencyP95Ms: Statistics.percentile(latencies, 95),
-        costPerTrialUSD: Statistics.mean(costs), violations: counted.reduce(0) { $0 + $1.violations },
-        errors: counted.filter { $0.status == .error || $0.status == .timeout }.count,
-        graderErrors: trials.count - n)
-      t.efficacyPasses = counted.filter { $0.efficacyPass == true }.count
-      t.cleanTrials = counted.filter { $0.violations == 0 }.count
-      t.checks = counted.reduce(0) { $0 + $1.checks }
-      t.slaCompliant = slaLimit.map { limit in counted.filter { $0.latencyMs <= limit }.count } ?? 0
-      let scores = counted.compactMap(\.efficacyScore)
-      t.efficacyScoreSum = scores.reduce(0, +)
-      t.efficacyScored = scores.count
+        costPerTrialUSD: sums.costCount > 0 ? sums.costSum / Double(sums.costCount) : nil, violations: sums.violations,
+        errors: sums.errors, graderErrors: sums.graderErrors)
+      t.efficacyPasses = sums.efficacyPasses
+      t.cleanTrials = sums.cleanTrials
+      t.checks = sums.checks
+      t.slaCompliant = sums.slaCompliant
+      t.efficacyScoreSum = sums.scoreSum
+      t.efficacyScored = sums.scored
       taskMetrics.append(t)
     }
     tasks = taskMetrics
 
     let measured = taskMetrics.filter { $0.trials > 0 }
-    let counted = all.filter(\.isCounted)
-    trials = counted.count
+    trials = countedTrials
     nMin = measured.map(\.trials).min() ?? 0
     let nMin = self.nMin
     let table = RateTable(tasks: measured, nMin: nMin, hasSLA: slaLimit != nil)
@@ -286,22 +392,15 @@ extension AgentMetrics {
     let scoreSum = measured.reduce(0) { $0 + $1.efficacyScoreSum }
     let scored = measured.reduce(0) { $0 + $1.efficacyScored }
     efficacyScore = scored > 0 ? scoreSum / Double(scored) : nil
-    violations = counted.reduce(0) { $0 + $1.violations }
-    let costs = counted.compactMap(\.costUSD)
-    costUnknownTrials = counted.count - costs.count
-    costTotalUSD = costs.isEmpty ? nil : costs.reduce(0, +)
-    costPerTrialUSD = Statistics.mean(costs)
-    let passing = counted.filter { $0.status == .pass }.count
+    violations = violationTotal
+    costUnknownTrials = countedTrials - costCount
+    costTotalUSD = costCount == 0 ? nil : costSum
+    costPerTrialUSD = costCount == 0 ? nil : costSum / Double(costCount)
     costPerSuccessUSD = costTotalUSD.flatMap { passing > 0 ? $0 / Double(passing) : nil }
-    let judgeCosts = all.compactMap(\.judgeCostUSD)
-    judgeCostUSD = judgeCosts.isEmpty ? nil : judgeCosts.reduce(0, +)
-    latency = Latency(counted.map(\.latencyMs))
-    var errors: [String: Int] = ["timeout": 0]
-    for kind in ErrorKind.allCases { errors[kind.rawValue] = 0 }
-    for t in all {
-      if t.status == .timeout { errors["timeout", default: 0] += 1 }
-      if t.status == .error, let kind = t.errorKind { errors[kind.rawValue, default: 0] += 1 }
-    }
+    judgeCostUSD = tally.judgeCostCount == 0 ? nil : tally.judgeCostSum
+    latency = Latency(allLatencies)
+    var errors: [String: Int] = ["timeout": tally.timeouts]
+    for kind in ErrorKind.allCases { errors[kind.rawValue] = tally.errorsByKind[kind] ?? 0 }
     self.errors = errors
 
     let bounds = table.bootstrap(resamples: bootstrapResamples)
@@ -334,58 +433,91 @@ struct RateTable {
 
   let nMin: Int
   let columns: Int
-  /// [task][rate] numerators and denominators.
-  let numerators: [[Double]]
-  let denominators: [[Double]]
+  let taskCount: Int
+  /// Columns whose denominators differ by task, summed task by task: [task × 5] numerators and denominators.
+  static let direct = [firstRun, efficacy, assurance, adherence, sla]
+  let directNumerators: [Double]
+  let directDenominators: [Double]
+  /// The other columns depend only on a task's (n, c): each task points at the row of its pair, so a
+  /// resample counts pairs and sums each distinct row once (success, consistency, pass^k, pass@k for
+  /// every k would otherwise cost columns × tasks per resample).
+  let pairOfTask: [Int]
+  let pairRows: [[Double]]
+  /// The columns of the pair rows: every column but the direct ones.
+  let pairColumns: [Int]
 
   init(tasks: [TaskMetrics], nMin: Int, hasSLA: Bool) {
     self.nMin = nMin
     columns = 7 + 2 * nMin
-    var nums: [[Double]] = []
-    var dens: [[Double]] = []
+    taskCount = tasks.count
+    var nums: [Double] = []
+    var dens: [Double] = []
+    nums.reserveCapacity(tasks.count * 5)
+    dens.reserveCapacity(tasks.count * 5)
+    var pairIndex: [Int64: Int] = [:]
+    var pairs: [[Double]] = []
+    var pairOfTask: [Int] = []
     for t in tasks {
       let n = Double(t.trials)
-      var num = [Double](repeating: 0, count: 7 + 2 * nMin)
-      var den = [Double](repeating: 1, count: 7 + 2 * nMin)
-      num[RateTable.success] = t.successRate
-      num[RateTable.firstRun] = t.firstRun ? 1 : 0
-      num[RateTable.consistency] = t.isConsistent ? 1 : 0
-      (num[RateTable.efficacy], den[RateTable.efficacy]) = (Double(t.efficacyPasses), n)
-      (num[RateTable.assurance], den[RateTable.assurance]) = (Double(t.cleanTrials), n)
-      (num[RateTable.adherence], den[RateTable.adherence]) = (Double(t.checks - t.violations), Double(t.checks))
-      (num[RateTable.sla], den[RateTable.sla]) = (Double(t.slaCompliant), hasSLA ? n : 0)
-      for k in stride(from: 1, through: nMin, by: 1) {
-        num[RateTable.passHat(k)] = Statistics.passHatK(n: t.trials, c: t.passes, k: k)
-        num[6 + nMin + k] = Statistics.passAtK(n: t.trials, c: t.passes, k: k)
+      nums += [t.firstRun ? 1 : 0, Double(t.efficacyPasses), Double(t.cleanTrials), Double(t.checks - t.violations), Double(t.slaCompliant)]
+      dens += [1, n, n, Double(t.checks), hasSLA ? n : 0]
+      let key = Int64(t.trials) << 32 | Int64(t.passes)
+      if let index = pairIndex[key] {
+        pairOfTask.append(index)
+        continue
       }
-      nums.append(num)
-      dens.append(den)
+      // The row in column order, zero where a column is summed task by task.
+      var row = [Double](repeating: 0, count: 7 + 2 * nMin)
+      row[RateTable.success] = t.successRate
+      row[RateTable.consistency] = t.isConsistent ? 1 : 0
+      for k in stride(from: 1, through: nMin, by: 1) {
+        row[RateTable.passHat(k)] = Statistics.passHatK(n: t.trials, c: t.passes, k: k)
+        row[6 + nMin + k] = Statistics.passAtK(n: t.trials, c: t.passes, k: k)
+      }
+      pairIndex[key] = pairs.count
+      pairOfTask.append(pairs.count)
+      pairs.append(row)
     }
-    numerators = nums
-    denominators = dens
+    directNumerators = nums
+    directDenominators = dens
+    self.pairOfTask = pairOfTask
+    pairRows = pairs
+    pairColumns = (0..<(7 + 2 * nMin)).filter { !RateTable.direct.contains($0) }
   }
 
-  var all: [Int] { Array(numerators.indices) }
+  var all: [Int] { Array(0..<taskCount) }
 
   /// Every rate over the tasks at `indices` (repeats allowed); nil where the denominator is 0.
   func estimate(_ indices: [Int]) -> [Double?] {
     var num = [Double](repeating: 0, count: columns)
     var den = [Double](repeating: 0, count: columns)
-    for i in indices {
-      for j in 0..<columns {
-        num[j] += numerators[i][j]
-        den[j] += denominators[i][j]
+    var pairCounts = [Double](repeating: 0, count: pairRows.count)
+    directNumerators.withUnsafeBufferPointer { dn in
+      directDenominators.withUnsafeBufferPointer { dd in
+        for i in indices {
+          for (slot, column) in RateTable.direct.enumerated() {
+            num[column] += dn[5 * i + slot]
+            den[column] += dd[5 * i + slot]
+          }
+          pairCounts[pairOfTask[i]] += 1
+        }
       }
     }
+    for (row, count) in zip(pairRows, pairCounts) where count > 0 {
+      for j in pairColumns { num[j] += count * row[j] }
+    }
+    // Pair columns have denominator 1 per task.
+    for j in pairColumns { den[j] = Double(indices.count) }
     return (0..<columns).map { den[$0] > 0 ? num[$0] / den[$0] : nil }
   }
 
   /// Percentile-bootstrap 95% intervals of every rate, resampling tasks with a fixed seed.
   func bootstrap(resamples: Int, seed: UInt64 = 0x5EED_CAFE) -> [(low: Double, high: Double)?] {
-    let m = numerators.count
+    let m = taskCount
     guard m > 0, resamples > 0 else { return [(low: Double, high: Double)?](repeating: nil, count: columns) }
     var rng = SplitMix64(seed: seed)
     var samples = [[Double]](repeating: [], count: columns)
+    for j in 0..<columns { samples[j].reserveCapacity(resamples) }
     var draw = [Int](repeating: 0, count: m)
     for _ in 0..<resamples {
       for i in 0..<m { draw[i] = Int(rng.next() % UInt64(m)) }

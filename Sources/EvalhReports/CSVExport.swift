@@ -89,13 +89,14 @@ public enum CSVExport {
       })
   }
 
-  public static func trialRow(_ t: TrialRecord) -> [Cell] {
-    let output = t.outputJSON.map { json in (JSONValue.parse(json)?.stringValue ?? json) }.map { String($0.prefix(1000)) }
+  public static func trialRow(runID: String, _ t: ExportRow) -> [Cell] {
+    // A string output as its text (decoded without a JSON parser: this runs per trial), anything else as JSON.
+    let output = t.outputJSON.map { json in JSONValue.stringLiteral(json) ?? json }.map { String($0.prefix(1000)) }
     return [
-      .text(t.runID), .text(t.agent), .text(t.taskID), .integer(t.trial), .text(t.status.rawValue),
-      .text(t.errorKind?.rawValue), .bool(t.efficacyPass), .number(t.efficacyScore), .integer(t.violations),
-      .number(t.latencyMs), .integer(t.inputTokens), .integer(t.outputTokens), .number(t.costUSD), .integer(t.attempts),
-      .integer(Int(t.seed)), .text(Timestamp.format(t.startedAt)), .text(output),
+      .text(runID), .text(t.agent), .text(t.taskID), .integer(t.trial), .text(t.status), .text(t.errorKind),
+      .bool(t.efficacyPass), .number(t.efficacyScore), .integer(t.violations), .number(t.latencyMs),
+      .integer(t.inputTokens), .integer(t.outputTokens), .number(t.costUSD), .integer(t.attempts), .integer(t.seed),
+      .text(t.startedAt), .text(output),
     ]
   }
 
@@ -111,8 +112,8 @@ public enum CSVExport {
     defer { try? handle.close() }
     try handle.write(contentsOf: Data((trialColumns.joined(separator: ",") + "\r\n").utf8))
     var buffer = ""
-    try store.forEachTrial(runID: report.run.id) { trial in
-      buffer += trialRow(trial).map(\.rendered).joined(separator: ",") + "\r\n"
+    try store.forEachExportRow(runID: report.run.id) { trial in
+      buffer += trialRow(runID: report.run.id, trial).map(\.rendered).joined(separator: ",") + "\r\n"
       if buffer.utf8.count > 1 << 20 {
         try handle.write(contentsOf: Data(buffer.utf8))
         buffer = ""

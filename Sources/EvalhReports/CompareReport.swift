@@ -82,7 +82,7 @@ public enum CompareReport {
   }
 
   public static func json(_ c: Comparison, base: RunRecord, candidate: RunRecord) -> String {
-    func number(_ x: Double?) -> JSONValue { x.flatMap { $0.isFinite ? JSONValue.number($0) : nil } ?? .null }
+    func number(_ x: Double?) -> JSONValue { x.flatMap { $0.isFinite ? JSONValue.number(Fmt.significant($0)) : nil } ?? .null }
     let agents: [JSONValue] = c.agents.map { a in
       .object([
         "agent": .string(a.agent), "shared_tasks": .number(Double(a.sharedTasks)), "regressed": .bool(a.regressed),

@@ -57,8 +57,17 @@ extension Fmt {
 
 extension Fmt {
   /// A number as CSV and JSON readers expect: `.` decimal point, no exponent for ordinary magnitudes.
+  /// A number for machines (CSV): 12 significant digits, so float noise such as 0.03100000000000002
+  /// (sums taken in another order) reads 0.031.
   static func plain(_ x: Double) -> String {
-    if x == x.rounded(), abs(x) < 1e15 { return String(Int64(x)) }
-    return "\(x)"
+    let rounded = significant(x)
+    if rounded == rounded.rounded(), abs(rounded) < 1e15 { return String(Int64(rounded)) }
+    return "\(rounded)"
+  }
+
+  /// `x` rounded to 12 significant digits.
+  static func significant(_ x: Double) -> Double {
+    guard x.isFinite, x != 0 else { return x }
+    return Double(String(format: "%.12g", x)) ?? x
   }
 }

@@ -21,17 +21,18 @@ public enum JSONReport {
   /// The report as indented JSON text.
   public static func render(_ report: RunReport) -> String { value(report).prettyText + "\n" }
 
+  /// 12 significant digits: float noise from summation order does not reach the report.
   static func number(_ x: Double?) -> JSONValue {
     guard let x, x.isFinite else { return .null }
-    return .number(x)
+    return .number(Fmt.significant(x))
   }
 
   static func pair(_ i: (low: Double, high: Double)?) -> JSONValue {
-    i.map { .array([.number($0.low), .number($0.high)]) } ?? .null
+    i.map { .array([number($0.low), number($0.high)]) } ?? .null
   }
 
   static func byK(_ values: [Double]) -> JSONValue {
-    .object(Dictionary(uniqueKeysWithValues: values.enumerated().map { (String($0.offset + 1), JSONValue.number($0.element)) }))
+    .object(Dictionary(uniqueKeysWithValues: values.enumerated().map { (String($0.offset + 1), number($0.element)) }))
   }
 
   static func byK(_ values: [(low: Double, high: Double)?]) -> JSONValue {

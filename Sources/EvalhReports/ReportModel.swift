@@ -1,6 +1,7 @@
 import EvalhCore
 import EvalhStore
 import Foundation
+import Synchronization
 
 /// Everything a run report shows, computed from the database alone.
 public struct RunReport: Sendable {
@@ -14,19 +15,22 @@ public struct RunReport: Sendable {
 
   /// Builds the report of `run` from `store`.
   public static func load(_ run: RunRecord, from store: ResultStore) throws(StoreError) -> RunReport {
-    let facts = try store.trialFacts(runID: run.id)
     let violations = try store.violationsByCheck(runID: run.id)
     let planned = run.plan.plannedByTask
     let targets = MetricTargets(config: JSONValue.parse(run.configJSON) ?? .null)
-    let names = run.plan.agents.isEmpty ? facts.keys.sorted() : run.plan.agents
-    return RunReport(
-      run: run,
-      agents: names.map {
-        AgentReport(
+    let names = run.plan.agents.isEmpty ? try store.recordedAgents(runID: run.id) : run.plan.agents
+    // Agents are read and measured side by side, each on its own reader: a large run uses every core.
+    let results = Mutex([Result<AgentReport, StoreError>?](repeating: nil, count: names.count))
+    DispatchQueue.concurrentPerform(iterations: names.count) { i in
+      let result = Result { () throws(StoreError) -> AgentReport in
+        let tally = try store.trialTally(runID: run.id, agent: names[i], slaLimitMs: targets.slo.latency.map { $0 * 1000 })
+        return AgentReport(
           AgentMetrics(
-            agent: $0, trials: facts[$0] ?? [], planned: planned, targets: targets,
-            violationsByCheck: violations[$0] ?? []))
-      })
+            agent: names[i], tally: tally, planned: planned, targets: targets, violationsByCheck: violations[names[i]] ?? []))
+      }
+      results.withLock { $0[i] = result }
+    }
+    return RunReport(run: run, agents: try results.withLock { $0 }.map { result throws(StoreError) in try result!.get() })
   }
 }
 

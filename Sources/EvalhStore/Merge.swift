@@ -80,11 +80,19 @@ extension ResultStore {
           summary.trialsAlreadyPresent = total - summary.trialsAdded
           let join = "JOIN temp.merge_new n ON n.run_id = s.run_id AND n.agent = s.agent AND n.task_id = s.task_id AND n.trial = s.trial"
           // Judge costs came with schema v3: copied when the other file has them.
-          let columns = ResultStore.trialColumns + (version >= 3 ? ", judge_cost_usd" : "")
+          let columns = ResultStore.trialColumns + (version >= 3 ? ", judge_cost_usd" : "") + (version >= 4 ? ", assure_checks" : "")
           let trialSelect = columns.split(separator: ",").map { "s." + $0.trimmingCharacters(in: .whitespacesAndNewlines) }.joined(separator: ", ")
           try db.execute(sql: "INSERT INTO main.trials(\(columns)) SELECT \(trialSelect) FROM src.trials s \(join)")
           let gradeSelect = ResultStore.gradeColumns.split(separator: ",").map { "s." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", ")
           try db.execute(sql: "INSERT INTO main.grades(\(ResultStore.gradeColumns)) SELECT \(gradeSelect) FROM src.grades s \(join) ORDER BY s.rowid")
+          // Trials from an older file: count their checks now, as the v4 migration does.
+          try db.execute(
+            sql: """
+              UPDATE main.trials SET assure_checks = (
+                SELECT count(*) FROM main.grades g WHERE g.run_id = trials.run_id AND g.agent = trials.agent
+                  AND g.task_id = trials.task_id AND g.trial = trials.trial AND g.kind = 'assure')
+              WHERE assure_checks IS NULL AND run_id IN (SELECT DISTINCT run_id FROM temp.merge_new)
+              """)
           // A run is completed once every planned trial is recorded, whichever machine recorded it.
           for id in summary.runs {
             guard let run = try Row.fetchOne(db, sql: "SELECT * FROM main.runs WHERE id = ?", arguments: [id]).map(ResultStore.runRecord) else { continue }

@@ -151,3 +151,24 @@ public enum Timestamp {
     return Date(timeIntervalSince1970: Double(timegm(&parts)) + fraction)
   }
 }
+
+/// One trial as trials.csv shows it: the stored values, not decoded further.
+public struct ExportRow: Sendable {
+  public var agent: String
+  public var taskID: String
+  public var trial: Int
+  public var status: String
+  public var errorKind: String?
+  public var efficacyPass: Bool?
+  public var efficacyScore: Double?
+  public var violations: Int
+  public var latencyMs: Double
+  public var inputTokens: Int?
+  public var outputTokens: Int?
+  public var costUSD: Double?
+  public var attempts: Int
+  public var seed: Int
+  /// As stored: `2026-11-22T10:04:05.123Z`.
+  public var startedAt: String
+  public var outputJSON: String?
+}

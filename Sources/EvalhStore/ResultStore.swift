@@ -1,6 +1,7 @@
 import EvalhCore
 import Foundation
 import GRDB
+import GRDBSQLite
 
 /// Why the store could not do what was asked; each case maps to an exit code of cli.md.
 public enum StoreError: Error, LocalizedError, Sendable {
@@ -241,14 +242,14 @@ public final class ResultStore: Sendable {
       sql: """
         INSERT INTO trials(run_id, agent, task_id, trial, status, error_kind, error, efficacy_pass, efficacy_score,
           violations, latency_ms, input_tokens, output_tokens, cost_usd, attempts, seed, output_json, stderr_tail,
-          steps_json, truncated, started_at, finished_at, workdir, judge_cost_usd)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+          steps_json, truncated, started_at, finished_at, workdir, judge_cost_usd, assure_checks)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """)
     try statement.execute(arguments: [
       t.runID, t.agent, t.taskID, t.trial, t.status.rawValue, t.errorKind?.rawValue, t.error, t.efficacyPass,
       t.efficacyScore, t.violations, t.latencyMs, t.inputTokens, t.outputTokens, t.costUSD, t.attempts, t.seed,
       t.outputJSON, t.stderrTail, t.stepsJSON, t.truncated, Timestamp.format(t.startedAt), Timestamp.format(t.finishedAt),
-      t.workdir, t.judgeCostUSD,
+      t.workdir, t.judgeCostUSD, t.grades.filter { $0.kind == .assure }.count,
     ])
     let gradeStatement = try db.cachedStatement(
       sql: """
@@ -277,30 +278,60 @@ public final class ResultStore: Sendable {
     try read { db in try Double.fetchOne(db, sql: "SELECT total(cost_usd) FROM trials WHERE run_id = ?", arguments: [runID]) ?? 0 }
   }
 
-  /// The facts metrics need, per agent, streamed from one query.
+  /// The facts metrics need, per agent (tests and small runs; reports fold with `trialTally`).
   public func trialFacts(runID: String) throws(StoreError) -> [String: [TrialFacts]] {
     try read { db in
       var byAgent: [String: [TrialFacts]] = [:]
-      let rows = try Row.fetchCursor(
-        db,
-        sql: """
-          SELECT t.agent, t.task_id, t.trial, t.status, t.error_kind, t.latency_ms, t.cost_usd, t.violations,
-            t.efficacy_pass, t.efficacy_score, coalesce(g.checks, 0), t.judge_cost_usd
-          FROM trials t
-          LEFT JOIN (
-            SELECT agent, task_id, trial, count(*) AS checks FROM grades
-            WHERE run_id = ?1 AND kind = 'assure' GROUP BY agent, task_id, trial
-          ) g ON g.agent = t.agent AND g.task_id = t.task_id AND g.trial = t.trial
-          WHERE t.run_id = ?1
-          """, arguments: [runID])
-      while let row = try rows.next() {
-        let facts = TrialFacts(
-          taskID: row[1], trial: row[2], status: TrialStatus(rawValue: row[3]) ?? .error,
-          errorKind: (row[4] as String?).flatMap(ErrorKind.init(rawValue:)), latencyMs: row[5], costUSD: row[6],
-          violations: row[7], efficacyPass: row[8], efficacyScore: row[9], checks: row[10], judgeCostUSD: row[11])
-        byAgent[row[0], default: []].append(facts)
-      }
+      try ResultStore.forEachFact(runID: runID, agent: nil, in: db) { agent, facts in byAgent[agent, default: []].append(facts) }
       return byAgent
+    }
+  }
+
+  /// One agent's trials folded into a tally as they are read: memory does not grow with the trials.
+  public func trialTally(runID: String, agent: String, slaLimitMs: Double?) throws(StoreError) -> TrialTally {
+    try read { db in
+      var tally = TrialTally(slaLimitMs: slaLimitMs)
+      try ResultStore.forEachFact(runID: runID, agent: agent, in: db) { _, facts in tally.add(facts) }
+      return tally
+    }
+  }
+
+  /// The agents that recorded trials in a run, by name.
+  public func recordedAgents(runID: String) throws(StoreError) -> [String] {
+    try read { db in try String.fetchAll(db, sql: "SELECT DISTINCT agent FROM trials WHERE run_id = ? ORDER BY agent", arguments: [runID]) }
+  }
+
+  /// Streams a run's trial facts (one agent's, or all) in (agent, task, trial) order, reading SQLite's
+  /// columns directly: at a million rows, decoding through generic rows costs more than the query.
+  static func forEachFact(runID: String, agent: String?, in db: Database, _ body: (String, TrialFacts) throws -> Void) throws {
+    let statement = try db.makeStatement(
+      sql: """
+        SELECT agent, task_id, trial, status, error_kind, latency_ms, cost_usd, violations, efficacy_pass, efficacy_score,
+          coalesce(assure_checks, (SELECT count(*) FROM grades g WHERE g.run_id = t.run_id AND g.agent = t.agent
+            AND g.task_id = t.task_id AND g.trial = t.trial AND g.kind = 'assure')),
+          judge_cost_usd
+        FROM trials t WHERE run_id = ?1 AND (?2 IS NULL OR agent = ?2) ORDER BY agent, task_id, trial
+        """)
+    try statement.setArguments([runID, agent])
+    let s = statement.sqliteStatement
+    defer { sqlite3_reset(s) }
+    func text(_ i: Int32) -> String? { sqlite3_column_text(s, i).map { String(cString: $0) } }
+    func real(_ i: Int32) -> Double? { sqlite3_column_type(s, i) == SQLITE_NULL ? nil : sqlite3_column_double(s, i) }
+    func int(_ i: Int32) -> Int? { sqlite3_column_type(s, i) == SQLITE_NULL ? nil : Int(sqlite3_column_int64(s, i)) }
+    var agentName = agent ?? ""
+    while true {
+      let code = sqlite3_step(s)
+      if code == SQLITE_DONE { break }
+      guard code == SQLITE_ROW else {
+        throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+      }
+      if agent == nil { agentName = text(0) ?? "" }
+      let facts = TrialFacts(
+        taskID: text(1) ?? "", trial: int(2) ?? 0, status: text(3).flatMap(TrialStatus.init(rawValue:)) ?? .error,
+        errorKind: text(4).flatMap(ErrorKind.init(rawValue:)), latencyMs: real(5) ?? 0, costUSD: real(6),
+        violations: int(7) ?? 0, efficacyPass: int(8).map { $0 != 0 }, efficacyScore: real(9), checks: int(10) ?? 0,
+        judgeCostUSD: real(11))
+      try body(agentName, facts)
     }
   }
 
@@ -347,11 +378,35 @@ public final class ResultStore: Sendable {
     }
   }
 
-  /// Streams a run's trials (without grades) in order, one row at a time: memory stays flat.
-  public func forEachTrial(runID: String, _ body: (TrialRecord) throws -> Void) throws {
+  /// Streams the columns of trials.csv, in (agent, task, trial) order, straight from SQLite's columns:
+  /// memory stays flat and a million rows take about a second.
+  public func forEachExportRow(runID: String, _ body: (ExportRow) throws -> Void) throws {
     try pool.read { db in
-      let rows = try Row.fetchCursor(db, sql: "SELECT * FROM trials WHERE run_id = ? ORDER BY agent, task_id, trial", arguments: [runID])
-      while let row = try rows.next() { try body(ResultStore.trialRecord(row)) }
+      let statement = try db.makeStatement(
+        sql: """
+          SELECT agent, task_id, trial, status, error_kind, efficacy_pass, efficacy_score, violations, latency_ms,
+            input_tokens, output_tokens, cost_usd, attempts, seed, started_at, output_json
+          FROM trials WHERE run_id = ? ORDER BY agent, task_id, trial
+          """)
+      try statement.setArguments([runID])
+      let s = statement.sqliteStatement
+      defer { sqlite3_reset(s) }
+      func text(_ i: Int32) -> String? { sqlite3_column_text(s, i).map { String(cString: $0) } }
+      func real(_ i: Int32) -> Double? { sqlite3_column_type(s, i) == SQLITE_NULL ? nil : sqlite3_column_double(s, i) }
+      func int(_ i: Int32) -> Int? { sqlite3_column_type(s, i) == SQLITE_NULL ? nil : Int(sqlite3_column_int64(s, i)) }
+      while true {
+        let code = sqlite3_step(s)
+        if code == SQLITE_DONE { break }
+        guard code == SQLITE_ROW else {
+          throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+        }
+        try body(
+          ExportRow(
+            agent: text(0) ?? "", taskID: text(1) ?? "", trial: int(2) ?? 0, status: text(3) ?? "", errorKind: text(4),
+            efficacyPass: int(5).map { $0 != 0 }, efficacyScore: real(6), violations: int(7) ?? 0, latencyMs: real(8) ?? 0,
+            inputTokens: int(9), outputTokens: int(10), costUSD: real(11), attempts: int(12) ?? 1, seed: int(13) ?? 0,
+            startedAt: text(14) ?? "", outputJSON: text(15)))
+      }
     }
   }
 

@@ -60,6 +60,15 @@ enum Schema {
       "v3: trials.judge_cost_usd, what the trial's judge graders cost (kept apart from the agent's cost_usd)",
       "ALTER TABLE trials ADD COLUMN judge_cost_usd REAL"
     ),
+    (
+      "v4: trials.assure_checks, the assurance checks evaluated on the trial (reports read it instead of counting grades)",
+      """
+      ALTER TABLE trials ADD COLUMN assure_checks INTEGER;
+      UPDATE trials SET assure_checks = (
+        SELECT count(*) FROM grades g WHERE g.run_id = trials.run_id AND g.agent = trials.agent
+          AND g.task_id = trials.task_id AND g.trial = trials.trial AND g.kind = 'assure');
+      """
+    ),
   ]
 
   /// The schema version this evalh writes.

@@ -13,7 +13,6 @@ try FileManager.default.createDirectory(atPath: work, withIntermediateDirectorie
 let quick = CommandLine.arguments.contains("--quick")
 // --keep leaves the databases and suites for profiling.
 let keep = CommandLine.arguments.contains("--keep")
-defer { if keep { note("kept \(work)") } else { try? FileManager.default.removeItem(atPath: work) } }
 var table = Table()
 
 func write(_ name: String, _ text: String) -> String {
@@ -167,4 +166,5 @@ table.add(
   ratio: nil, target: "≤ 50 ms", met: Measure.median(starts) <= 50, ok: true)
 
 print(table.render(header: Table.header()))
+if keep { note("kept \(work)") } else { try? FileManager.default.removeItem(atPath: work) }
 exit(table.allOK ? 0 : 1)

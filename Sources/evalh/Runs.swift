@@ -25,7 +25,10 @@ struct Runs: AsyncParsableCommand {
       for run in try store.runs(suite: suite, limit: limit) {
         let facts = try store.trialFacts(runID: run.id)
         let planned = run.plan.plannedByTask
-        let rates = facts.compactMap { AgentMetrics(agent: $0.key, trials: $0.value, planned: planned).successRate }
+        // The list shows point estimates only: no bootstrap.
+        let rates = facts.compactMap {
+          AgentMetrics(agent: $0.key, trials: $0.value, planned: planned, bootstrapResamples: 0).successRate
+        }
         rows.append((run, facts.values.reduce(0) { $0 + $1.count }, Statistics.mean(rates)))
       }
     } catch {
