@@ -57,8 +57,12 @@ public enum Escape {
   /// `@`, tab or carriage return) gets a leading `'`; fields with a comma, quote or line break are quoted.
   public static func csv(_ text: String) -> String {
     var value = text
-    if let first = value.unicodeScalars.first, ["=", "+", "-", "@", "\t", "\r"].contains(first) { value = "'" + value }
-    guard value.unicodeScalars.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return value }
+    if let first = value.utf8.first, [UInt8(ascii: "="), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "@"), 9, 13].contains(first) {
+      value = "'" + value
+    }
+    guard value.utf8.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 10 || $0 == 13 }) else {
+      return value
+    }
     return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
   }
 }

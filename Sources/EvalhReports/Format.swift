@@ -68,6 +68,11 @@ extension Fmt {
   /// `x` rounded to 12 significant digits.
   static func significant(_ x: Double) -> Double {
     guard x.isFinite, x != 0 else { return x }
-    return Double(String(format: "%.12g", x)) ?? x
+    // An integer of at most 12 digits times or over an exact power of ten: correctly rounded, and fast
+    // (this runs for every number of a million-row export).
+    let shift = 11 - Int(log10(abs(x)).rounded(.down))
+    guard abs(shift) <= 22 else { return x }
+    let power = pow(10, Double(abs(shift)))
+    return shift >= 0 ? (x * power).rounded() / power : (x / power).rounded() * power
   }
 }

@@ -99,3 +99,29 @@ import Testing
     #expect(failures.contains { ($0 as? XMLElement)?.attribute(forName: "message")?.stringValue == "5/8 trials passed" })
   }
 }
+
+/// trials.csv is written byte by byte for speed; its cells must read exactly like the other files'.
+@Suite struct CSVRowTests {
+  @Test func rowsRenderLikeCells() {
+    let texts: [String?] = [nil, "", "plain", "a,b", "say \"hi\"", "line\nbreak", "=SUM(A1)", "+1", "-2", "@x", "\ttab", "\rcr", "é ✓"]
+    let numbers: [Double?] = [nil, 0, 1, -3, 0.1, 0.03100000000000002, 372.91449286051, 1e-7, 1e20, .nan]
+    var row = CSVRow()
+    var cells: [CSVExport.Cell] = []
+    for t in texts {
+      row.text(t)
+      cells.append(.text(t))
+    }
+    for x in numbers {
+      row.number(x)
+      cells.append(.number(x))
+    }
+    row.integer(nil)
+    row.integer(-42)
+    row.bool(nil)
+    row.bool(true)
+    row.bool(false)
+    cells += [.integer(nil), .integer(-42), .bool(nil), .bool(true), .bool(false)]
+    row.end()
+    #expect(String(decoding: row.bytes, as: UTF8.self) == CSVExport.table([], [cells]).dropFirst(1).description)  // "\r\n" is one Character
+  }
+}
