@@ -135,12 +135,13 @@ extension JSONValue: Codable {
 extension JSONValue {
   /// Parses JSON text; nil when it is not one valid JSON value.
   public static func parse(_ text: String) -> JSONValue? {
-    parse(Data(text.utf8))
+    var text = text
+    return text.withUTF8 { JSONParser.parse($0) }
   }
 
   /// Parses JSON bytes; nil when they are not one valid JSON value.
   public static func parse(_ data: Data) -> JSONValue? {
-    try? JSONDecoder().decode(JSONValue.self, from: data)
+    JSONParser.parse(data)
   }
 }
 
