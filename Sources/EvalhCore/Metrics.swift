@@ -119,6 +119,8 @@ public struct AgentMetrics: Sendable {
   /// What judge graders cost on this agent's trials: apart from the agent's own cost (nil: none known).
   public var judgeCostUSD: Double?
   public var latency: Latency
+  /// Every counted trial's latency (ms), ascending: the HTML report's histogram.
+  public var latencySamples: [Double] = []
   /// Share of counted trials within `slo.latency`; nil without an SLO.
   public var slaCompliance: Double?
   /// The targets the figures were measured against.
@@ -267,41 +269,58 @@ public struct TrialTally: Sendable {
 
   /// Folds one trial in.
   public mutating func add(_ f: TrialFacts) {
-    if current == nil || f.taskID != currentID {
-      flush()
-      currentID = f.taskID
-      current = tasks.removeValue(forKey: f.taskID) ?? Task()
-    }
-    if f.status == .timeout { timeouts += 1 }
-    if f.status == .error, let kind = f.errorKind { errorsByKind[kind, default: 0] += 1 }
-    if let judge = f.judgeCostUSD {
+    if current == nil || f.taskID != currentID { begin(task: f.taskID) }
+    record(
+      trial: f.trial, status: f.status, errorKind: f.errorKind, latencyMs: f.latencyMs, costUSD: f.costUSD,
+      violations: f.violations, efficacyPass: f.efficacyPass, efficacyScore: f.efficacyScore, checks: f.checks,
+      judgeCostUSD: f.judgeCostUSD)
+  }
+
+  /// The task of the trials being folded.
+  public var currentTask: String { currentID }
+
+  /// The trials that follow are of `task` (until the next call).
+  public mutating func begin(task: String) {
+    flush()
+    currentID = task
+    current = tasks.removeValue(forKey: task) ?? Task()
+  }
+
+  /// Folds in one trial of the current task (see `begin`).
+  public mutating func record(
+    trial: Int, status: TrialStatus, errorKind: ErrorKind?, latencyMs: Double, costUSD: Double?, violations: Int,
+    efficacyPass: Bool?, efficacyScore: Double?, checks: Int, judgeCostUSD: Double?
+  ) {
+    if status == .timeout { timeouts += 1 }
+    if status == .error, let kind = errorKind { errorsByKind[kind, default: 0] += 1 }
+    if let judge = judgeCostUSD {
       judgeCostSum += judge
       judgeCostCount += 1
     }
-    guard f.isCounted else {
+    guard errorKind != .grader else {
       current!.graderErrors += 1
       return
     }
-    let passed = f.status == .pass
+    let passed = status == .pass
     current!.counted += 1
     if passed { current!.passes += 1 }
-    if f.trial < current!.firstTrial {
-      current!.firstTrial = f.trial
+    if trial < current!.firstTrial {
+      current!.firstTrial = trial
       current!.firstPassed = passed
     }
-    current!.latencies.append(f.latencyMs)
-    if let cost = f.costUSD {
-      current!.costSum += cost
+    current!.latencies.append(latencyMs)
+    if let costUSD {
+      current!.costSum += costUSD
       current!.costCount += 1
     }
-    current!.violations += f.violations
-    if f.status == .error || f.status == .timeout { current!.errors += 1 }
-    if f.efficacyPass == true { current!.efficacyPasses += 1 }
-    if f.violations == 0 { current!.cleanTrials += 1 }
-    current!.checks += f.checks
-    if let limit = slaLimitMs, f.latencyMs <= limit { current!.slaCompliant += 1 }
-    if let score = f.efficacyScore {
-      current!.scoreSum += score
+    current!.violations += violations
+    if status == .error || status == .timeout { current!.errors += 1 }
+    if efficacyPass == true { current!.efficacyPasses += 1 }
+    if violations == 0 { current!.cleanTrials += 1 }
+    current!.checks += checks
+    if let limit = slaLimitMs, latencyMs <= limit { current!.slaCompliant += 1 }
+    if let efficacyScore {
+      current!.scoreSum += efficacyScore
       current!.scored += 1
     }
   }
@@ -398,7 +417,8 @@ extension AgentMetrics {
     costPerTrialUSD = costCount == 0 ? nil : costSum / Double(costCount)
     costPerSuccessUSD = costTotalUSD.flatMap { passing > 0 ? $0 / Double(passing) : nil }
     judgeCostUSD = tally.judgeCostCount == 0 ? nil : tally.judgeCostSum
-    latency = Latency(allLatencies)
+    latencySamples = allLatencies.sorted()
+    latency = Latency(sorted: latencySamples)
     var errors: [String: Int] = ["timeout": tally.timeouts]
     for kind in ErrorKind.allCases { errors[kind.rawValue] = tally.errorsByKind[kind] ?? 0 }
     self.errors = errors
@@ -492,16 +512,34 @@ struct RateTable {
     var num = [Double](repeating: 0, count: columns)
     var den = [Double](repeating: 0, count: columns)
     var pairCounts = [Double](repeating: 0, count: pairRows.count)
+    // The hot loop of the bootstrap (resamples × tasks): plain sums in registers, no bounds checks.
+    var (n0, n1, n2, n3, n4) = (0.0, 0.0, 0.0, 0.0, 0.0)
+    var (d0, d1, d2, d3, d4) = (0.0, 0.0, 0.0, 0.0, 0.0)
     directNumerators.withUnsafeBufferPointer { dn in
       directDenominators.withUnsafeBufferPointer { dd in
-        for i in indices {
-          for (slot, column) in RateTable.direct.enumerated() {
-            num[column] += dn[5 * i + slot]
-            den[column] += dd[5 * i + slot]
+        pairOfTask.withUnsafeBufferPointer { pair in
+          pairCounts.withUnsafeMutableBufferPointer { counts in
+            for i in indices {
+              let base = 5 &* i
+              n0 += dn[base]
+              n1 += dn[base &+ 1]
+              n2 += dn[base &+ 2]
+              n3 += dn[base &+ 3]
+              n4 += dn[base &+ 4]
+              d0 += dd[base]
+              d1 += dd[base &+ 1]
+              d2 += dd[base &+ 2]
+              d3 += dd[base &+ 3]
+              d4 += dd[base &+ 4]
+              counts[pair[i]] += 1
+            }
           }
-          pairCounts[pairOfTask[i]] += 1
         }
       }
+    }
+    for (slot, (n, d)) in [(n0, d0), (n1, d1), (n2, d2), (n3, d3), (n4, d4)].enumerated() {
+      num[RateTable.direct[slot]] = n
+      den[RateTable.direct[slot]] = d
     }
     for (row, count) in zip(pairRows, pairCounts) where count > 0 {
       for j in pairColumns { num[j] += count * row[j] }

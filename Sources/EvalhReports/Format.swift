@@ -65,6 +65,9 @@ extension Fmt {
     return "\(rounded)"
   }
 
+  /// 10⁰ … 10²², each exact in a Double.
+  static let powersOfTen: [Double] = (0...22).map { pow(10, Double($0)) }
+
   /// `x` rounded to 12 significant digits.
   static func significant(_ x: Double) -> Double {
     guard x.isFinite, x != 0 else { return x }
@@ -72,7 +75,7 @@ extension Fmt {
     // (this runs for every number of a million-row export).
     let shift = 11 - Int(log10(abs(x)).rounded(.down))
     guard abs(shift) <= 22 else { return x }
-    let power = pow(10, Double(abs(shift)))
+    let power = powersOfTen[abs(shift)]
     return shift >= 0 ? (x * power).rounded() / power : (x / power).rounded() * power
   }
 }

@@ -14,8 +14,10 @@ public struct RunReport: Sendable {
   }
 
   /// Builds the report of `run` from `store`.
-  public static func load(_ run: RunRecord, from store: ResultStore) throws(StoreError) -> RunReport {
-    let violations = try store.violationsByCheck(runID: run.id)
+  /// `bootstrapResamples` 0 skips the intervals (compare computes its own paired ones).
+  public static func load(_ run: RunRecord, from store: ResultStore, bootstrapResamples: Int = 2000) throws(StoreError)
+    -> RunReport
+  {
     let planned = run.plan.plannedByTask
     let targets = MetricTargets(config: JSONValue.parse(run.configJSON) ?? .null)
     let names = run.plan.agents.isEmpty ? try store.recordedAgents(runID: run.id) : run.plan.agents
@@ -23,10 +25,12 @@ public struct RunReport: Sendable {
     let results = Mutex([Result<AgentReport, StoreError>?](repeating: nil, count: names.count))
     DispatchQueue.concurrentPerform(iterations: names.count) { i in
       let result = Result { () throws(StoreError) -> AgentReport in
-        let tally = try store.trialTally(runID: run.id, agent: names[i], slaLimitMs: targets.slo.latency.map { $0 * 1000 })
+        let (tally, violations) = try store.trialTally(
+          runID: run.id, agent: names[i], slaLimitMs: targets.slo.latency.map { $0 * 1000 })
         return AgentReport(
           AgentMetrics(
-            agent: names[i], tally: tally, planned: planned, targets: targets, violationsByCheck: violations[names[i]] ?? []))
+            agent: names[i], tally: tally, planned: planned, targets: targets, violationsByCheck: violations,
+            bootstrapResamples: bootstrapResamples))
       }
       results.withLock { $0[i] = result }
     }

@@ -13,14 +13,17 @@ public struct TrialGrid: Sendable {
     self.latencies = latencies
   }
 
-  public static func load(runID: String, from store: ResultStore) throws(StoreError) -> TrialGrid {
+  /// What the HTML report draws: every counted latency, and the statuses of the cells it shows
+  /// (the worst tasks, the first trials), not all of a large run's trials.
+  public static func load(_ report: RunReport, from store: ResultStore) throws(StoreError) -> TrialGrid {
     var statuses: [String: [String: [Int: TrialStatus]]] = [:]
     var latencies: [String: [Double]] = [:]
-    for (agent, rows) in try store.trialOutcomes(runID: runID) {
-      for row in rows {
-        statuses[agent, default: [:]][row.taskID, default: [:]][row.trial] = row.status
-        if row.counted { latencies[agent, default: []].append(row.latencyMs) }
-      }
+    for agent in report.agents {
+      let name = agent.metrics.agent
+      let shown = agent.tasksWorstFirst.prefix(HTMLReport.gridTaskLimit).map(\.taskID)
+      statuses[name] = try store.trialStatuses(
+        runID: report.run.id, agent: name, tasks: shown, upToTrial: HTMLReport.gridTrialLimit)
+      latencies[name] = agent.metrics.latencySamples
     }
     return TrialGrid(statuses: statuses, latencies: latencies)
   }

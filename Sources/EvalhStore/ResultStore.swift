@@ -63,6 +63,9 @@ public final class ResultStore: Sendable {
     }
   }
 
+  /// SQLITE_TRANSIENT: SQLite copies a bound string before the call returns.
+  static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
   /// Seconds a writer waits for another process's lock before giving up (exit 3).
   static let busyTimeout: TimeInterval = 30
 
@@ -288,11 +291,77 @@ public final class ResultStore: Sendable {
   }
 
   /// One agent's trials folded into a tally as they are read: memory does not grow with the trials.
-  public func trialTally(runID: String, agent: String, slaLimitMs: Double?) throws(StoreError) -> TrialTally {
+  /// The loop reads SQLite's columns in place and makes a task id string only when the task changes:
+  /// it runs once per trial of a run that may hold millions.
+  /// Also returns the agent's failed assurance checks by name, looked up for the trials with violations only.
+  public func trialTally(runID: String, agent: String, slaLimitMs: Double?) throws(StoreError)
+    -> (tally: TrialTally, violationsByCheck: [(check: String, count: Int)])
+  {
     try read { db in
       var tally = TrialTally(slaLimitMs: slaLimitMs)
-      try ResultStore.forEachFact(runID: runID, agent: agent, in: db) { _, facts in tally.add(facts) }
-      return tally
+      let statement = try db.makeStatement(
+        sql: """
+          SELECT task_id, trial, status, error_kind, latency_ms, cost_usd, violations, efficacy_pass, efficacy_score,
+            coalesce(assure_checks, (SELECT count(*) FROM grades g WHERE g.run_id = t.run_id AND g.agent = t.agent
+              AND g.task_id = t.task_id AND g.trial = t.trial AND g.kind = 'assure')),
+            judge_cost_usd
+          FROM trials t WHERE run_id = ? AND agent = ? ORDER BY task_id, trial
+          """)
+      try statement.setArguments([runID, agent])
+      let s = statement.sqliteStatement
+      defer { sqlite3_reset(s) }
+      func isNull(_ i: Int32) -> Bool { sqlite3_column_type(s, i) == SQLITE_NULL }
+      var task: [UInt8] = []
+      var violating: [(task: String, trial: Int)] = []
+      var code = sqlite3_step(s)
+      while code == SQLITE_ROW {
+        let length = Int(sqlite3_column_bytes(s, 0))
+        let id = UnsafeBufferPointer(start: sqlite3_column_text(s, 0), count: length)
+        if !task.elementsEqual(id) {
+          task = Array(id)
+          tally.begin(task: String(decoding: task, as: UTF8.self))
+        }
+        let status: TrialStatus
+        switch sqlite3_column_text(s, 2)?.pointee {
+        case UInt8(ascii: "p"): status = .pass
+        case UInt8(ascii: "f"): status = .fail
+        case UInt8(ascii: "t"): status = .timeout
+        default: status = .error
+        }
+        tally.record(
+          trial: Int(sqlite3_column_int64(s, 1)), status: status,
+          errorKind: isNull(3) ? nil : ErrorKind(rawValue: String(cString: sqlite3_column_text(s, 3))),
+          latencyMs: sqlite3_column_double(s, 4), costUSD: isNull(5) ? nil : sqlite3_column_double(s, 5),
+          violations: Int(sqlite3_column_int64(s, 6)), efficacyPass: isNull(7) ? nil : sqlite3_column_int64(s, 7) != 0,
+          efficacyScore: isNull(8) ? nil : sqlite3_column_double(s, 8), checks: Int(sqlite3_column_int64(s, 9)),
+          judgeCostUSD: isNull(10) ? nil : sqlite3_column_double(s, 10))
+        if sqlite3_column_int64(s, 6) > 0 { violating.append((tally.currentTask, Int(sqlite3_column_int64(s, 1)))) }
+        code = sqlite3_step(s)
+      }
+      guard code == SQLITE_DONE else {
+        throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+      }
+      var counts: [String: Int] = [:]
+      let failed = try db.makeStatement(
+        sql: "SELECT grader FROM grades WHERE run_id = ? AND agent = ? AND task_id = ? AND trial = ? AND kind = 'assure' AND passed = 0")
+      try failed.setArguments([runID, agent, "", 0])
+      let f = failed.sqliteStatement
+      for (task, trial) in violating {
+        sqlite3_reset(f)
+        _ = task.withCString { sqlite3_bind_text(f, 3, $0, -1, ResultStore.transient) }
+        sqlite3_bind_int64(f, 4, Int64(trial))
+        var step = sqlite3_step(f)
+        while step == SQLITE_ROW {
+          counts[String(cString: sqlite3_column_text(f, 0)), default: 0] += 1
+          step = sqlite3_step(f)
+        }
+        guard step == SQLITE_DONE else {
+          throw DatabaseError(resultCode: ResultCode(rawValue: step), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+        }
+      }
+      sqlite3_reset(f)
+      let byCheck = counts.sorted { ($1.value, $0.key) < ($0.value, $1.key) }.map { (check: $0.key, count: $0.value) }
+      return (tally, byCheck)
     }
   }
 
@@ -310,9 +379,10 @@ public final class ResultStore: Sendable {
           coalesce(assure_checks, (SELECT count(*) FROM grades g WHERE g.run_id = t.run_id AND g.agent = t.agent
             AND g.task_id = t.task_id AND g.trial = t.trial AND g.kind = 'assure')),
           judge_cost_usd
-        FROM trials t WHERE run_id = ?1 AND (?2 IS NULL OR agent = ?2) ORDER BY agent, task_id, trial
+        FROM trials t WHERE run_id = ?1 \(agent == nil ? "" : "AND agent = ?2") ORDER BY agent, task_id, trial
         """)
-    try statement.setArguments([runID, agent])
+    // (A literal condition, not `?2 IS NULL OR ...`: SQLite then seeks the agent in the primary key.)
+    try statement.setArguments(agent == nil ? [runID] : [runID, agent])
     let s = statement.sqliteStatement
     defer { sqlite3_reset(s) }
     func text(_ i: Int32) -> String? { sqlite3_column_text(s, i).map { String(cString: $0) } }
@@ -335,6 +405,22 @@ public final class ResultStore: Sendable {
     }
   }
 
+  /// One agent's failed assurance checks by check name, most frequent first. Only trials with
+  /// violations are looked up: a large run's grades are not scanned.
+  public func violationsByCheck(runID: String, agent: String) throws(StoreError) -> [(check: String, count: Int)] {
+    try read { db in
+      try Row.fetchAll(
+        db,
+        sql: """
+          SELECT g.grader, count(*) FROM trials t
+          JOIN grades g ON g.run_id = t.run_id AND g.agent = t.agent AND g.task_id = t.task_id AND g.trial = t.trial
+          WHERE t.run_id = ? AND t.agent = ? AND t.violations > 0 AND g.kind = 'assure' AND g.passed = 0
+          GROUP BY g.grader ORDER BY count(*) DESC, g.grader
+          """, arguments: [runID, agent]
+      ).map { ($0[0], $0[1]) }
+    }
+  }
+
   /// Failed assurance checks per agent and check name, most frequent first.
   public func violationsByCheck(runID: String) throws(StoreError) -> [String: [(check: String, count: Int)]] {
     try read { db in
@@ -352,15 +438,17 @@ public final class ResultStore: Sendable {
     }
   }
 
-  /// Every trial's status and latency, per agent: the HTML report's grid and latency histogram.
-  public func trialOutcomes(runID: String) throws(StoreError) -> [String: [(taskID: String, trial: Int, status: TrialStatus, latencyMs: Double, counted: Bool)]] {
+  /// The statuses of some of an agent's tasks, trials 1...`upToTrial`: the HTML report's grid.
+  public func trialStatuses(runID: String, agent: String, tasks: [String], upToTrial: Int) throws(StoreError)
+    -> [String: [Int: TrialStatus]]
+  {
     try read { db in
-      var out: [String: [(taskID: String, trial: Int, status: TrialStatus, latencyMs: Double, counted: Bool)]] = [:]
-      let rows = try Row.fetchCursor(
-        db, sql: "SELECT agent, task_id, trial, status, latency_ms, error_kind FROM trials WHERE run_id = ?", arguments: [runID])
-      while let row = try rows.next() {
-        let kind: String? = row[5]
-        out[row[0], default: []].append((row[1], row[2], TrialStatus(rawValue: row[3]) ?? .error, row[4], kind != "grader"))
+      var out: [String: [Int: TrialStatus]] = [:]
+      let statement = try db.makeStatement(
+        sql: "SELECT trial, status FROM trials WHERE run_id = ? AND agent = ? AND task_id = ? AND trial <= ?")
+      for task in tasks {
+        let rows = try Row.fetchCursor(statement, arguments: [runID, agent, task, upToTrial])
+        while let row = try rows.next() { out[task, default: [:]][row[0]] = TrialStatus(rawValue: row[1]) ?? .error }
       }
       return out
     }
@@ -380,15 +468,15 @@ public final class ResultStore: Sendable {
 
   /// Streams the columns of trials.csv, in (agent, task, trial) order, straight from SQLite's columns:
   /// memory stays flat and a million rows take about a second.
-  public func forEachExportRow(runID: String, _ body: (ExportRow) throws -> Void) throws {
+  public func forEachExportRow(runID: String, agent: String, _ body: (ExportRow) throws -> Void) throws {
     try pool.read { db in
       let statement = try db.makeStatement(
         sql: """
           SELECT agent, task_id, trial, status, error_kind, efficacy_pass, efficacy_score, violations, latency_ms,
             input_tokens, output_tokens, cost_usd, attempts, seed, started_at, output_json
-          FROM trials WHERE run_id = ? ORDER BY agent, task_id, trial
+          FROM trials WHERE run_id = ? AND agent = ? ORDER BY task_id, trial
           """)
-      try statement.setArguments([runID])
+      try statement.setArguments([runID, agent])
       let s = statement.sqliteStatement
       defer { sqlite3_reset(s) }
       func text(_ i: Int32) -> String? { sqlite3_column_text(s, i).map { String(cString: $0) } }

@@ -40,8 +40,8 @@ enum Generate {
           sql: """
             INSERT INTO trials(run_id, agent, task_id, trial, status, error_kind, error, efficacy_pass, efficacy_score,
               violations, latency_ms, input_tokens, output_tokens, cost_usd, attempts, seed, output_json, started_at,
-              finished_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)
+              finished_at, assure_checks)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?)
             """)
         let grade = try db.makeStatement(
           sql: "INSERT INTO grades(run_id, agent, task_id, trial, kind, grader, passed, score, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
@@ -61,6 +61,7 @@ enum Generate {
               status == .pass ? 1.0 : 0.0, violated ? 1 : 0, status == .timeout ? 5000 : latency, input, output,
               Double(input) * 0.15e-6 + Double(output) * 0.6e-6, Int64(rng.next() >> 33),
               passed ? #""Order 1234 shipped on 2026-11-18.""# : #""I could not find that order.""#, started, started,
+              status == .pass || status == .fail ? 1 : 0,
             ])
             guard status == .pass || status == .fail else { continue }
             try grade.execute(arguments: [id, agent, task, n, "expect", "contains", passed, passed ? 1.0 : 0.0, nil])

@@ -37,9 +37,9 @@ struct Report: AsyncParsableCommand {
 }
 
 /// Loads the report of a run reference, failing with cli.md's exit codes.
-func loadReport(_ reference: String, from store: ResultStore) throws -> RunReport {
+func loadReport(_ reference: String, from store: ResultStore, bootstrapResamples: Int = 2000) throws -> RunReport {
   do {
-    return try RunReport.load(try store.resolve(reference), from: store)
+    return try RunReport.load(try store.resolve(reference), from: store, bootstrapResamples: bootstrapResamples)
   } catch {
     throw Failure(error)
   }
@@ -48,7 +48,7 @@ func loadReport(_ reference: String, from store: ResultStore) throws -> RunRepor
 /// The statuses of every trial, for the HTML trial grid.
 func trialGrid(_ report: RunReport, _ store: ResultStore) throws -> TrialGrid {
   do {
-    return try TrialGrid.load(runID: report.run.id, from: store)
+    return try TrialGrid.load(report, from: store)
   } catch {
     throw Failure(error)
   }
