@@ -87,18 +87,15 @@ public final class HTTPAgent: AgentAdapter {
   ) async -> Finish {
     await withTaskGroup(of: Finish?.self) { group in
       group.addTask { .done(await work()) }
+      // One watcher for both the deadline and an interruption: it sleeps in slices of at most 50 ms.
       group.addTask {
-        try? await Task.sleep(until: deadline, clock: clock)
-        return Task.isCancelled ? nil : .timedOut
-      }
-      if let interruption {
-        group.addTask {
-          while !Task.isCancelled {
-            if interruption.isTriggered { return .interrupted }
-            try? await Task.sleep(for: .milliseconds(50))
-          }
-          return nil
+        while !Task.isCancelled {
+          if interruption?.isTriggered == true { return .interrupted }
+          let now = clock.now
+          if now >= deadline { return .timedOut }
+          try? await Task.sleep(until: min(deadline, now.advanced(by: .milliseconds(50))), clock: clock)
         }
+        return nil
       }
       defer { group.cancelAll() }
       while let next = await group.next() {

@@ -184,6 +184,7 @@ public struct Runner: Sendable {
     func reached(_ max: Double) -> Bool { spent >= max * (1 - 1e-9) }
     var budgetReached: Double? = options.maxCost.flatMap { reached($0) ? spent : nil }
 
+    let committer = Committer(store: store)
     await withTaskGroup(of: Result<TrialRecord?, StoreError>.self) { group in
       var queue = pending.makeIterator()
       var inFlight = 0
@@ -194,7 +195,7 @@ public struct Runner: Sendable {
           guard let record = await executor.run(TrialKeyRef(agent: key.agent, taskID: key.taskID, trial: key.trial), agent: agent, task: task)
           else { return .success(nil) }
           do {
-            try await store.insert(record)
+            try await committer.commit(record)
             return .success(record)
           } catch let error as StoreError {
             return .failure(error)

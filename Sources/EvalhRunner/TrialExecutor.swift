@@ -19,10 +19,9 @@ struct TrialExecutor: Sendable {
   func run(_ key: TrialKeyRef, agent: AgentConfig, task: TaskSpec) async -> TrialRecord? {
     let seed = Seeds.trialSeed(runSeed: runSeed, agent: agent.name, taskID: task.id, trial: key.trial)
     let workdir = "\(workRoot)/\(agent.name)/\(task.id)/\(key.trial)"
-    let fm = FileManager.default
-    try? fm.removeItem(atPath: workdir)
-    try? fm.createDirectory(atPath: workdir, withIntermediateDirectories: true)
-    if let fixture = task.fixture { copyFixture(fixture, into: workdir) }
+    let folder = Self.needsFolder(agent: agent, task: task)
+    if folder { WorkFolder.make(workdir) }
+    if folder, let fixture = task.fixture { copyFixture(fixture, into: workdir) }
     let request = AgentRequest(
       runID: runID, suite: suite.name, agent: agent.name, task: task, trial: key.trial, seed: seed, workdir: workdir)
     let timeout = task.timeout ?? suite.timeout
@@ -30,7 +29,7 @@ struct TrialExecutor: Sendable {
     guard let adapter = adapters[agent.name] else { return nil }
     let reply = await adapter.run(request, timeout: timeout, interruption: interruption)
     if case .interrupted = reply.outcome {
-      try? fm.removeItem(atPath: workdir)
+      if folder { WorkFolder.remove(workdir) }
       return nil
     }
     var record = TrialRecord(
@@ -70,12 +69,24 @@ struct TrialExecutor: Sendable {
     record.finishedAt = Date()
     record.error = record.error.map(redactor.redact)
     for i in record.grades.indices { record.grades[i].detail = record.grades[i].detail.map(redactor.redact) }
-    if keepFailed && record.status != .pass {
+    if keepFailed && record.status != .pass && folder {
       record.workdir = workdir
-    } else {
-      try? fm.removeItem(atPath: workdir)
+    } else if folder {
+      WorkFolder.remove(workdir)
     }
     return record
+  }
+
+  /// Whether the trial's working folder is made on disk. A subprocess agent may write into it, a
+  /// fixture is copied into it, a command grader inspects it. An HTTP agent is usually elsewhere:
+  /// without a fixture or a command grader its folder is named in the request but not made, which
+  /// spares a directory create and remove per trial (about 0.2 ms on ext4, the cost of the trial).
+  static func needsFolder(agent: AgentConfig, task: TaskSpec) -> Bool {
+    if case .subprocess = agent.adapter { return true }
+    if task.fixture != nil { return true }
+    let commandGrader = task.expect.contains { if case .command = $0.kind { true } else { false } }
+    let commandCheck = task.assure.contains { if case .command = $0.kind { true } else { false } }
+    return commandGrader || commandCheck
   }
 
   /// Applies every `expect` grader and `assure` check, and sets the status from them.
@@ -230,3 +241,27 @@ struct TrialKeyRef: Sendable {
   let trial: Int
 }
 
+
+/// A trial's working folder, made and removed with single system calls on the common path.
+enum WorkFolder {
+  static func make(_ path: String) {
+    if mkdir(path, 0o755) == 0 { return }
+    switch errno {
+    case EEXIST:
+      // A leftover (a resumed run's trial): start it empty.
+      try? FileManager.default.removeItem(atPath: path)
+    case ENOENT:
+      // The first trial of this agent and task: make the parents once.
+      try? FileManager.default.createDirectory(
+        atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+    default: break
+    }
+    _ = mkdir(path, 0o755)
+  }
+
+  /// Removes the folder; rmdir suffices when the trial left it empty.
+  static func remove(_ path: String) {
+    if rmdir(path) == 0 || errno == ENOENT { return }
+    try? FileManager.default.removeItem(atPath: path)
+  }
+}

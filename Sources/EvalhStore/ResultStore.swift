@@ -235,6 +235,15 @@ public final class ResultStore: Sendable {
     }
   }
 
+  /// Writes trials, each with its grades, in one transaction (a group commit).
+  public func insert(_ trials: [TrialRecord]) async throws(StoreError) {
+    do {
+      try await pool.write { db in for trial in trials { try ResultStore.insert(trial, into: db) } }
+    } catch {
+      throw ResultStore.wrap(error, path: path)
+    }
+  }
+
   /// The synchronous form of `insert`.
   public func insertNow(_ trial: TrialRecord) throws(StoreError) {
     try write { db in try ResultStore.insert(trial, into: db) }
