@@ -3,6 +3,24 @@ import Foundation
 
 /// The terminal summary of reports.md: a headline per agent, then tasks worst first.
 public enum TextReport {
+  /// Task rows in the terminal table, worst first.
+  static let taskRowsShown = 100
+
+  /// Flaky task names listed in the summary.
+  static let flakyNamesShown = 20
+
+  /// The k at which the pass^k curve is printed: every k up to 12, then doublings and n.
+  static func curvePoints(_ n: Int) -> [Int] {
+    guard n > 12 else { return Array(1...n) }
+    var points = Array(1...8)
+    var k = 16
+    while k < n {
+      points.append(k)
+      k *= 2
+    }
+    return points + [n]
+  }
+
   /// Renders `report`; `color` adds ANSI colours (only for a terminal without NO_COLOR).
   public static func render(_ report: RunReport, color: Bool = false) -> String {
     var out = ""
@@ -44,7 +62,8 @@ public enum TextReport {
     out += "  consistency \(Fmt.percent(m.consistency, digits: 0)) \(Fmt.interval(i.consistency))"
     out += "  flaky tasks \(m.flakyTasks.count)\n"
     if m.nMin > 1 {
-      let curve = (1...m.nMin).map { "\($0):\(Fmt.percent(m.passHatK[$0 - 1], digits: 0))" }.joined(separator: " ")
+      let curve = TextReport.curvePoints(m.nMin).map { "\($0):\(Fmt.percent(m.passHatK[$0 - 1], digits: 0))" }
+        .joined(separator: " ")
       out += "  pass^k      \(curve)\n"
     }
     var cost = "  cost        \(Fmt.usd(m.costTotalUSD)) total, \(Fmt.usd(m.costPerTrialUSD))/trial, \(Fmt.usd(m.costPerSuccessUSD))/success"
@@ -82,7 +101,10 @@ public enum TextReport {
     if (m.errors["grader"] ?? 0) > 0 { out += "  (grader errors are excluded from the rates)" }
     out += "\n"
     if !m.flakyTasks.isEmpty {
-      out += "  flaky       \(m.flakyTasks.map { Escape.terminal($0) }.joined(separator: ", "))\n"
+      // A terminal line, not a list of thousands: the JSON report and CSV export have them all.
+      let shown = m.flakyTasks.prefix(TextReport.flakyNamesShown).map { Escape.terminal($0) }.joined(separator: ", ")
+      let more = m.flakyTasks.count - TextReport.flakyNamesShown
+      out += "  flaky       \(shown)\(more > 0 ? ", … and \(more) more" : "")\n"
     }
     if !m.shortTasks.isEmpty {
       out += "  short       \(plural(m.shortTasks.count, "task")) with fewer trials than planned: \(m.shortTasks.map { Escape.terminal($0) }.joined(separator: ", "))\n"
@@ -94,7 +116,7 @@ public enum TextReport {
     let tasks = a.tasksWorstFirst
     let width = max(4, min(40, tasks.map { $0.taskID.count }.max() ?? 4))
     var out = "  " + Fmt.pad("task", width) + "      n  pass  first  pass^n  success (95% CI)      p95        cost  viol  err\n"
-    for t in tasks {
+    for t in tasks.prefix(TextReport.taskRowsShown) {
       var line = "  " + Fmt.pad(Escape.terminal(String(t.taskID.prefix(40))), width)
       line += Fmt.lpad(t.isShort ? "\(t.trials + t.graderErrors)/\(t.planned)" : "\(t.trials)", 7)
       line += Fmt.lpad("\(t.passes)", 6)
@@ -106,6 +128,9 @@ public enum TextReport {
       line += Fmt.lpad("\(t.violations)", 6)
       line += Fmt.lpad("\(t.errors)", 5)
       out += line + "\n"
+    }
+    if tasks.count > TextReport.taskRowsShown {
+      out += "  … and \(tasks.count - TextReport.taskRowsShown) more tasks, better ones (every task: --format json, markdown, or export --csv)\n"
     }
     return out
   }

@@ -125,3 +125,32 @@ import Testing
     #expect(String(decoding: row.bytes, as: UTF8.self) == CSVExport.table([], [cells]).dropFirst(1).description)  // "\r\n" is one Character
   }
 }
+
+/// A large run stays readable at a terminal: capped lists, a sampled pass^k curve.
+@Suite struct LargeRunTextTests {
+  @Test func curvePointsSampleLongCurves() {
+    #expect(TextReport.curvePoints(8) == Array(1...8))
+    #expect(TextReport.curvePoints(12) == Array(1...12))
+    #expect(TextReport.curvePoints(100) == [1, 2, 3, 4, 5, 6, 7, 8, 16, 32, 64, 100])
+    #expect(TextReport.curvePoints(64) == [1, 2, 3, 4, 5, 6, 7, 8, 16, 32, 64])
+  }
+
+  @Test func longListsAreCapped() {
+    // 150 flaky tasks of 20 trials: pass on even trials.
+    let facts = (0..<150).flatMap { t in
+      (1...20).map { n in TrialFacts(taskID: String(format: "task-%03d", t), trial: n, status: n % 2 == 0 ? .pass : .fail, latencyMs: 10) }
+    }
+    let metrics = AgentMetrics(agent: "a", trials: facts, planned: [:], bootstrapResamples: 10)
+    let started = Date(timeIntervalSince1970: 1_795_000_000)
+    let run = RunRecord(
+      id: "r-big", suite: "s", suitePath: nil, suiteSHA256: "0", label: nil, seed: 1, trials: 20, status: .completed,
+      startedAt: started, finishedAt: started, evalhVersion: nil, host: nil, gitCommit: nil, configJSON: "{}",
+      plan: RunPlan(agents: ["a"], tasks: []))
+    let text = TextReport.render(RunReport(run: run, agents: [AgentReport(metrics)]))
+    // pass^k = C(10, k) / C(20, k): 45/190 = 24%, 120/1140 = 11%, 210/4845 = 4%, 252/15504 = 2%, ...
+    #expect(text.contains("pass^k      1:50% 2:24% 3:11% 4:4% 5:2% 6:1% 7:0% 8:0% 16:0% 20:0%"))
+    #expect(text.contains("task-019, … and 130 more"))
+    #expect(text.contains("  … and 50 more tasks, better ones"))
+    #expect(text.split(separator: "\n").filter { $0.hasPrefix("  task-") }.count == 100)
+  }
+}
