@@ -267,10 +267,10 @@ import Testing
     let server = try await LoopbackServer { _ in .silence }
     let agent = HTTPAgent(config: HTTPConfig(url: server.baseURL))
     let interruption = Interruption()
-    Task {
-      try? await Task.sleep(for: .milliseconds(200))
+    Thread {
+      usleep(200_000)
       interruption.trigger()
-    }
+    }.start()
     let reply = await agent.run(httpRequest(), timeout: 30, interruption: interruption)
     await agent.shutdown()
     await server.shutdown()
