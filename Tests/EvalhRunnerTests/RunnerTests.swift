@@ -277,8 +277,14 @@ func comparable(_ store: ResultStore, _ runID: String) throws -> [String] {
     let store = try ResultStore(path: ws.path + "/db.sqlite", create: true)
     let interruption = Interruption()
     // A thread, not a task: the trigger must not wait for the cooperative pool other tests may keep busy.
+    // It fires once the three agents are running (or after 20 s).
+    let children = NSTemporaryDirectory() + "evalh-runner-children-\(getpid())"
     Thread {
-      usleep(500_000)
+      for _ in 0..<2000 {
+        let lines = ((try? String(contentsOfFile: children, encoding: .utf8)) ?? "").split(separator: "\n")
+        if lines.count >= 3 { break }
+        usleep(10_000)
+      }
       interruption.trigger()
     }.start()
     let clock = ContinuousClock()
@@ -287,7 +293,6 @@ func comparable(_ store: ResultStore, _ runID: String) throws -> [String] {
     #expect(clock.now - start < .seconds(30))
     #expect(result.run.status == .interrupted && result.recorded == 0)
     #expect(try store.run(id: result.run.id)?.status == .interrupted)
-    let children = NSTemporaryDirectory() + "evalh-runner-children-\(getpid())"
     defer { unlink(children) }
     let pids = (try? String(contentsOfFile: children, encoding: .utf8))?.split(separator: "\n").compactMap { Int32($0) } ?? []
     #expect(pids.count == 3)  // concurrency 3: only those were launched
