@@ -188,54 +188,8 @@ extension JSONValue {
 
 extension JSONValue {
   /// The text of a JSON string literal (`"a\\nb"` → a, newline, b); nil when `json` is not one.
-  /// A small decoder for the one shape that is read per trial in bulk, where a full parser is costly.
   public static func stringLiteral(_ json: String) -> String? {
-    let u = Array(json.utf8)
-    guard u.count >= 2, u[0] == 0x22, u[u.count - 1] == 0x22 else { return nil }
-    var out: [UInt8] = []
-    out.reserveCapacity(u.count)
-    func hex(_ at: Int) -> UInt32? {
-      guard at + 4 <= u.count - 1 else { return nil }
-      var value: UInt32 = 0
-      for b in u[at..<(at + 4)] {
-        guard let digit = Character(UnicodeScalar(b)).hexDigitValue else { return nil }
-        value = value * 16 + UInt32(digit)
-      }
-      return value
-    }
-    var i = 1
-    while i < u.count - 1 {
-      let b = u[i]
-      if b == 0x22 { return nil }  // a bare quote: not one literal
-      guard b == 0x5C else {
-        out.append(b)
-        i += 1
-        continue
-      }
-      guard i + 1 < u.count - 1 else { return nil }
-      let escape = u[i + 1]
-      i += 2
-      switch escape {
-      case 0x22, 0x5C, 0x2F: out.append(escape)
-      case UInt8(ascii: "b"): out.append(0x08)
-      case UInt8(ascii: "f"): out.append(0x0C)
-      case UInt8(ascii: "n"): out.append(0x0A)
-      case UInt8(ascii: "r"): out.append(0x0D)
-      case UInt8(ascii: "t"): out.append(0x09)
-      case UInt8(ascii: "u"):
-        guard var code = hex(i) else { return nil }
-        i += 4
-        // A surrogate pair written as two escapes.
-        if (0xD800..<0xDC00).contains(code), i + 6 <= u.count - 1, u[i] == 0x5C, u[i + 1] == UInt8(ascii: "u"),
-          let low = hex(i + 2), (0xDC00..<0xE000).contains(low)
-        {
-          code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
-          i += 6
-        }
-        out += Array(String(Character(UnicodeScalar(code) ?? "\u{FFFD}")).utf8)
-      default: return nil
-      }
-    }
-    return String(decoding: out, as: UTF8.self)
+    guard json.utf8.first == UInt8(ascii: "\"") else { return nil }
+    return parse(json)?.stringValue
   }
 }

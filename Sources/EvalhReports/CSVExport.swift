@@ -156,7 +156,7 @@ public enum CSVExport {
       row.integer(t.attempts)
       row.integer(t.seed)
       row.text(t.startedAt)
-      // A string output as its text (decoded without a JSON parser: this runs per trial), else its JSON.
+      // A string output as its text, anything else as its JSON.
       row.text(t.outputJSON.map { json in
         let text = JSONValue.stringLiteral(json) ?? json
         // At most 1,000 characters; a text of at most 1,000 bytes has no more (and needs no counting).
