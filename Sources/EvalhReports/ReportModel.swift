@@ -14,10 +14,11 @@ public struct RunReport: Sendable {
   }
 
   /// Builds the report of `run` from `store`.
-  /// `bootstrapResamples` 0 skips the intervals (compare computes its own paired ones).
-  public static func load(_ run: RunRecord, from store: ResultStore, bootstrapResamples: Int = 2000) throws(StoreError)
-    -> RunReport
-  {
+  /// `bootstrapResamples` 0 skips the intervals, `violationsByCheck` false the per-check counts
+  /// (compare needs neither).
+  public static func load(
+    _ run: RunRecord, from store: ResultStore, bootstrapResamples: Int = 2000, violationsByCheck: Bool = true
+  ) throws(StoreError) -> RunReport {
     let planned = run.plan.plannedByTask
     let targets = MetricTargets(config: JSONValue.parse(run.configJSON) ?? .null)
     let names = run.plan.agents.isEmpty ? try store.recordedAgents(runID: run.id) : run.plan.agents
@@ -26,7 +27,8 @@ public struct RunReport: Sendable {
     DispatchQueue.concurrentPerform(iterations: names.count) { i in
       let result = Result { () throws(StoreError) -> AgentReport in
         let (tally, violations) = try store.trialTally(
-          runID: run.id, agent: names[i], slaLimitMs: targets.slo.latency.map { $0 * 1000 })
+          runID: run.id, agent: names[i], slaLimitMs: targets.slo.latency.map { $0 * 1000 },
+          violationsByCheck: violationsByCheck)
         return AgentReport(
           AgentMetrics(
             agent: names[i], tally: tally, planned: planned, targets: targets, violationsByCheck: violations,

@@ -303,8 +303,8 @@ public final class ResultStore: Sendable {
   /// The loop reads SQLite's columns in place and makes a task id string only when the task changes:
   /// it runs once per trial of a run that may hold millions.
   /// Also returns the agent's failed assurance checks by name, looked up for the trials with violations only.
-  public func trialTally(runID: String, agent: String, slaLimitMs: Double?) throws(StoreError)
-    -> (tally: TrialTally, violationsByCheck: [(check: String, count: Int)])
+  public func trialTally(runID: String, agent: String, slaLimitMs: Double?, violationsByCheck: Bool = true)
+    throws(StoreError) -> (tally: TrialTally, violationsByCheck: [(check: String, count: Int)])
   {
     try read { db in
       var tally = TrialTally(slaLimitMs: slaLimitMs)
@@ -344,7 +344,9 @@ public final class ResultStore: Sendable {
           violations: Int(sqlite3_column_int64(s, 6)), efficacyPass: isNull(7) ? nil : sqlite3_column_int64(s, 7) != 0,
           efficacyScore: isNull(8) ? nil : sqlite3_column_double(s, 8), checks: Int(sqlite3_column_int64(s, 9)),
           judgeCostUSD: isNull(10) ? nil : sqlite3_column_double(s, 10))
-        if sqlite3_column_int64(s, 6) > 0 { violating.append((tally.currentTask, Int(sqlite3_column_int64(s, 1)))) }
+        if violationsByCheck, sqlite3_column_int64(s, 6) > 0 {
+          violating.append((tally.currentTask, Int(sqlite3_column_int64(s, 1))))
+        }
         code = sqlite3_step(s)
       }
       guard code == SQLITE_DONE else {

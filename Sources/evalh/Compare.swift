@@ -60,7 +60,9 @@ struct Compare: AsyncParsableCommand {
     let loaded = Mutex([Result<RunReport, any Error>?](repeating: nil, count: 2))
     let sources = [(base, baseStore), (candidate, candidateStore)]
     DispatchQueue.concurrentPerform(iterations: 2) { i in
-      let result = Result { try loadReport(sources[i].0, from: sources[i].1, bootstrapResamples: 0) }
+      let result = Result {
+        try loadReport(sources[i].0, from: sources[i].1, bootstrapResamples: 0, violationsByCheck: false)
+      }
       loaded.withLock { $0[i] = result }
     }
     let reports = loaded.withLock { $0 }

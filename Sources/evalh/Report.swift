@@ -37,9 +37,13 @@ struct Report: AsyncParsableCommand {
 }
 
 /// Loads the report of a run reference, failing with cli.md's exit codes.
-func loadReport(_ reference: String, from store: ResultStore, bootstrapResamples: Int = 2000) throws -> RunReport {
+func loadReport(_ reference: String, from store: ResultStore, bootstrapResamples: Int = 2000, violationsByCheck: Bool = true)
+  throws -> RunReport
+{
   do {
-    return try RunReport.load(try store.resolve(reference), from: store, bootstrapResamples: bootstrapResamples)
+    return try RunReport.load(
+      try store.resolve(reference), from: store, bootstrapResamples: bootstrapResamples,
+      violationsByCheck: violationsByCheck)
   } catch {
     throw Failure(error)
   }
