@@ -276,6 +276,9 @@ public struct TrialTally: Sendable {
       judgeCostUSD: f.judgeCostUSD)
   }
 
+  /// Every trial folded in, grader errors included.
+  public private(set) var recordedTrials = 0
+
   /// The task of the trials being folded.
   public var currentTask: String { currentID }
 
@@ -291,6 +294,7 @@ public struct TrialTally: Sendable {
     trial: Int, status: TrialStatus, errorKind: ErrorKind?, latencyMs: Double, costUSD: Double?, violations: Int,
     efficacyPass: Bool?, efficacyScore: Double?, checks: Int, judgeCostUSD: Double?
   ) {
+    recordedTrials += 1
     if status == .timeout { timeouts += 1 }
     if status == .error, let kind = errorKind { errorsByKind[kind, default: 0] += 1 }
     if let judge = judgeCostUSD {

@@ -290,15 +290,6 @@ public final class ResultStore: Sendable {
     try read { db in try Double.fetchOne(db, sql: "SELECT total(cost_usd) FROM trials WHERE run_id = ?", arguments: [runID]) ?? 0 }
   }
 
-  /// The facts metrics need, per agent (tests and small runs; reports fold with `trialTally`).
-  public func trialFacts(runID: String) throws(StoreError) -> [String: [TrialFacts]] {
-    try read { db in
-      var byAgent: [String: [TrialFacts]] = [:]
-      try ResultStore.forEachFact(runID: runID, agent: nil, in: db) { agent, facts in byAgent[agent, default: []].append(facts) }
-      return byAgent
-    }
-  }
-
   /// One agent's trials folded into a tally as they are read: memory does not grow with the trials.
   /// The loop reads SQLite's columns in place and makes a task id string only when the task changes:
   /// it runs once per trial of a run that may hold millions.
@@ -379,74 +370,6 @@ public final class ResultStore: Sendable {
   /// The agents that recorded trials in a run, by name.
   public func recordedAgents(runID: String) throws(StoreError) -> [String] {
     try read { db in try String.fetchAll(db, sql: "SELECT DISTINCT agent FROM trials WHERE run_id = ? ORDER BY agent", arguments: [runID]) }
-  }
-
-  /// Streams a run's trial facts (one agent's, or all) in (agent, task, trial) order, reading SQLite's
-  /// columns directly: at a million rows, decoding through generic rows costs more than the query.
-  static func forEachFact(runID: String, agent: String?, in db: Database, _ body: (String, TrialFacts) throws -> Void) throws {
-    let statement = try db.makeStatement(
-      sql: """
-        SELECT agent, task_id, trial, status, error_kind, latency_ms, cost_usd, violations, efficacy_pass, efficacy_score,
-          coalesce(assure_checks, (SELECT count(*) FROM grades g WHERE g.run_id = t.run_id AND g.agent = t.agent
-            AND g.task_id = t.task_id AND g.trial = t.trial AND g.kind = 'assure')),
-          judge_cost_usd
-        FROM trials t WHERE run_id = ?1 \(agent == nil ? "" : "AND agent = ?2") ORDER BY agent, task_id, trial
-        """)
-    // (A literal condition, not `?2 IS NULL OR ...`: SQLite then seeks the agent in the primary key.)
-    try statement.setArguments(agent == nil ? [runID] : [runID, agent])
-    let s = statement.sqliteStatement
-    defer { sqlite3_reset(s) }
-    func text(_ i: Int32) -> String? { sqlite3_column_text(s, i).map { String(cString: $0) } }
-    func real(_ i: Int32) -> Double? { sqlite3_column_type(s, i) == SQLITE_NULL ? nil : sqlite3_column_double(s, i) }
-    func int(_ i: Int32) -> Int? { sqlite3_column_type(s, i) == SQLITE_NULL ? nil : Int(sqlite3_column_int64(s, i)) }
-    var agentName = agent ?? ""
-    while true {
-      let code = sqlite3_step(s)
-      if code == SQLITE_DONE { break }
-      guard code == SQLITE_ROW else {
-        throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
-      }
-      if agent == nil { agentName = text(0) ?? "" }
-      let facts = TrialFacts(
-        taskID: text(1) ?? "", trial: int(2) ?? 0, status: text(3).flatMap(TrialStatus.init(rawValue:)) ?? .error,
-        errorKind: text(4).flatMap(ErrorKind.init(rawValue:)), latencyMs: real(5) ?? 0, costUSD: real(6),
-        violations: int(7) ?? 0, efficacyPass: int(8).map { $0 != 0 }, efficacyScore: real(9), checks: int(10) ?? 0,
-        judgeCostUSD: real(11))
-      try body(agentName, facts)
-    }
-  }
-
-  /// One agent's failed assurance checks by check name, most frequent first. Only trials with
-  /// violations are looked up: a large run's grades are not scanned.
-  public func violationsByCheck(runID: String, agent: String) throws(StoreError) -> [(check: String, count: Int)] {
-    try read { db in
-      try Row.fetchAll(
-        db,
-        sql: """
-          SELECT g.grader, count(*) FROM trials t
-          JOIN grades g ON g.run_id = t.run_id AND g.agent = t.agent AND g.task_id = t.task_id AND g.trial = t.trial
-          WHERE t.run_id = ? AND t.agent = ? AND t.violations > 0 AND g.kind = 'assure' AND g.passed = 0
-          GROUP BY g.grader ORDER BY count(*) DESC, g.grader
-          """, arguments: [runID, agent]
-      ).map { ($0[0], $0[1]) }
-    }
-  }
-
-  /// Failed assurance checks per agent and check name, most frequent first.
-  public func violationsByCheck(runID: String) throws(StoreError) -> [String: [(check: String, count: Int)]] {
-    try read { db in
-      var out: [String: [(check: String, count: Int)]] = [:]
-      for row in try Row.fetchAll(
-        db,
-        sql: """
-          SELECT agent, grader, count(*) FROM grades WHERE run_id = ? AND kind = 'assure' AND passed = 0
-          GROUP BY agent, grader ORDER BY agent, count(*) DESC, grader
-          """, arguments: [runID])
-      {
-        out[row[0], default: []].append((row[1], row[2]))
-      }
-      return out
-    }
   }
 
   /// The statuses of some of an agent's tasks, trials 1...`upToTrial`: the HTML report's grid.

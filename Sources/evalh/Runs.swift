@@ -23,13 +23,18 @@ struct Runs: AsyncParsableCommand {
     var rows: [(run: RunRecord, recorded: Int, success: Double?)] = []
     do {
       for run in try store.runs(suite: suite, limit: limit) {
-        let facts = try store.trialFacts(runID: run.id)
         let planned = run.plan.plannedByTask
-        // The list shows point estimates only: no bootstrap.
-        let rates = facts.compactMap {
-          AgentMetrics(agent: $0.key, trials: $0.value, planned: planned, bootstrapResamples: 0).successRate
+        var recorded = 0
+        var rates: [Double] = []
+        for agent in try store.recordedAgents(runID: run.id) {
+          // The list shows point estimates only: no bootstrap, no per-check counts.
+          let tally = try store.trialTally(runID: run.id, agent: agent, slaLimitMs: nil, violationsByCheck: false).tally
+          recorded += tally.recordedTrials
+          if let rate = AgentMetrics(agent: agent, tally: tally, planned: planned, bootstrapResamples: 0).successRate {
+            rates.append(rate)
+          }
         }
-        rows.append((run, facts.values.reduce(0) { $0 + $1.count }, Statistics.mean(rates)))
+        rows.append((run, recorded, Statistics.mean(rates)))
       }
     } catch {
       throw Failure(error)

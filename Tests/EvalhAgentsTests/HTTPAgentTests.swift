@@ -111,12 +111,9 @@ import Testing
   }
 
   @Test func retriesA503ThenSucceeds() async throws {
-    let calls = Mutex(0)
+    let calls = Counter()
     let (reply, server) = try await trial { _ in
-      let n = calls.withLock { n in
-        n += 1
-        return n
-      }
+      let n = calls.next()
       return n == 1 ? .respond(status: 503, body: Array("busy".utf8)) : .json(#"{"output":"second time"}"#)
     }
     guard case .answered = reply.outcome else { Issue.record("\(reply.outcome)"); return }
@@ -125,13 +122,10 @@ import Testing
   }
 
   @Test func honoursRetryAfterSecondsOn429() async throws {
-    let calls = Mutex(0)
+    let calls = Counter()
     let started = ContinuousClock.now
     let (reply, _) = try await trial { _ in
-      let n = calls.withLock { n in
-        n += 1
-        return n
-      }
+      let n = calls.next()
       return n == 1 ? .respond(status: 429, headers: [("Retry-After", "1")], body: []) : .json(#"{"output":"ok"}"#)
     }
     guard case .answered = reply.outcome else { Issue.record("\(reply.outcome)"); return }
@@ -183,12 +177,9 @@ import Testing
   }
 
   @Test func connectionResetIsRetried() async throws {
-    let calls = Mutex(0)
+    let calls = Counter()
     let (reply, server) = try await trial { _ in
-      let n = calls.withLock { n in
-        n += 1
-        return n
-      }
+      let n = calls.next()
       return n == 1 ? .reset : .json(#"{"output":"after reset"}"#)
     }
     guard case .answered = reply.outcome else { Issue.record("\(reply.outcome)"); return }
@@ -286,4 +277,16 @@ func httpRequest() -> AgentRequest {
       id: "t1", input: .object(["order": .number(1234)]), tags: [], metadata: ["k": .string("v")], trials: nil,
       timeout: nil, expect: [], assure: []),
     trial: 3, seed: 99, workdir: "/tmp/w")
+}
+
+/// Counts a scripted server's requests.
+final class Counter: Sendable {
+  private let count = Mutex(0)
+  /// 1 for the first call, 2 for the second, …
+  func next() -> Int {
+    count.withLock { n in
+      n += 1
+      return n
+    }
+  }
 }

@@ -63,8 +63,6 @@ func sampleTrial(_ run: String = "r-1", task: String = "t1", trial: Int = 1, sta
     let back = try store.trials(runID: "r-1", taskID: "t1")
     #expect(back == [trial])
     #expect(try store.recordedKeys(runID: "r-1") == [TrialKey(agent: "a", taskID: "t1", trial: 1)])
-    let facts = try store.trialFacts(runID: "r-1")
-    #expect(facts["a"]?.first?.status == .pass && facts["a"]?.first?.latencyMs == 12.5)
     // The same triple twice is refused: a trial is recorded once.
     #expect(throws: StoreError.self) { try store.insertNow(trial) }
   }
@@ -197,5 +195,47 @@ func sampleTrial(_ run: String = "r-1", task: String = "t1", trial: Int = 1, sta
     // Milliseconds round rather than truncate: .123 must not print as .122.
     #expect(Timestamp.format(Date(timeIntervalSince1970: 1_790_000_000.123)) == "2026-09-21T14:13:20.123Z")
     #expect(Timestamp.format(Date(timeIntervalSince1970: 1_790_000_000.9996)) == "2026-09-21T14:13:21.000Z")
+  }
+
+  /// Reports fold an agent's stored trials without loading them: the fold reads what was written.
+  @Test func tallyFoldsStoredTrialsWithChecksViolationsAndJudgeCost() throws {
+    let db = TempDB()
+    let store = try ResultStore(path: db.path, create: true)
+    try store.createRun(sampleRun(), tasks: [])
+    func trial(_ task: String, _ n: Int, _ status: TrialStatus, violated: Bool = false, kind: ErrorKind? = nil, judge: Double? = nil)
+      -> TrialRecord
+    {
+      var t = sampleTrial(task: task, trial: n, status: status)
+      t.errorKind = kind
+      t.violations = violated ? 1 : 0
+      t.judgeCostUSD = judge
+      t.grades = [
+        Grade(kind: .expect, grader: "contains", passed: status == .pass),
+        Grade(kind: .assure, grader: "no-pii", passed: !violated, detail: violated ? "email" : nil),
+        Grade(kind: .assure, grader: "max_steps", passed: true),
+      ]
+      return t
+    }
+    // Inserted out of order: the first run is trial 1 whatever the order of the rows.
+    for t in [
+      trial("t1", 2, .fail, violated: true, judge: 0.25), trial("t1", 1, .pass, judge: 0.5), trial("t2", 1, .fail, violated: true),
+      trial("t2", 2, .error, kind: .grader), trial("t3", 1, .timeout),
+    ] {
+      try store.insertNow(t)
+    }
+    let (tally, byCheck) = try store.trialTally(runID: "r-1", agent: "a", slaLimitMs: nil)
+    #expect(tally.recordedTrials == 5)
+    #expect(byCheck.map(\.check) == ["no-pii"] && byCheck.map(\.count) == [2])
+    let m = AgentMetrics(agent: "a", tally: tally, planned: [:], bootstrapResamples: 0)
+    #expect(m.trials == 4)  // the grader error is recorded, not counted
+    let success: Double = 0.5 / 3  // t1 1 of 2, t2 0 of 1, t3 0 of 1
+    #expect(m.successRate == success)
+    #expect(m.firstRunSuccess == 1.0 / 3)
+    let adherence: Double = 6.0 / 8  // 2 checks on each of 4 counted trials, 2 violated
+    #expect(m.policyAdherence == adherence)
+    #expect(m.judgeCostUSD == 0.75)
+    #expect(m.errors["grader"] == 1 && m.errors["timeout"] == 1)
+    let (_, none) = try store.trialTally(runID: "r-1", agent: "a", slaLimitMs: nil, violationsByCheck: false)
+    #expect(none.isEmpty)
   }
 }
