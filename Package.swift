@@ -47,7 +47,7 @@ let package = Package(
     // Scheduling trials: concurrency, grading, commits, resume, signals, progress.
     .target(name: "EvalhRunner", dependencies: ["EvalhCore", "EvalhStore", "EvalhAgents"]),
     // Renderers: pure functions from a report model to text.
-    .target(name: "EvalhReports", dependencies: ["EvalhCore", "EvalhStore"]),
+    .target(name: "EvalhReports", dependencies: ["EvalhCore", "EvalhStore", "CEvalhSys"]),
     .executableTarget(
       name: "evalh",
       dependencies: [

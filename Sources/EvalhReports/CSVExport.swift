@@ -1,3 +1,4 @@
+import CEvalhSys
 import EvalhCore
 import EvalhStore
 import Foundation
@@ -90,85 +91,130 @@ public enum CSVExport {
       })
   }
 
-  /// Writes the four files into `folder` (created if missing); trials are streamed from the store.
-  public static func write(_ report: RunReport, store: ResultStore, to folder: String) throws {
-    try writeSummaries(report, store: store, to: folder)
-    try writeTrials(runID: report.run.id, agents: report.agents.map(\.metrics.agent), store: store, to: folder)
-  }
-
-  /// summary.csv, tasks.csv and passk.csv.
-  public static func writeSummaries(_ report: RunReport, store: ResultStore, to folder: String) throws {
+  /// Writes the four files into `folder` (created if missing). One scan per agent, agents side by side,
+  /// both measures the run and streams its trials into trials.csv.
+  public static func write(_ run: RunRecord, store: ResultStore, to folder: String) throws {
     try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-    let tags = try store.taskTags(runID: report.run.id)
+    let trials = try TrialsFile(folder: folder, runID: run.id, agents: RunReport.agents(of: run, in: store))
+    // The CSV files carry no suite-level intervals (tasks.csv's are Wilson's): no bootstrap.
+    let report = try RunReport.load(run, from: store, bootstrapResamples: 0) { agent, row in trials.parts[agent].append(row) }
+    try trials.finish()
+    let tags = try store.taskTags(runID: run.id)
     try Data(summary(report).utf8).write(to: URL(fileURLWithPath: "\(folder)/summary.csv"))
     try Data(tasks(report, tags: tags).utf8).write(to: URL(fileURLWithPath: "\(folder)/tasks.csv"))
     try Data(passk(report).utf8).write(to: URL(fileURLWithPath: "\(folder)/passk.csv"))
   }
 
-  /// trials.csv, every trial in (agent, task, trial) order: each agent's rows are written by its own
-  /// reader into a part file, side by side, then the parts are joined in agent order.
-  public static func writeTrials(runID: String, agents: [String], store: ResultStore, to folder: String) throws {
-    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-    let ordered = agents.sorted()
-    let parts = ordered.indices.map { "\(folder)/.trials.csv.part\($0)" }
-    defer { for part in parts { unlink(part) } }
-    let failures = Mutex<[any Error]>([])
-    DispatchQueue.concurrentPerform(iterations: ordered.count) { i in
-      do {
-        try writeTrialRows(runID: runID, agent: ordered[i], store: store, to: parts[i])
-      } catch {
-        failures.withLock { $0.append(error) }
-      }
-    }
-    if let failure = failures.withLock({ $0.first }) { throw failure }
-    FileManager.default.createFile(atPath: "\(folder)/trials.csv", contents: nil)
-    let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: "\(folder)/trials.csv"))
-    defer { try? handle.close() }
-    try handle.write(contentsOf: Data((trialColumns.joined(separator: ",") + "\r\n").utf8))
-    for part in parts {
-      let reader = try FileHandle(forReadingFrom: URL(fileURLWithPath: part))
-      defer { try? reader.close() }
-      while let chunk = try reader.read(upToCount: 4 << 20), !chunk.isEmpty { try handle.write(contentsOf: chunk) }
-    }
-  }
+  /// trials.csv, every trial in (agent, task, trial) order: the first agent by name writes straight
+  /// into it, the others into part files of their own (each written by that agent's reader) that are
+  /// appended in name order at the end, copied by the kernel.
+  final class TrialsFile: Sendable {
+    let path: String
+    let parts: [Part]
 
-  /// One agent's trial rows, written as bytes cell by cell: a million of them in about a second.
-  static func writeTrialRows(runID: String, agent: String, store: ResultStore, to path: String) throws {
-    FileManager.default.createFile(atPath: path, contents: nil)
-    let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-    defer { try? handle.close() }
-    var row = CSVRow()
-    row.bytes.reserveCapacity(1 << 21)
-    try store.forEachExportRow(runID: runID, agent: agent) { t in
-      row.text(runID)
-      row.text(t.agent)
-      row.text(t.taskID)
-      row.integer(t.trial)
-      row.text(t.status)
-      row.text(t.errorKind)
-      row.bool(t.efficacyPass)
-      row.number(t.efficacyScore)
-      row.integer(t.violations)
-      row.number(t.latencyMs)
-      row.integer(t.inputTokens)
-      row.integer(t.outputTokens)
-      row.number(t.costUSD)
-      row.integer(t.attempts)
-      row.integer(t.seed)
-      row.text(t.startedAt)
-      // A string output as its text, anything else as its JSON.
-      row.text(t.outputJSON.map { json in
-        let text = JSONValue.stringLiteral(json) ?? json
-        // At most 1,000 characters; a text of at most 1,000 bytes has no more (and needs no counting).
-        return text.utf8.count <= 1000 ? text : String(text.prefix(1000))
-      })
-      row.end()
-      if row.bytes.count > 1 << 20 {
-        try handle.write(contentsOf: row.bytes)
-        row.bytes.removeAll(keepingCapacity: true)
+    init(folder: String, runID: String, agents: [String]) throws {
+      path = "\(folder)/trials.csv"
+      let first = agents.indices.min { agents[$0] < agents[$1] }
+      parts = try agents.indices.map { i in
+        try Part(
+          path: i == first ? "\(folder)/trials.csv" : "\(folder)/.trials.csv.part\(i)", agent: agents[i], runID: runID,
+          header: i == first ? Data((trialColumns.joined(separator: ",") + "\r\n").utf8) : nil)
       }
     }
-    try handle.write(contentsOf: row.bytes)
+
+    deinit { for part in parts where part.path != path { unlink(part.path) } }
+
+    /// Flushes the parts and appends them to trials.csv by agent name; the first write error, if any.
+    func finish() throws {
+      for part in parts { try part.finish() }
+      // Not O_APPEND, which copy_file_range refuses: the offset is put at the end instead.
+      let output = open(path, O_WRONLY)
+      guard output >= 0, lseek(output, 0, SEEK_END) >= 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path]) }
+      defer { close(output) }
+      for part in parts.sorted(by: { $0.agent < $1.agent }) where part.path != path {
+        let input = open(part.path, O_RDONLY)
+        guard input >= 0 else { throw CocoaError(.fileReadUnknown, userInfo: [NSFilePathErrorKey: part.path]) }
+        defer { close(input) }
+        try append(input, to: output)
+      }
+    }
+
+    /// Copies all of `input` to the end of `output`: in the kernel when it can, else through a buffer.
+    private func append(_ input: Int32, to output: Int32) throws {
+      var copied = evalh_copy_file_range(input, output, 1 << 30)
+      while copied > 0 { copied = evalh_copy_file_range(input, output, 1 << 30) }
+      if copied == 0 { return }
+      guard errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP else {
+        throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
+      }
+      let reader = FileHandle(fileDescriptor: input, closeOnDealloc: false)
+      let writer = FileHandle(fileDescriptor: output, closeOnDealloc: false)
+      while let chunk = try reader.read(upToCount: 4 << 20), !chunk.isEmpty { try writer.write(contentsOf: chunk) }
+    }
+
+    /// One agent's rows, written from SQLite's column bytes cell by cell: no `String` per cell.
+    /// Used by one thread at a time (the agent's reader, then `finish`).
+    final class Part: @unchecked Sendable {
+      let path: String
+      let agent: String
+      private let runID: String
+      private let handle: FileHandle
+      private var row = CSVRow()
+      private var failure: (any Error)?
+
+      init(path: String, agent: String, runID: String, header: Data?) throws {
+        self.path = path
+        self.agent = agent
+        self.runID = runID
+        // Fails only as the open below does, which says why.
+        _ = FileManager.default.createFile(atPath: path, contents: header)
+        handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        try handle.seekToEnd()
+        row.bytes.reserveCapacity(1 << 21)
+      }
+
+      deinit { try? handle.close() }
+
+      func append(_ t: borrowing ExportRowView) {
+        // Cells go to a local row: a class's stored property mutated cell by cell would pay a dynamic
+        // exclusivity check on each (about 8% of an export).
+        var row = CSVRow()
+        swap(&row, &self.row)
+        defer { swap(&row, &self.row) }
+        row.text(runID)
+        row.text(t.text(.agent))
+        row.text(t.text(.taskID))
+        row.integer(t.integer(.trial))
+        row.text(t.text(.status))
+        row.text(t.text(.errorKind))
+        row.integer(t.integer(.efficacyPass).map { $0 != 0 ? 1 : 0 })
+        row.number(t.real(.efficacyScore))
+        row.integer(t.integer(.violations) ?? 0)
+        row.number(t.real(.latencyMs) ?? 0)
+        row.integer(t.integer(.inputTokens))
+        row.integer(t.integer(.outputTokens))
+        row.number(t.real(.costUSD))
+        row.integer(t.integer(.attempts) ?? 1)
+        row.integer(t.integer(.seed) ?? 0)
+        row.text(t.text(.startedAt))
+        row.output(t.text(.outputJSON))
+        row.end()
+        if row.bytes.count > 1 << 20 { flush(&row.bytes) }
+      }
+
+      private func flush(_ bytes: inout [UInt8]) {
+        if failure == nil {
+          do { try handle.write(contentsOf: bytes) } catch { failure = error }
+        }
+        bytes.removeAll(keepingCapacity: true)
+      }
+
+      func finish() throws {
+        flush(&row.bytes)
+        if let failure { throw failure }
+        try handle.close()
+      }
+    }
   }
 }
 
@@ -186,6 +232,29 @@ struct CSVRow {
     separate()
     guard var s else { return }
     s.withUTF8 { append($0) }
+  }
+
+  /// A text cell from stored UTF-8 bytes.
+  mutating func text(_ utf8: UnsafeBufferPointer<UInt8>?) {
+    separate()
+    if let utf8 { append(utf8) }
+  }
+
+  /// An output cell from its stored JSON: a string as its text, anything else as its JSON, at most
+  /// 1,000 characters. A string without escapes is its bytes between the quotes; others are decoded.
+  mutating func output(_ json: UnsafeBufferPointer<UInt8>?) {
+    guard let json else { return text(nil as String?) }
+    let quote = UInt8(ascii: "\"")
+    if json.count >= 2, json.first == quote, json.last == quote, json.count - 2 <= 1000,
+      !json.contains(UInt8(ascii: "\\"))
+    {
+      return text(UnsafeBufferPointer(rebasing: json[1..<(json.count - 1)]))
+    }
+    if json.count <= 1000, json.first != quote { return text(json) }
+    let stored = String(decoding: json, as: UTF8.self)
+    let decoded = JSONValue.stringLiteral(stored) ?? stored
+    // A text of at most 1,000 bytes has at most 1,000 characters (and needs no counting).
+    text(decoded.utf8.count <= 1000 ? decoded : String(decoded.prefix(1000)))
   }
 
   /// A text cell from its UTF-8 bytes.
@@ -222,12 +291,13 @@ struct CSVRow {
 
   mutating func number(_ x: Double?) {
     separate()
-    if let x, x.isFinite { bytes += Fmt.plain(x).utf8 }
+    guard let x, x.isFinite else { return }
+    if !Fmt.appendPlain(x, to: &bytes) { bytes += Fmt.plain(x).utf8 }
   }
 
   mutating func integer(_ n: Int?) {
     separate()
-    if let n { bytes += String(n).utf8 }
+    if let n { Fmt.appendInteger(n, to: &bytes) }
   }
 
   mutating func bool(_ b: Bool?) {

@@ -127,7 +127,8 @@ public enum CompareReport {
           ? "><failure message=\"\(Escape.xml("regressed: \(value(m)), \(delta(m))"))\" type=\"regression\"/></testcase>\n" : "/>\n"
       }
       let regressed = Dictionary(a.regressedTasks.map { ($0.taskID, $0) }, uniquingKeysWith: { x, _ in x })
-      for task in (a.regressedTasks.map(\.taskID) + a.newlyFlaky).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } } {
+      let listed = (a.regressedTasks.map(\.taskID) + a.newlyFlaky).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
+      for task in listed {
         out += "    <testcase classname=\"\(Escape.xml(base.suite))\" name=\"\(Escape.xml(task))\""
         if let t = regressed[task] {
           out += "><failure message=\"\(Escape.xml("regressed: \(t.base.passes)/\(t.base.trials) → \(t.candidate.passes)/\(t.candidate.trials) trials passed (p = \(String(format: "%.4f", t.pValue)))"))\" type=\"regression\"/></testcase>\n"

@@ -65,6 +65,64 @@ extension Fmt {
     return "\(rounded)"
   }
 
+  /// Appends `plain(x)` to `out` without making a `String` when `x` is written without an exponent
+  /// (10⁻⁴ ≤ |x| < 10¹⁵, or 0): the 12-digit rounding as an integer, the decimal point put in, trailing
+  /// zeros dropped. That integer over a power of ten is what `significant` rounds to, and the shortest
+  /// text of a Double with at most 15 digits is those digits, so it reads like `plain`. False otherwise.
+  static func appendPlain(_ x: Double, to out: inout [UInt8]) -> Bool {
+    let magnitude = abs(x)
+    if magnitude == 0 {
+      out.append(UInt8(ascii: "0"))
+      return true
+    }
+    guard magnitude >= 1e-4, magnitude < 1e15 else { return false }
+    let decimals = 11 - Int(log10(magnitude).rounded(.down))
+    guard decimals >= 0 else {
+      // 10¹² and more: `significant` rounds to an integer with trailing zeros; printed as one.
+      let rounded = significant(magnitude)
+      guard rounded < 1e15 else { return false }
+      if x < 0 { out.append(UInt8(ascii: "-")) }
+      appendInteger(Int(rounded), to: &out)
+      return true
+    }
+    var mantissa = UInt64((magnitude * powersOfTen[decimals]).rounded())
+    var scale = decimals
+    while scale > 0, mantissa % 10 == 0 {
+      mantissa /= 10
+      scale -= 1
+    }
+    if x < 0 { out.append(UInt8(ascii: "-")) }
+    appendDigits(of: mantissa, pointBefore: scale, to: &out)
+    return true
+  }
+
+  /// Appends `n` in decimal, as `String(n)` writes it.
+  static func appendInteger(_ n: Int, to out: inout [UInt8]) {
+    if n < 0 { out.append(UInt8(ascii: "-")) }
+    appendDigits(of: UInt64(n.magnitude), pointBefore: 0, to: &out)
+  }
+
+  /// The digits of `n`, with a decimal point before the last `scale` of them (`0.0…` when n has fewer),
+  /// written right to left into a small buffer and appended at once.
+  private static func appendDigits(of n: UInt64, pointBefore scale: Int, to out: inout [UInt8]) {
+    withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 48) { text in
+      var start = text.count
+      var rest = n
+      var written = 0
+      repeat {
+        if written == scale, scale > 0 {
+          start -= 1
+          text[start] = UInt8(ascii: ".")
+        }
+        start -= 1
+        text[start] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: rest % 10)
+        rest /= 10
+        written += 1
+      } while rest > 0 || written <= scale
+      out.append(contentsOf: UnsafeBufferPointer(rebasing: text[start...]))
+    }
+  }
+
   /// 10⁰ … 10²², each exact in a Double.
   static let powersOfTen: [Double] = (0...22).map { pow(10, Double($0)) }
 

@@ -15,20 +15,24 @@ public struct RunReport: Sendable {
 
   /// Builds the report of `run` from `store`.
   /// `bootstrapResamples` 0 skips the intervals, `violationsByCheck` false the per-check counts
-  /// (compare needs neither).
+  /// (compare needs neither). `eachRow`, when given, sees every trial of agent `agents(of:)[i]` as it
+  /// is read (export writes trials.csv from the same scan); it is called from one thread per agent.
   public static func load(
-    _ run: RunRecord, from store: ResultStore, bootstrapResamples: Int = 2000, violationsByCheck: Bool = true
+    _ run: RunRecord, from store: ResultStore, bootstrapResamples: Int = 2000, violationsByCheck: Bool = true,
+    eachRow: (@Sendable (_ agent: Int, borrowing ExportRowView) -> Void)? = nil
   ) throws(StoreError) -> RunReport {
     let planned = run.plan.plannedByTask
     let targets = MetricTargets(config: JSONValue.parse(run.configJSON) ?? .null)
-    let names = run.plan.agents.isEmpty ? try store.recordedAgents(runID: run.id) : run.plan.agents
+    let names = try agents(of: run, in: store)
     // Agents are read and measured side by side, each on its own reader: a large run uses every core.
     let results = Mutex([Result<AgentReport, StoreError>?](repeating: nil, count: names.count))
     DispatchQueue.concurrentPerform(iterations: names.count) { i in
+      var agentRows: (@Sendable (borrowing ExportRowView) -> Void)? = nil
+      if let eachRow { agentRows = { row in eachRow(i, row) } }
       let result = Result { () throws(StoreError) -> AgentReport in
         let (tally, violations) = try store.trialTally(
           runID: run.id, agent: names[i], slaLimitMs: targets.slo.latency.map { $0 * 1000 },
-          violationsByCheck: violationsByCheck)
+          violationsByCheck: violationsByCheck, eachRow: agentRows)
         return AgentReport(
           AgentMetrics(
             agent: names[i], tally: tally, planned: planned, targets: targets, violationsByCheck: violations,
@@ -37,6 +41,11 @@ public struct RunReport: Sendable {
       results.withLock { $0[i] = result }
     }
     return RunReport(run: run, agents: try results.withLock { $0 }.map { result throws(StoreError) in try result!.get() })
+  }
+
+  /// The run's agents in plan order (as recorded, by name, for runs without a plan).
+  public static func agents(of run: RunRecord, in store: ResultStore) throws(StoreError) -> [String] {
+    run.plan.agents.isEmpty ? try store.recordedAgents(runID: run.id) : run.plan.agents
   }
 }
 

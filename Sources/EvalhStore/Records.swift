@@ -1,5 +1,6 @@
 import EvalhCore
 import Foundation
+import GRDBSQLite
 
 /// A `runs` row.
 public struct RunRecord: Sendable, Hashable {
@@ -171,23 +172,42 @@ public enum Timestamp {
   }
 }
 
-/// One trial as trials.csv shows it: the stored values, not decoded further.
-public struct ExportRow: Sendable {
-  public var agent: String
-  public var taskID: String
-  public var trial: Int
-  public var status: String
-  public var errorKind: String?
-  public var efficacyPass: Bool?
-  public var efficacyScore: Double?
-  public var violations: Int
-  public var latencyMs: Double
-  public var inputTokens: Int?
-  public var outputTokens: Int?
-  public var costUSD: Double?
-  public var attempts: Int
-  public var seed: Int
-  /// As stored: `2026-11-22T10:04:05.123Z`.
-  public var startedAt: String
-  public var outputJSON: String?
+/// A trial row as `ResultStore.trialTally` reads it, in place from SQLite: text comes as the stored
+/// UTF-8 bytes (no `String` is made), valid only inside the callback.
+public struct ExportRowView: ~Copyable {
+  /// The columns: first those of trials.csv after run_id, in its order, then two the metrics need.
+  public enum Column: Int32 {
+    case agent, taskID, trial, status, errorKind, efficacyPass, efficacyScore, violations, latencyMs, inputTokens
+    case outputTokens, costUSD, attempts, seed, startedAt, outputJSON
+    case assureChecks, judgeCostUSD
+
+    /// Columns that may hold NULL; the others are NOT NULL in the schema (or read only when selected).
+    var isNullable: Bool {
+      switch self {
+      case .errorKind, .efficacyPass, .efficacyScore, .inputTokens, .outputTokens, .costUSD, .outputJSON, .judgeCostUSD: true
+      default: false
+      }
+    }
+  }
+
+  let statement: OpaquePointer
+
+  /// The column's UTF-8 bytes; nil when NULL.
+  public func text(_ column: Column) -> UnsafeBufferPointer<UInt8>? {
+    guard let start = sqlite3_column_text(statement, column.rawValue) else { return nil }
+    return UnsafeBufferPointer(start: start, count: Int(sqlite3_column_bytes(statement, column.rawValue)))
+  }
+
+  /// Nil when NULL. (Each call into SQLite costs: a NOT NULL column is not asked its type.)
+  public func integer(_ column: Column) -> Int? {
+    isNull(column) ? nil : Int(sqlite3_column_int64(statement, column.rawValue))
+  }
+
+  public func real(_ column: Column) -> Double? {
+    isNull(column) ? nil : sqlite3_column_double(statement, column.rawValue)
+  }
+
+  private func isNull(_ column: Column) -> Bool {
+    column.isNullable && sqlite3_column_type(statement, column.rawValue) == SQLITE_NULL
+  }
 }

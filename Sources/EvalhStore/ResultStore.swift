@@ -294,14 +294,22 @@ public final class ResultStore: Sendable {
   /// The loop reads SQLite's columns in place and makes a task id string only when the task changes:
   /// it runs once per trial of a run that may hold millions.
   /// Also returns the agent's failed assurance checks by name, looked up for the trials with violations only.
-  public func trialTally(runID: String, agent: String, slaLimitMs: Double?, violationsByCheck: Bool = true)
-    throws(StoreError) -> (tally: TrialTally, violationsByCheck: [(check: String, count: Int)])
-  {
+  /// `eachRow`, when given, also sees every row with the columns of trials.csv, in (task, trial) order:
+  /// export writes its trials from the same scan that measures them.
+  public func trialTally(
+    runID: String, agent: String, slaLimitMs: Double?, violationsByCheck: Bool = true,
+    eachRow: (@Sendable (borrowing ExportRowView) -> Void)? = nil
+  ) throws(StoreError) -> (tally: TrialTally, violationsByCheck: [(check: String, count: Int)]) {
     try read { db in
       var tally = TrialTally(slaLimitMs: slaLimitMs)
+      // One column layout (ExportRowView.Column) for both uses; columns only trials.csv shows are
+      // NULL when nothing will read them.
+      let csvOnly = { (column: String) in eachRow == nil ? "NULL" : column }
       let statement = try db.makeStatement(
         sql: """
-          SELECT task_id, trial, status, error_kind, latency_ms, cost_usd, violations, efficacy_pass, efficacy_score,
+          SELECT agent, task_id, trial, status, error_kind, efficacy_pass, efficacy_score, violations, latency_ms,
+            \(csvOnly("input_tokens")), \(csvOnly("output_tokens")), cost_usd, \(csvOnly("attempts")), \(csvOnly("seed")),
+            \(csvOnly("started_at")), \(csvOnly("output_json")),
             coalesce(assure_checks, (SELECT count(*) FROM grades g WHERE g.run_id = t.run_id AND g.agent = t.agent
               AND g.task_id = t.task_id AND g.trial = t.trial AND g.kind = 'assure')),
             judge_cost_usd
@@ -310,34 +318,33 @@ public final class ResultStore: Sendable {
       try statement.setArguments([runID, agent])
       let s = statement.sqliteStatement
       defer { sqlite3_reset(s) }
-      func isNull(_ i: Int32) -> Bool { sqlite3_column_type(s, i) == SQLITE_NULL }
+      let row = ExportRowView(statement: s)
       var task: [UInt8] = []
       var violating: [(task: String, trial: Int)] = []
       var code = sqlite3_step(s)
       while code == SQLITE_ROW {
-        let length = Int(sqlite3_column_bytes(s, 0))
-        let id = UnsafeBufferPointer(start: sqlite3_column_text(s, 0), count: length)
+        let id = row.text(.taskID) ?? UnsafeBufferPointer(start: nil, count: 0)
         if !task.elementsEqual(id) {
           task = Array(id)
           tally.begin(task: String(decoding: task, as: UTF8.self))
         }
         let status: TrialStatus
-        switch sqlite3_column_text(s, 2)?.pointee {
+        switch row.text(.status)?.first {
         case UInt8(ascii: "p"): status = .pass
         case UInt8(ascii: "f"): status = .fail
         case UInt8(ascii: "t"): status = .timeout
         default: status = .error
         }
+        let trial = row.integer(.trial) ?? 0
+        let violations = row.integer(.violations) ?? 0
         tally.record(
-          trial: Int(sqlite3_column_int64(s, 1)), status: status,
-          errorKind: isNull(3) ? nil : ErrorKind(rawValue: String(cString: sqlite3_column_text(s, 3))),
-          latencyMs: sqlite3_column_double(s, 4), costUSD: isNull(5) ? nil : sqlite3_column_double(s, 5),
-          violations: Int(sqlite3_column_int64(s, 6)), efficacyPass: isNull(7) ? nil : sqlite3_column_int64(s, 7) != 0,
-          efficacyScore: isNull(8) ? nil : sqlite3_column_double(s, 8), checks: Int(sqlite3_column_int64(s, 9)),
-          judgeCostUSD: isNull(10) ? nil : sqlite3_column_double(s, 10))
-        if violationsByCheck, sqlite3_column_int64(s, 6) > 0 {
-          violating.append((tally.currentTask, Int(sqlite3_column_int64(s, 1))))
-        }
+          trial: trial, status: status,
+          errorKind: row.text(.errorKind).flatMap { ErrorKind(rawValue: String(decoding: $0, as: UTF8.self)) },
+          latencyMs: row.real(.latencyMs) ?? 0, costUSD: row.real(.costUSD), violations: violations,
+          efficacyPass: row.integer(.efficacyPass).map { $0 != 0 }, efficacyScore: row.real(.efficacyScore),
+          checks: row.integer(.assureChecks) ?? 0, judgeCostUSD: row.real(.judgeCostUSD))
+        if violationsByCheck, violations > 0 { violating.append((tally.currentTask, trial)) }
+        eachRow?(row)
         code = sqlite3_step(s)
       }
       guard code == SQLITE_DONE else {
@@ -397,38 +404,6 @@ public final class ResultStore: Sendable {
         out[row[0]] = tags
       }
       return out
-    }
-  }
-
-  /// Streams the columns of trials.csv, in (agent, task, trial) order, straight from SQLite's columns:
-  /// memory stays flat and a million rows take about a second.
-  public func forEachExportRow(runID: String, agent: String, _ body: (ExportRow) throws -> Void) throws {
-    try pool.read { db in
-      let statement = try db.makeStatement(
-        sql: """
-          SELECT agent, task_id, trial, status, error_kind, efficacy_pass, efficacy_score, violations, latency_ms,
-            input_tokens, output_tokens, cost_usd, attempts, seed, started_at, output_json
-          FROM trials WHERE run_id = ? AND agent = ? ORDER BY task_id, trial
-          """)
-      try statement.setArguments([runID, agent])
-      let s = statement.sqliteStatement
-      defer { sqlite3_reset(s) }
-      func text(_ i: Int32) -> String? { sqlite3_column_text(s, i).map { String(cString: $0) } }
-      func real(_ i: Int32) -> Double? { sqlite3_column_type(s, i) == SQLITE_NULL ? nil : sqlite3_column_double(s, i) }
-      func int(_ i: Int32) -> Int? { sqlite3_column_type(s, i) == SQLITE_NULL ? nil : Int(sqlite3_column_int64(s, i)) }
-      while true {
-        let code = sqlite3_step(s)
-        if code == SQLITE_DONE { break }
-        guard code == SQLITE_ROW else {
-          throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
-        }
-        try body(
-          ExportRow(
-            agent: text(0) ?? "", taskID: text(1) ?? "", trial: int(2) ?? 0, status: text(3) ?? "", errorKind: text(4),
-            efficacyPass: int(5).map { $0 != 0 }, efficacyScore: real(6), violations: int(7) ?? 0, latencyMs: real(8) ?? 0,
-            inputTokens: int(9), outputTokens: int(10), costUSD: real(11), attempts: int(12) ?? 1, seed: int(13) ?? 0,
-            startedAt: text(14) ?? "", outputJSON: text(15)))
-      }
     }
   }
 

@@ -121,8 +121,60 @@ import Testing
     row.bool(true)
     row.bool(false)
     cells += [.integer(nil), .integer(-42), .bool(nil), .bool(true), .bool(false)]
+    // The same texts from stored bytes, as trials.csv reads them from SQLite.
+    for t in texts {
+      var bytes = t.map { Array($0.utf8) }
+      if let count = bytes?.count {
+        bytes!.withUnsafeBufferPointer { row.text(UnsafeBufferPointer(start: $0.baseAddress, count: count)) }
+      } else {
+        row.text(nil as UnsafeBufferPointer<UInt8>?)
+      }
+      cells.append(.text(t))
+    }
     row.end()
     #expect(String(decoding: row.bytes, as: UTF8.self) == CSVExport.table([], [cells]).dropFirst(1).description)  // "\r\n" is one Character
+  }
+
+  /// Outputs are stored as JSON: a string cell is its decoded text, anything else its JSON, cut at 1,000 characters.
+  @Test func outputsFromStoredJSON() {
+    let long = String(repeating: "é", count: 1200)
+    let cases: [(stored: String?, cell: String?)] = [
+      (nil, nil), (#""shipped""#, "shipped"), (#""a \"b\", c""#, #"a "b", c"#), (#""line\nbreak""#, "line\nbreak"),
+      (#"{"k":[1,2]}"#, #"{"k":[1,2]}"#), (#""=1+1""#, "=1+1"), ("\"" + long + "\"", String(long.prefix(1000))),
+      ("\"" + String(repeating: "x", count: 1000) + "\"", String(repeating: "x", count: 1000)),
+      ("\"" + String(repeating: "x", count: 1001) + "\"", String(repeating: "x", count: 1000)),
+    ]
+    for (stored, cell) in cases {
+      var row = CSVRow()
+      var bytes = Array((stored ?? "").utf8)
+      let count = bytes.count
+      bytes.withUnsafeBufferPointer { row.output(stored == nil ? nil : UnsafeBufferPointer(start: $0.baseAddress, count: count)) }
+      #expect(String(decoding: row.bytes, as: UTF8.self) == CSVExport.Cell.text(cell).rendered, "\(stored ?? "nil")")
+    }
+  }
+
+  /// Numbers are written as bytes without a String; they must read exactly as `Fmt.plain` writes them.
+  @Test func numbersAsBytesMatchPlain() {
+    var generator = SystemRandomNumberGenerator()
+    var samples: [Double] = [
+      0, -0.0, 1, -1, 0.1, 0.03100000000000002, 1e-4, 9.99999999999e-5, 1e-5, 0.00012345678901234, 1e12, 999_999_999_999.5,
+      1e15 - 1, 1e15, 123_456_789_012_345, 9.9999999999995, 0.5, 2.5e-3, 372.91449286051, 0.00022275, 555.343606324491,
+    ]
+    for _ in 0..<20_000 {
+      let magnitude = pow(10, Double.random(in: -6...17, using: &generator))
+      samples.append(Bool.random(using: &generator) ? magnitude : -magnitude)
+      samples.append((magnitude * 1000).rounded() / 1000)
+    }
+    for x in samples {
+      var bytes: [UInt8] = []
+      if !Fmt.appendPlain(x, to: &bytes) { bytes += Fmt.plain(x).utf8 }
+      #expect(String(decoding: bytes, as: UTF8.self) == Fmt.plain(x), "\(x)")
+    }
+    for n in [0, 7, -7, 10, 1_000_000, Int.max, Int.min] {
+      var bytes: [UInt8] = []
+      Fmt.appendInteger(n, to: &bytes)
+      #expect(String(decoding: bytes, as: UTF8.self) == String(n))
+    }
   }
 }
 

@@ -12,4 +12,8 @@ int evalh_spawn_addchdir(posix_spawn_file_actions_t *actions, const char *path);
 /// pipe2(2), hidden behind _GNU_SOURCE too.
 int evalh_pipe2(int fds[2], int flags);
 
+/// copy_file_range(2) from the current offsets, hidden behind _GNU_SOURCE too: bytes copied, 0 at the
+/// end of `in`, -1 and errno on failure.
+ssize_t evalh_copy_file_range(int in, int out, size_t length);
+
 #endif
