@@ -65,25 +65,29 @@ extension Fmt {
     return "\(rounded)"
   }
 
-  /// Appends `plain(x)` to `out` without making a `String` when `x` is written without an exponent
-  /// (10⁻⁴ ≤ |x| < 10¹⁵, or 0): the 12-digit rounding as an integer, the decimal point put in, trailing
-  /// zeros dropped. That integer over a power of ten is what `significant` rounds to, and the shortest
-  /// text of a Double with at most 15 digits is those digits, so it reads like `plain`. False otherwise.
-  static func appendPlain(_ x: Double, to out: inout [UInt8]) -> Bool {
+  /// The most bytes `plain` writes for a finite Double (`-2.2250738585072014e-308` is 24).
+  static let plainRoom = 32
+
+  /// Writes `plain(x)` at `out` (room for `plainRoom` bytes) without making a `String` when `x` is
+  /// written without an exponent (10⁻⁴ ≤ |x| < 10¹⁵, or 0): the 12-digit rounding as an integer, the
+  /// decimal point put in, trailing zeros dropped. That integer over a power of ten is what
+  /// `significant` rounds to, and the shortest text of a Double with at most 15 digits is those
+  /// digits, so it reads like `plain`. The bytes written, or nil for the other numbers.
+  static func writePlain(_ x: Double, to out: UnsafeMutablePointer<UInt8>) -> Int? {
     let magnitude = abs(x)
     if magnitude == 0 {
-      out.append(UInt8(ascii: "0"))
-      return true
+      out[0] = UInt8(ascii: "0")
+      return 1
     }
-    guard magnitude >= 1e-4, magnitude < 1e15 else { return false }
-    let decimals = 11 - Int(log10(magnitude).rounded(.down))
+    guard magnitude >= 1e-4, magnitude < 1e15 else { return nil }
+    let sign = x < 0 ? 1 : 0
+    let decimals = 11 - decimalExponent(magnitude)
     guard decimals >= 0 else {
       // 10¹² and more: `significant` rounds to an integer with trailing zeros; printed as one.
       let rounded = significant(magnitude)
-      guard rounded < 1e15 else { return false }
-      if x < 0 { out.append(UInt8(ascii: "-")) }
-      appendInteger(Int(rounded), to: &out)
-      return true
+      guard rounded < 1e15 else { return nil }
+      if sign == 1 { out[0] = UInt8(ascii: "-") }
+      return sign + writeDigits(of: UInt64(rounded), pointBefore: 0, to: out + sign)
     }
     var mantissa = UInt64((magnitude * powersOfTen[decimals]).rounded())
     var scale = decimals
@@ -91,36 +95,48 @@ extension Fmt {
       mantissa /= 10
       scale -= 1
     }
-    if x < 0 { out.append(UInt8(ascii: "-")) }
-    appendDigits(of: mantissa, pointBefore: scale, to: &out)
-    return true
+    if sign == 1 { out[0] = UInt8(ascii: "-") }
+    return sign + writeDigits(of: mantissa, pointBefore: scale, to: out + sign)
   }
 
-  /// Appends `n` in decimal, as `String(n)` writes it.
-  static func appendInteger(_ n: Int, to out: inout [UInt8]) {
-    if n < 0 { out.append(UInt8(ascii: "-")) }
-    appendDigits(of: UInt64(n.magnitude), pointBefore: 0, to: &out)
+  /// Writes `n` in decimal at `out` (room for 20 bytes), as `String(n)` writes it; the bytes written.
+  static func writeInteger(_ n: Int, to out: UnsafeMutablePointer<UInt8>) -> Int {
+    let sign = n < 0 ? 1 : 0
+    if sign == 1 { out[0] = UInt8(ascii: "-") }
+    return sign + writeDigits(of: UInt64(n.magnitude), pointBefore: 0, to: out + sign)
   }
 
-  /// The digits of `n`, with a decimal point before the last `scale` of them (`0.0…` when n has fewer),
-  /// written right to left into a small buffer and appended at once.
-  private static func appendDigits(of n: UInt64, pointBefore scale: Int, to out: inout [UInt8]) {
-    withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 48) { text in
-      var start = text.count
-      var rest = n
-      var written = 0
-      repeat {
-        if written == scale, scale > 0 {
-          start -= 1
-          text[start] = UInt8(ascii: ".")
-        }
-        start -= 1
-        text[start] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: rest % 10)
-        rest /= 10
-        written += 1
-      } while rest > 0 || written <= scale
-      out.append(contentsOf: UnsafeBufferPointer(rebasing: text[start...]))
+  /// The digits of `n` with a decimal point before the last `scale` of them (`0.0…` when n has
+  /// fewer), written right to left; the bytes written.
+  private static func writeDigits(of n: UInt64, pointBefore scale: Int, to out: UnsafeMutablePointer<UInt8>) -> Int {
+    var digits = 1
+    var rest = n / 10
+    while rest > 0 {
+      digits += 1
+      rest /= 10
     }
+    digits = max(digits, scale + 1)
+    let length = digits + (scale > 0 ? 1 : 0)
+    var at = length
+    rest = n
+    for written in 0..<digits {
+      if written == scale, scale > 0 {
+        at -= 1
+        out[at] = UInt8(ascii: ".")
+      }
+      at -= 1
+      out[at] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: rest % 10)
+      rest /= 10
+    }
+    return length
+  }
+
+  /// ⌊log₁₀ x⌋ for x > 0: by comparison with exact powers for 1 ≤ x < 10²², else by log10.
+  static func decimalExponent(_ x: Double) -> Int {
+    guard x >= 1, x < 1e22 else { return Int(log10(x).rounded(.down)) }
+    var exponent = 0
+    while exponent < 22, x >= powersOfTen[exponent + 1] { exponent += 1 }
+    return exponent
   }
 
   /// 10⁰ … 10²², each exact in a Double.
@@ -131,7 +147,7 @@ extension Fmt {
     guard x.isFinite, x != 0 else { return x }
     // An integer of at most 12 digits times or over an exact power of ten: correctly rounded, and fast
     // (this runs for every number of a million-row export).
-    let shift = 11 - Int(log10(abs(x)).rounded(.down))
+    let shift = 11 - decimalExponent(abs(x))
     guard abs(shift) <= 22 else { return x }
     let power = powersOfTen[abs(shift)]
     return shift >= 0 ? (x * power).rounded() / power : (x / power).rounded() * power

@@ -133,6 +133,14 @@ import Testing
     }
     row.end()
     #expect(String(decoding: row.bytes, as: UTF8.self) == CSVExport.table([], [cells]).dropFirst(1).description)  // "\r\n" is one Character
+    // The buffer grows: a cell longer than its capacity, and one row after another.
+    var small = CSVRow(capacity: 4)
+    small.text(String(repeating: "a\"", count: 50))
+    small.number(0.25)
+    small.end()
+    small.integer(7)
+    small.end()
+    #expect(String(decoding: small.bytes, as: UTF8.self) == "\"" + String(repeating: "a\"\"", count: 50) + "\",0.25\r\n7\r\n")
   }
 
   /// Outputs are stored as JSON: a string cell is its decoded text, anything else its JSON, cut at 1,000 characters.
@@ -145,7 +153,7 @@ import Testing
       ("\"" + String(repeating: "x", count: 1001) + "\"", String(repeating: "x", count: 1000)),
     ]
     for (stored, cell) in cases {
-      var row = CSVRow()
+      var row = CSVRow(capacity: 16)
       var bytes = Array((stored ?? "").utf8)
       let count = bytes.count
       bytes.withUnsafeBufferPointer { row.output(stored == nil ? nil : UnsafeBufferPointer(start: $0.baseAddress, count: count)) }
@@ -165,16 +173,23 @@ import Testing
       samples.append(Bool.random(using: &generator) ? magnitude : -magnitude)
       samples.append((magnitude * 1000).rounded() / 1000)
     }
+    let out = UnsafeMutablePointer<UInt8>.allocate(capacity: Fmt.plainRoom)
+    defer { out.deallocate() }
+    var written = 0
     for x in samples {
-      var bytes: [UInt8] = []
-      if !Fmt.appendPlain(x, to: &bytes) { bytes += Fmt.plain(x).utf8 }
-      #expect(String(decoding: bytes, as: UTF8.self) == Fmt.plain(x), "\(x)")
+      guard let count = Fmt.writePlain(x, to: out) else { continue }
+      written += 1
+      #expect(String(decoding: UnsafeBufferPointer(start: out, count: count), as: UTF8.self) == Fmt.plain(x), "\(x)")
     }
+    #expect(written > samples.count / 2)
     for n in [0, 7, -7, 10, 1_000_000, Int.max, Int.min] {
-      var bytes: [UInt8] = []
-      Fmt.appendInteger(n, to: &bytes)
-      #expect(String(decoding: bytes, as: UTF8.self) == String(n))
+      let count = Fmt.writeInteger(n, to: out)
+      #expect(String(decoding: UnsafeBufferPointer(start: out, count: count), as: UTF8.self) == String(n))
     }
+    // And through a row, the numbers written as text too.
+    var row = CSVRow()
+    for x in samples { row.number(x) }
+    #expect(String(decoding: row.bytes, as: UTF8.self) == samples.map(Fmt.plain).joined(separator: ","))
   }
 }
 
