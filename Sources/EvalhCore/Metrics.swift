@@ -421,7 +421,7 @@ extension AgentMetrics {
     costPerTrialUSD = costCount == 0 ? nil : costSum / Double(costCount)
     costPerSuccessUSD = costTotalUSD.flatMap { passing > 0 ? $0 / Double(passing) : nil }
     judgeCostUSD = tally.judgeCostCount == 0 ? nil : tally.judgeCostSum
-    latencySamples = allLatencies.sorted()
+    latencySamples = allLatencies.radixSorted()
     latency = Latency(sorted: latencySamples)
     var errors: [String: Int] = ["timeout": tally.timeouts]
     for kind in ErrorKind.allCases { errors[kind.rawValue] = tally.errorsByKind[kind] ?? 0 }

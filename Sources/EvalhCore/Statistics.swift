@@ -85,3 +85,30 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
     return z ^ (z >> 31)
   }
 }
+
+extension Array where Element == Double {
+  /// Ascending, by a least-significant-digit radix sort of the bit patterns (turned to order like the
+  /// numbers): linear in the count, several times faster than the standard comparison sort on the
+  /// half-million latencies of one agent of a large run. Small arrays take the standard sort.
+  public func radixSorted() -> [Double] {
+    guard count > 4096 else { return sorted() }
+    // Negative numbers: every bit flipped (larger magnitudes first); others: the sign bit set.
+    var keys = map { x in x.sign == .minus ? ~x.bitPattern : x.bitPattern | (1 << 63) }
+    var scratch = [UInt64](repeating: 0, count: count)
+    var counts = [Int](repeating: 0, count: 2049)
+    // Six 11-bit digits; a digit every key shares (the high bits of similar numbers) moves nothing.
+    for shift in stride(from: UInt64(0), to: 64, by: 11) {
+      for i in counts.indices { counts[i] = 0 }
+      for key in keys { counts[Int((key >> shift) & 0x7FF) + 1] += 1 }
+      if counts.contains(count) { continue }
+      for i in 1..<counts.count { counts[i] += counts[i - 1] }
+      for key in keys {
+        let digit = Int((key >> shift) & 0x7FF)
+        scratch[counts[digit]] = key
+        counts[digit] += 1
+      }
+      swap(&keys, &scratch)
+    }
+    return keys.map { key in Double(bitPattern: key >> 63 == 1 ? key & ~(1 << 63) : ~key) }
+  }
+}

@@ -76,6 +76,23 @@ func binomial(_ n: Int, _ k: Int) -> Double {
 }
 
 @Suite struct DescriptiveTests {
+  /// Latency percentiles of a large run sort by radix: the same order as the standard sort.
+  @Test func radixSortOrdersLikeTheStandardSort() {
+    var generator = SystemRandomNumberGenerator()
+    let latencies = (0..<50_000).map { _ in Double.random(in: 0...120_000, using: &generator) }
+    #expect(latencies.radixSorted() == latencies.sorted())
+    // Signs, zeros, infinities, tiny and huge magnitudes, ties; and a run with one shared high digit.
+    var mixed = (0..<20_000).map { _ in
+      Double(sign: Bool.random(using: &generator) ? .minus : .plus, exponent: Int.random(in: -1070...1020, using: &generator),
+        significand: Double.random(in: 1..<2, using: &generator))
+    }
+    mixed += [0, 0, .infinity, -.infinity, 1, 1, 1, -1, .leastNonzeroMagnitude, -.greatestFiniteMagnitude]
+    #expect(mixed.radixSorted() == mixed.sorted())
+    let same = [Double](repeating: 812.5, count: 5000) + [812.25]
+    #expect(same.radixSorted() == same.sorted())
+    #expect([3.0, 1, 2].radixSorted() == [1, 2, 3])
+  }
+
   @Test func percentilesInterpolateLinearlyLikeNumPy() {
     // numpy.percentile defaults (linear): [1,2,3,4] → p50 2.5, p95 3.85; [10..50] → p90 46.
     #expect(Statistics.percentile([1, 2, 3, 4], 50) == 2.5)
