@@ -4,16 +4,19 @@ import Foundation
 /// The subprocess adapter: a fresh process per trial, the request on stdin, the envelope on stdout.
 public struct SubprocessAgent: AgentAdapter {
   public let config: SubprocessConfig
+  /// evalh's environment with the suite's `env` over it: the same for every trial, so made once.
+  private let environment: [String: String]
 
-  public init(config: SubprocessConfig) { self.config = config }
+  public init(config: SubprocessConfig) {
+    self.config = config
+    environment = ProcessInfo.processInfo.environment.merging(config.env) { _, new in new }
+  }
 
   public func shutdown() async {}
 
   /// Runs one trial; never throws: every misbehaviour is an outcome.
   public func run(_ request: AgentRequest, timeout: Double, interruption: Interruption?) async -> AgentReply {
-    var environment = ProcessInfo.processInfo.environment
-    environment.merge(config.env) { _, new in new }
-    environment.merge(request.environment) { _, new in new }
+    let environment = self.environment.merging(request.environment) { _, new in new }
     let spec = ChildSpec(
       argv: config.command, cwd: config.cwd, environment: environment,
       stdin: Array((request.json.compactText + "\n").utf8), timeout: timeout, maxStdout: config.maxOutput)

@@ -173,7 +173,7 @@ public struct Runner: Sendable {
     let tasks = Dictionary(suite.tasks.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
     let executor = TrialExecutor(
       suite: suite, runID: run.id, runSeed: run.seed, keepFailed: options.keepFailed, interruption: interruption,
-      workRoot: NSTemporaryDirectory().appending("evalh-\(run.id)-\(getpid())"), redactor: Redactor(secrets: suite.secrets),
+      folders: WorkFolders(root: NSTemporaryDirectory().appending("evalh-\(run.id)-\(getpid())")), redactor: Redactor(secrets: suite.secrets),
       adapters: AgentAdapters(suite.agents))
     let concurrency = max(1, options.concurrency ?? suite.concurrency ?? Suite.defaultConcurrency)
     var recorded = 0
@@ -226,7 +226,8 @@ public struct Runner: Sendable {
     progress.finish()
     await executor.adapters.shutdown()
     // Kept folders of failed trials stay; otherwise every trial's folder is gone and so is the root.
-    if !options.keepFailed { try? FileManager.default.removeItem(atPath: executor.workRoot) }
+    executor.folders.removeSpares()
+    if !options.keepFailed { try? FileManager.default.removeItem(atPath: executor.folders.root) }
 
     var final = run
     final.finishedAt = Date()

@@ -1,6 +1,7 @@
 import EvalhAgents
 import EvalhCore
 import Foundation
+import Synchronization
 
 /// Runs one trial end to end: fresh working folder, the agent, the graders.
 struct TrialExecutor: Sendable {
@@ -9,7 +10,8 @@ struct TrialExecutor: Sendable {
   let runSeed: Int64
   let keepFailed: Bool
   let interruption: Interruption
-  let workRoot: String
+  /// The trials' working folders.
+  let folders: WorkFolders
   /// Secrets from `${VAR}`: replaced in everything the trial stores.
   let redactor: Redactor
   /// Every agent's adapter, judges included, made once per run.
@@ -18,9 +20,9 @@ struct TrialExecutor: Sendable {
   /// The graded trial, or nil when evalh was interrupted before it ended (it is then not recorded).
   func run(_ key: TrialKeyRef, agent: AgentConfig, task: TaskSpec) async -> TrialRecord? {
     let seed = Seeds.trialSeed(runSeed: runSeed, agent: agent.name, taskID: task.id, trial: key.trial)
-    let workdir = "\(workRoot)/\(agent.name)/\(task.id)/\(key.trial)"
+    let workdir = "\(folders.root)/\(agent.name)/\(task.id)/\(key.trial)"
     let folder = Self.needsFolder(agent: agent, task: task)
-    if folder { WorkFolder.make(workdir) }
+    if folder { folders.make(workdir) }
     if folder, let fixture = task.fixture { copyFixture(fixture, into: workdir) }
     let request = AgentRequest(
       runID: runID, suite: suite.name, agent: agent.name, task: task, trial: key.trial, seed: seed, workdir: workdir)
@@ -29,7 +31,7 @@ struct TrialExecutor: Sendable {
     guard let adapter = adapters[agent.name] else { return nil }
     let reply = await adapter.run(request, timeout: timeout, interruption: interruption)
     if case .interrupted = reply.outcome {
-      if folder { WorkFolder.remove(workdir) }
+      if folder { folders.remove(workdir) }
       return nil
     }
     var record = TrialRecord(
@@ -72,7 +74,7 @@ struct TrialExecutor: Sendable {
     if keepFailed && record.status != .pass && folder {
       record.workdir = workdir
     } else if folder {
-      WorkFolder.remove(workdir)
+      folders.remove(workdir)
     }
     return record
   }
@@ -242,26 +244,73 @@ struct TrialKeyRef: Sendable {
 }
 
 
-/// A trial's working folder, made and removed with single system calls on the common path.
-enum WorkFolder {
-  static func make(_ path: String) {
-    if mkdir(path, 0o755) == 0 { return }
-    switch errno {
-    case EEXIST:
-      // A leftover (a resumed run's trial): start it empty.
-      try? FileManager.default.removeItem(atPath: path)
-    case ENOENT:
-      // The first trial of this agent and task: make the parents once.
-      try? FileManager.default.createDirectory(
-        atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-    default: break
+/// The trials' working folders, under one root. A folder its trial left empty is kept as a spare and
+/// renamed into place for a later trial instead of being removed and made again: on ext4 two renames
+/// cost about 15 µs against 50 µs for rmdir and mkdir (measured alone; under a busy run, making
+/// directories was an eighth of evalh's own time per subprocess trial).
+final class WorkFolders: Sendable {
+  let root: String
+  private let spares = Mutex<[String]>([])
+  private let named = Atomic<Int>(0)
+
+  init(root: String) { self.root = root }
+
+  /// An empty folder at `path`, whatever was there (a resumed run's leftover is removed).
+  func make(_ path: String) {
+    if let spare = spares.withLock({ $0.popLast() }) {
+      if move(spare, to: path) { return }
+      _ = rmdir(spare)
     }
+    if mkdir(path, 0o755) == 0 { return }
+    if errno == ENOENT { makeParent(of: path) } else { try? FileManager.default.removeItem(atPath: path) }
     _ = mkdir(path, 0o755)
   }
 
-  /// Removes the folder; rmdir suffices when the trial left it empty.
-  static func remove(_ path: String) {
+  /// Removes the trial's folder, or keeps it as a spare when the trial left it empty and as made.
+  func remove(_ path: String) {
+    if Self.isPristine(path) {
+      let spare = "\(root)/.spare-\(named.add(1, ordering: .relaxed).newValue)"
+      if rename(path, spare) == 0 {
+        spares.withLock { $0.append(spare) }
+        return
+      }
+    }
     if rmdir(path) == 0 || errno == ENOENT { return }
     try? FileManager.default.removeItem(atPath: path)
+  }
+
+  /// Removes the spares (the root itself stays when failed trials' folders are kept).
+  func removeSpares() {
+    for spare in spares.withLock({ s in defer { s.removeAll() }; return s }) { _ = rmdir(spare) }
+  }
+
+  /// Renames `spare` to `path`, making the parent or clearing a leftover at `path` if need be.
+  private func move(_ spare: String, to path: String) -> Bool {
+    if rename(spare, path) == 0 { return true }
+    switch errno {
+    case ENOENT: makeParent(of: path)
+    case ENOTEMPTY, EEXIST, EISDIR, ENOTDIR: try? FileManager.default.removeItem(atPath: path)
+    default: return false
+    }
+    return rename(spare, path) == 0
+  }
+
+  private func makeParent(of path: String) {
+    // The first trial of this agent and task: the parents are made once.
+    try? FileManager.default.createDirectory(
+      atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+  }
+
+  /// Empty, and with the mode it was made with (an agent may have changed it).
+  static func isPristine(_ path: String) -> Bool {
+    guard let dir = opendir(path) else { return false }
+    defer { closedir(dir) }
+    var info = stat()
+    guard fstat(dirfd(dir), &info) == 0, info.st_mode & 0o7777 == 0o755 else { return false }
+    while let entry = readdir(dir) {
+      let name = withUnsafeBytes(of: entry.pointee.d_name) { Array($0.prefix { $0 != 0 }) }
+      if name != [UInt8(ascii: ".")] && name != [UInt8(ascii: "."), UInt8(ascii: ".")] { return false }
+    }
+    return true
   }
 }

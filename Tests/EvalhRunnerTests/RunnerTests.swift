@@ -161,6 +161,57 @@ func comparable(_ store: ResultStore, _ runID: String) throws -> [String] {
     try? FileManager.default.removeItem(atPath: root)
   }
 
+  /// Folders are reused when their trial left them empty: every trial must still start in an empty
+  /// folder with the mode evalh made it with, whatever earlier trials wrote or changed.
+  @Test func everyTrialStartsInAFreshFolder() async throws {
+    let ws = Workspace()
+    let suite = try ws.suite(
+      trials: 12,
+      agentBody: """
+        #!/bin/sh
+        cat > /dev/null
+        seen="$(ls -A "$EVALH_WORKDIR" | wc -l) $(stat -c %a "$EVALH_WORKDIR")"
+        case $((EVALH_TRIAL % 3)) in
+          1) echo "left behind" > "$EVALH_WORKDIR/file.txt" ;;
+          2) chmod 700 "$EVALH_WORKDIR" ;;
+        esac
+        echo "{\\"output\\":\\"$seen\\"}"
+        """)
+    let store = try ResultStore(path: ws.path + "/db.sqlite", create: true)
+    var options = RunOptions()
+    options.concurrency = 1
+    options.agents = ["two"]
+    let result = try await execute(suite, store, options)
+    let trials = try store.trials(runID: result.run.id)
+    #expect(trials.count == 12 + 2 + 12)
+    for t in trials { #expect(t.outputJSON == #""0 755""#, "\(t.taskID) #\(t.trial)") }
+    #expect(!FileManager.default.fileExists(atPath: NSTemporaryDirectory() + "evalh-\(result.run.id)-\(getpid())"))
+  }
+
+  @Test func emptyFoldersAreRenamedIntoPlace() throws {
+    let ws = Workspace()
+    let folders = WorkFolders(root: ws.path + "/work")
+    folders.make(ws.path + "/work/a/t/1")
+    folders.remove(ws.path + "/work/a/t/1")
+    let spares = try FileManager.default.contentsOfDirectory(atPath: ws.path + "/work").filter { $0.hasPrefix(".spare-") }
+    #expect(spares.count == 1, "an empty folder is kept as a spare")
+    // A leftover with files at the next path (a resumed run) is cleared; the spare takes its place.
+    try FileManager.default.createDirectory(atPath: ws.path + "/work/b/u/2", withIntermediateDirectories: true)
+    ws.write("work/b/u/2/old.txt", "old")
+    folders.make(ws.path + "/work/b/u/2")
+    #expect(try FileManager.default.contentsOfDirectory(atPath: ws.path + "/work/b/u/2").isEmpty)
+    #expect(!FileManager.default.fileExists(atPath: ws.path + "/work/" + spares[0]))
+    // A folder left with files is removed, not kept.
+    ws.write("work/b/u/2/new.txt", "new")
+    folders.remove(ws.path + "/work/b/u/2")
+    #expect(!FileManager.default.fileExists(atPath: ws.path + "/work/b/u/2"))
+    #expect(try FileManager.default.contentsOfDirectory(atPath: ws.path + "/work").filter { $0.hasPrefix(".spare-") }.isEmpty)
+    folders.make(ws.path + "/work/c/v/3")
+    folders.remove(ws.path + "/work/c/v/3")
+    folders.removeSpares()
+    #expect(try FileManager.default.contentsOfDirectory(atPath: ws.path + "/work").filter { $0.hasPrefix(".spare-") }.isEmpty)
+  }
+
   @Test func progressShowsCountsAndAnETA() {
     final class Lines: @unchecked Sendable {
       let lock = NSLock()
