@@ -174,7 +174,7 @@ public enum CSVExport {
 
       deinit { try? handle.close() }
 
-      func append(_ t: borrowing ExportRowView) {
+      func append(_ t: borrowing StoredTrialRow) {
         // One access to `row` per trial: a class's stored property mutated cell by cell would pay a
         // dynamic exclusivity check on each.
         row.trial(t, runID: runID)
@@ -286,24 +286,24 @@ struct CSVRow: ~Copyable {
   }
 
   /// A row of trials.csv.
-  mutating func trial(_ t: borrowing ExportRowView, runID: String) {
+  mutating func trial(_ t: borrowing StoredTrialRow, runID: String) {
     text(runID)
-    text(t.text(.agent))
-    text(t.text(.taskID))
-    integer(t.integer(.trial))
-    text(t.text(.status))
-    text(t.text(.errorKind))
-    integer(t.integer(.efficacyPass).map { $0 != 0 ? 1 : 0 })
-    number(t.real(.efficacyScore))
-    integer(t.integer(.violations) ?? 0)
-    number(t.real(.latencyMs) ?? 0)
-    integer(t.integer(.inputTokens))
-    integer(t.integer(.outputTokens))
-    number(t.real(.costUSD))
-    integer(t.integer(.attempts) ?? 1)
-    integer(t.integer(.seed) ?? 0)
-    text(t.text(.startedAt))
-    output(t.text(.outputJSON))
+    text(t.agent)
+    text(t.taskID)
+    integer(t.trial)
+    text(t.status)
+    text(t.errorKind)
+    bool(t.efficacyPass)
+    number(t.efficacyScore)
+    integer(t.violations)
+    number(t.latencyMs)
+    integer(t.inputTokens)
+    integer(t.outputTokens)
+    number(t.costUSD)
+    integer(t.attempts)
+    integer(t.seed)
+    text(t.startedAt)
+    output(t.outputJSON)
     end()
   }
 

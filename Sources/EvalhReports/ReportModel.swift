@@ -19,7 +19,7 @@ public struct RunReport: Sendable {
   /// is read (export writes trials.csv from the same scan); it is called from one thread per agent.
   public static func load(
     _ run: RunRecord, from store: ResultStore, bootstrapResamples: Int = 2000, violationsByCheck: Bool = true,
-    eachRow: (@Sendable (_ agent: Int, borrowing ExportRowView) -> Void)? = nil
+    eachRow: (@Sendable (_ agent: Int, borrowing StoredTrialRow) -> Void)? = nil
   ) throws(StoreError) -> RunReport {
     let planned = run.plan.plannedByTask
     let targets = MetricTargets(config: JSONValue.parse(run.configJSON) ?? .null)
@@ -27,7 +27,7 @@ public struct RunReport: Sendable {
     // Agents are read and measured side by side, each on its own reader: a large run uses every core.
     let results = Mutex([Result<AgentReport, StoreError>?](repeating: nil, count: names.count))
     DispatchQueue.concurrentPerform(iterations: names.count) { i in
-      var agentRows: (@Sendable (borrowing ExportRowView) -> Void)? = nil
+      var agentRows: (@Sendable (borrowing StoredTrialRow) -> Void)? = nil
       if let eachRow { agentRows = { row in eachRow(i, row) } }
       let result = Result { () throws(StoreError) -> AgentReport in
         let (tally, violations) = try store.trialTally(

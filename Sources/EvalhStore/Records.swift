@@ -172,42 +172,54 @@ public enum Timestamp {
   }
 }
 
-/// A trial row as `ResultStore.trialTally` reads it, in place from SQLite: text comes as the stored
-/// UTF-8 bytes (no `String` is made), valid only inside the callback.
-public struct ExportRowView: ~Copyable {
-  /// The columns: first those of trials.csv after run_id, in its order, then two the metrics need.
-  public enum Column: Int32 {
-    case agent, taskID, trial, status, errorKind, efficacyPass, efficacyScore, violations, latencyMs, inputTokens
-    case outputTokens, costUSD, attempts, seed, startedAt, outputJSON
-    case assureChecks, judgeCostUSD
+/// A stored trial as `ResultStore.trialTally` reads it: each column read once, in place. Text points
+/// into SQLite's row (no `String` is made) and is valid only inside the callback. The columns only
+/// trials.csv shows (`agent`, tokens, `attempts`, `seed`, `startedAt`, `outputJSON`) are read only
+/// for export; otherwise empty.
+public struct StoredTrialRow: ~Copyable {
+  public var agent = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
+  public var taskID = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
+  public var trial = 0
+  public var status = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
+  public var errorKind: UnsafeBufferPointer<UInt8>?
+  public var efficacyPass: Bool?
+  public var efficacyScore: Double?
+  public var violations = 0
+  public var latencyMs = 0.0
+  public var inputTokens: Int?
+  public var outputTokens: Int?
+  public var costUSD: Double?
+  public var attempts = 1
+  public var seed = 0
+  public var startedAt = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
+  public var outputJSON: UnsafeBufferPointer<UInt8>?
+  public var assureChecks = 0
+  public var judgeCostUSD: Double?
 
-    /// Columns that may hold NULL; the others are NOT NULL in the schema (or read only when selected).
-    var isNullable: Bool {
-      switch self {
-      case .errorKind, .efficacyPass, .efficacyScore, .inputTokens, .outputTokens, .costUSD, .outputJSON, .judgeCostUSD: true
-      default: false
-      }
+  /// The columns of `ResultStore.trialRowColumns`, in its order.
+  init(_ s: OpaquePointer, export: Bool) {
+    func text(_ i: Int32) -> UnsafeBufferPointer<UInt8>? {
+      sqlite3_column_text(s, i).map { UnsafeBufferPointer(start: $0, count: Int(sqlite3_column_bytes(s, i))) }
     }
-  }
-
-  let statement: OpaquePointer
-
-  /// The column's UTF-8 bytes; nil when NULL.
-  public func text(_ column: Column) -> UnsafeBufferPointer<UInt8>? {
-    guard let start = sqlite3_column_text(statement, column.rawValue) else { return nil }
-    return UnsafeBufferPointer(start: start, count: Int(sqlite3_column_bytes(statement, column.rawValue)))
-  }
-
-  /// Nil when NULL. (Each call into SQLite costs: a NOT NULL column is not asked its type.)
-  public func integer(_ column: Column) -> Int? {
-    isNull(column) ? nil : Int(sqlite3_column_int64(statement, column.rawValue))
-  }
-
-  public func real(_ column: Column) -> Double? {
-    isNull(column) ? nil : sqlite3_column_double(statement, column.rawValue)
-  }
-
-  private func isNull(_ column: Column) -> Bool {
-    column.isNullable && sqlite3_column_type(statement, column.rawValue) == SQLITE_NULL
+    func isNull(_ i: Int32) -> Bool { sqlite3_column_type(s, i) == SQLITE_NULL }
+    taskID = text(0) ?? taskID
+    trial = Int(sqlite3_column_int64(s, 1))
+    status = text(2) ?? status
+    errorKind = text(3)
+    efficacyPass = isNull(4) ? nil : sqlite3_column_int64(s, 4) != 0
+    efficacyScore = isNull(5) ? nil : sqlite3_column_double(s, 5)
+    violations = Int(sqlite3_column_int64(s, 6))
+    latencyMs = sqlite3_column_double(s, 7)
+    costUSD = isNull(8) ? nil : sqlite3_column_double(s, 8)
+    assureChecks = Int(sqlite3_column_int64(s, 9))
+    judgeCostUSD = isNull(10) ? nil : sqlite3_column_double(s, 10)
+    guard export else { return }
+    agent = text(11) ?? agent
+    inputTokens = isNull(12) ? nil : Int(sqlite3_column_int64(s, 12))
+    outputTokens = isNull(13) ? nil : Int(sqlite3_column_int64(s, 13))
+    attempts = Int(sqlite3_column_int64(s, 14))
+    seed = Int(sqlite3_column_int64(s, 15))
+    startedAt = text(16) ?? startedAt
+    outputJSON = text(17)
   }
 }

@@ -298,52 +298,46 @@ public final class ResultStore: Sendable {
   /// export writes its trials from the same scan that measures them.
   public func trialTally(
     runID: String, agent: String, slaLimitMs: Double?, violationsByCheck: Bool = true,
-    eachRow: (@Sendable (borrowing ExportRowView) -> Void)? = nil
+    eachRow: (@Sendable (borrowing StoredTrialRow) -> Void)? = nil
   ) throws(StoreError) -> (tally: TrialTally, violationsByCheck: [(check: String, count: Int)]) {
     try read { db in
       var tally = TrialTally(slaLimitMs: slaLimitMs)
-      // One column layout (ExportRowView.Column) for both uses; columns only trials.csv shows are
-      // NULL when nothing will read them.
-      let csvOnly = { (column: String) in eachRow == nil ? "NULL" : column }
+      // The metrics' columns first; those only trials.csv shows follow when exporting.
+      let export = eachRow != nil
       let statement = try db.makeStatement(
         sql: """
-          SELECT agent, task_id, trial, status, error_kind, efficacy_pass, efficacy_score, violations, latency_ms,
-            \(csvOnly("input_tokens")), \(csvOnly("output_tokens")), cost_usd, \(csvOnly("attempts")), \(csvOnly("seed")),
-            \(csvOnly("started_at")), \(csvOnly("output_json")),
+          SELECT task_id, trial, status, error_kind, efficacy_pass, efficacy_score, violations, latency_ms, cost_usd,
             coalesce(assure_checks, (SELECT count(*) FROM grades g WHERE g.run_id = t.run_id AND g.agent = t.agent
               AND g.task_id = t.task_id AND g.trial = t.trial AND g.kind = 'assure')),
             judge_cost_usd
+            \(export ? ", agent, input_tokens, output_tokens, attempts, seed, started_at, output_json" : "")
           FROM trials t WHERE run_id = ? AND agent = ? ORDER BY task_id, trial
           """)
       try statement.setArguments([runID, agent])
       let s = statement.sqliteStatement
       defer { sqlite3_reset(s) }
-      let row = ExportRowView(statement: s)
       var task: [UInt8] = []
       var violating: [(task: String, trial: Int)] = []
       var code = sqlite3_step(s)
       while code == SQLITE_ROW {
-        let id = row.text(.taskID) ?? UnsafeBufferPointer(start: nil, count: 0)
-        if !task.elementsEqual(id) {
-          task = Array(id)
+        let row = StoredTrialRow(s, export: export)
+        if !task.elementsEqual(row.taskID) {
+          task = Array(row.taskID)
           tally.begin(task: String(decoding: task, as: UTF8.self))
         }
         let status: TrialStatus
-        switch row.text(.status)?.first {
+        switch row.status.first {
         case UInt8(ascii: "p"): status = .pass
         case UInt8(ascii: "f"): status = .fail
         case UInt8(ascii: "t"): status = .timeout
         default: status = .error
         }
-        let trial = row.integer(.trial) ?? 0
-        let violations = row.integer(.violations) ?? 0
         tally.record(
-          trial: trial, status: status,
-          errorKind: row.text(.errorKind).flatMap { ErrorKind(rawValue: String(decoding: $0, as: UTF8.self)) },
-          latencyMs: row.real(.latencyMs) ?? 0, costUSD: row.real(.costUSD), violations: violations,
-          efficacyPass: row.integer(.efficacyPass).map { $0 != 0 }, efficacyScore: row.real(.efficacyScore),
-          checks: row.integer(.assureChecks) ?? 0, judgeCostUSD: row.real(.judgeCostUSD))
-        if violationsByCheck, violations > 0 { violating.append((tally.currentTask, trial)) }
+          trial: row.trial, status: status,
+          errorKind: row.errorKind.flatMap { ErrorKind(rawValue: String(decoding: $0, as: UTF8.self)) },
+          latencyMs: row.latencyMs, costUSD: row.costUSD, violations: row.violations, efficacyPass: row.efficacyPass,
+          efficacyScore: row.efficacyScore, checks: row.assureChecks, judgeCostUSD: row.judgeCostUSD)
+        if violationsByCheck, row.violations > 0 { violating.append((tally.currentTask, row.trial)) }
         eachRow?(row)
         code = sqlite3_step(s)
       }

@@ -131,11 +131,16 @@ for (label, argv) in [
   ("export", [evalh, "export", "r-big", "--db", bigDB, "--csv", work + "/csv"]),
   ("compare", [evalh, "compare", "r-big-base", "r-big", "--db", bigDB]),
 ] {
-  note("\(label) on \(size) trials")
-  let run = Measure.run(argv)
+  // Best of three: on a shared machine the fastest run is the one least slowed by neighbours;
+  // memory is the largest of the three.
+  note("\(label) on \(size) trials, best of 3")
+  let runs = (0..<3).map { _ in Measure.run(argv) }
+  let seconds = runs.map(\.seconds).min()!
+  let peak = runs.map(\.maxRSSMiB).max()!
   table.add(
-    "\(label), \(size)-trial run", String(format: "%.2f s, %.0f MiB", run.seconds, run.maxRSSMiB), "—", ratio: nil,
-    target: "≤ 2 s, ≤ 300 MB", met: run.seconds <= 2 && run.maxRSSMiB <= 286, ok: run.status == 0 || run.status == 1)
+    "\(label), \(size)-trial run", String(format: "%.2f s, %.0f MiB", seconds, peak),
+    String(format: "slowest %.2f s", runs.map(\.seconds).max()!), ratio: nil,
+    target: "≤ 2 s, ≤ 300 MB", met: seconds <= 2 && peak <= 286, ok: runs.allSatisfy { $0.status == 0 || $0.status == 1 })
 }
 
 // MARK: Memory of a long run, and start-up.

@@ -221,3 +221,60 @@ import Testing
     #expect(text.split(separator: "\n").filter { $0.hasPrefix("  task-") }.count == 100)
   }
 }
+
+/// trials.csv is written from SQLite's column bytes in the same scan that measures the run; every
+/// cell must read as the reference rendering of the stored trial (`CSVExport.Cell`), agents in order.
+@Suite struct TrialsCSVTests {
+  @Test func trialsFileMatchesTheStoredTrials() throws {
+    let folder = NSTemporaryDirectory() + "evalh-trials-csv-" + UUID().uuidString
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    let store = try ResultStore(path: folder + "/db.sqlite", create: true)
+    let started = Date(timeIntervalSince1970: 1_790_000_000.125)
+    let agents = ["zeta", "alpha", "mid"]
+    try store.createRun(
+      RunRecord(
+        id: "r-csv", suite: "s", suitePath: nil, suiteSHA256: "0", label: nil, seed: 1, trials: 3, status: .completed,
+        startedAt: started, evalhVersion: nil, host: nil, gitCommit: nil, configJSON: "{}",
+        plan: RunPlan(agents: agents, tasks: [.init(id: "t,1", trials: 3), .init(id: "=t2", trials: 3)])),
+      tasks: [])
+    let outputs: [String?] = [
+      #""shipped""#, #""a, \"b\"\nc""#, #"{"k":[1,2.5,null]}"#, nil, #""=1+1""#, "\"" + String(repeating: "é", count: 1200) + "\"",
+      #""tab\there""#, "[\"" + String(repeating: "x", count: 1100) + "\"]", #""""#,
+    ]
+    var n = 0
+    for agent in agents {
+      for task in ["t,1", "=t2"] {
+        for trial in 1...3 {
+          n += 1
+          try store.insertNow(
+            TrialRecord(
+              runID: "r-csv", agent: agent, taskID: task, trial: trial, status: [.pass, .fail, .error, .timeout][n % 4],
+              errorKind: n % 4 == 2 ? .agentExit : nil, efficacyPass: n % 3 == 0 ? nil : n % 2 == 0,
+              efficacyScore: n % 5 == 0 ? nil : Double(n) / 7, violations: n % 3, latencyMs: 1000 / Double(n) + 0.03100000000000002,
+              inputTokens: n % 2 == 0 ? n * 100 : nil, outputTokens: n % 3 == 0 ? nil : n, costUSD: n % 4 == 0 ? nil : Double(n) * 1e-5,
+              attempts: 1 + n % 2, seed: Int64(n) * 1_000_003 - 500, outputJSON: outputs[n % outputs.count],
+              startedAt: started + Double(n), finishedAt: started + Double(n) + 1))
+        }
+      }
+    }
+    let run = try store.resolve("r-csv")
+    try CSVExport.write(run, store: store, to: folder + "/csv")
+
+    // The reference: trial records through the renderer of the other files' cells.
+    let stored = try store.trials(runID: "r-csv")
+    let rows = stored.sorted { ($0.agent, $0.taskID, $0.trial) < ($1.agent, $1.taskID, $1.trial) }.map { t -> [CSVExport.Cell] in
+      let output = t.outputJSON.map { json in String((JSONValue.stringLiteral(json) ?? json).prefix(1000)) }
+      return [
+        .text(t.runID), .text(t.agent), .text(t.taskID), .integer(t.trial), .text(t.status.rawValue), .text(t.errorKind?.rawValue),
+        .bool(t.efficacyPass), .number(t.efficacyScore), .integer(t.violations), .number(t.latencyMs), .integer(t.inputTokens),
+        .integer(t.outputTokens), .number(t.costUSD), .integer(t.attempts), .integer(Int(t.seed)),
+        .text(Timestamp.format(t.startedAt)), .text(output),
+      ]
+    }
+    let expected = CSVExport.table(CSVExport.trialColumns, rows)
+    #expect(try String(contentsOfFile: folder + "/csv/trials.csv", encoding: .utf8) == expected)
+    #expect(stored.count == 18)
+    // Only the four files: the part files are gone.
+    #expect(try FileManager.default.contentsOfDirectory(atPath: folder + "/csv").sorted() == ["passk.csv", "summary.csv", "tasks.csv", "trials.csv"])
+  }
+}
