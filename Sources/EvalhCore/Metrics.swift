@@ -334,6 +334,45 @@ public struct TrialTally: Sendable {
     if let task = current { tasks[currentID] = task }
     current = nil
   }
+
+  /// Adds `other`'s trials: the fold of a run read in parts (task ranges) is the parts' folds merged.
+  public mutating func merge(_ other: TrialTally) {
+    flush()
+    var other = other
+    other.flush()
+    recordedTrials += other.recordedTrials
+    judgeCostSum += other.judgeCostSum
+    judgeCostCount += other.judgeCostCount
+    timeouts += other.timeouts
+    errorsByKind.merge(other.errorsByKind, uniquingKeysWith: +)
+    tasks.merge(other.tasks) { a, b in a.merged(b) }
+  }
+}
+
+extension TrialTally.Task {
+  /// Both sets of a task's trials (a task read in two parts).
+  func merged(_ b: Self) -> Self {
+    var m = self
+    m.counted += b.counted
+    m.passes += b.passes
+    if b.firstTrial < m.firstTrial {
+      m.firstTrial = b.firstTrial
+      m.firstPassed = b.firstPassed
+    }
+    m.latencies += b.latencies
+    m.costSum += b.costSum
+    m.costCount += b.costCount
+    m.violations += b.violations
+    m.errors += b.errors
+    m.graderErrors += b.graderErrors
+    m.efficacyPasses += b.efficacyPasses
+    m.cleanTrials += b.cleanTrials
+    m.checks += b.checks
+    m.slaCompliant += b.slaCompliant
+    m.scoreSum += b.scoreSum
+    m.scored += b.scored
+    return m
+  }
 }
 
 extension AgentMetrics {

@@ -95,9 +95,9 @@ public enum CSVExport {
   /// both measures the run and streams its trials into trials.csv.
   public static func write(_ run: RunRecord, store: ResultStore, to folder: String) throws {
     try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-    let trials = try TrialsFile(folder: folder, runID: run.id, agents: RunReport.agents(of: run, in: store))
+    let trials = try TrialsFile(folder: folder, runID: run.id, agents: RunReport.scans(of: run, in: store).map(\.agent))
     // The CSV files carry no suite-level intervals (tasks.csv's are Wilson's): no bootstrap.
-    let report = try RunReport.load(run, from: store, bootstrapResamples: 0) { agent, row in trials.parts[agent].append(row) }
+    let report = try RunReport.load(run, from: store, bootstrapResamples: 0) { part, row in trials.parts[part].append(row) }
     try trials.finish()
     let tags = try store.taskTags(runID: run.id)
     try Data(summary(report).utf8).write(to: URL(fileURLWithPath: "\(folder)/summary.csv"))
@@ -105,16 +105,17 @@ public enum CSVExport {
     try Data(passk(report).utf8).write(to: URL(fileURLWithPath: "\(folder)/passk.csv"))
   }
 
-  /// trials.csv, every trial in (agent, task, trial) order: the first agent by name writes straight
-  /// into it, the others into part files of their own (each written by that agent's reader) that are
-  /// appended in name order at the end, copied by the kernel.
+  /// trials.csv, every trial in (agent, task, trial) order: the first part (agent by name, then task
+  /// range) writes straight into it, the others into files of their own (each written by the part's
+  /// reader) that are appended in that order at the end, copied by the kernel.
   final class TrialsFile: Sendable {
     let path: String
     let parts: [Part]
 
+    /// `agents`: each part's agent, in the order of `RunReport.scans`.
     init(folder: String, runID: String, agents: [String]) throws {
       path = "\(folder)/trials.csv"
-      let first = agents.indices.min { agents[$0] < agents[$1] }
+      let first = agents.indices.min { agents[$0] < agents[$1] }  // the first of that agent's ranges
       parts = try agents.indices.map { i in
         try Part(
           path: i == first ? "\(folder)/trials.csv" : "\(folder)/.trials.csv.part\(i)", agent: agents[i], runID: runID,
@@ -124,14 +125,16 @@ public enum CSVExport {
 
     deinit { for part in parts where part.path != path { unlink(part.path) } }
 
-    /// Flushes the parts and appends them to trials.csv by agent name; the first write error, if any.
+    /// Flushes the parts and appends them to trials.csv by agent name, ranges in order; the first
+    /// write error, if any.
     func finish() throws {
       for part in parts { try part.finish() }
       // Not O_APPEND, which copy_file_range refuses: the offset is put at the end instead.
       let output = open(path, O_WRONLY)
       guard output >= 0, lseek(output, 0, SEEK_END) >= 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path]) }
       defer { close(output) }
-      for part in parts.sorted(by: { $0.agent < $1.agent }) where part.path != path {
+      let order = parts.indices.sorted { (parts[$0].agent, $0) < (parts[$1].agent, $1) }
+      for part in order.map({ parts[$0] }) where part.path != path {
         let input = open(part.path, O_RDONLY)
         guard input >= 0 else { throw CocoaError(.fileReadUnknown, userInfo: [NSFilePathErrorKey: part.path]) }
         defer { close(input) }

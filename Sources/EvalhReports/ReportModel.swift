@@ -15,32 +15,60 @@ public struct RunReport: Sendable {
 
   /// Builds the report of `run` from `store`.
   /// `bootstrapResamples` 0 skips the intervals, `violationsByCheck` false the per-check counts
-  /// (compare needs neither). `eachRow`, when given, sees every trial of agent `agents(of:)[i]` as it
-  /// is read (export writes trials.csv from the same scan); it is called from one thread per agent.
+  /// (compare needs neither). `eachRow`, when given, sees every trial as it is read, with the index
+  /// of its part in `scans(of:in:)` (export writes trials.csv from the same scan); each part is read
+  /// on one thread.
   public static func load(
     _ run: RunRecord, from store: ResultStore, bootstrapResamples: Int = 2000, violationsByCheck: Bool = true,
-    eachRow: (@Sendable (_ agent: Int, borrowing StoredTrialRow) -> Void)? = nil
+    eachRow: (@Sendable (_ part: Int, borrowing StoredTrialRow) -> Void)? = nil
   ) throws(StoreError) -> RunReport {
     let planned = run.plan.plannedByTask
     let targets = MetricTargets(config: JSONValue.parse(run.configJSON) ?? .null)
     let names = try agents(of: run, in: store)
-    // Agents are read and measured side by side, each on its own reader: a large run uses every core.
-    let results = Mutex([Result<AgentReport, StoreError>?](repeating: nil, count: names.count))
-    DispatchQueue.concurrentPerform(iterations: names.count) { i in
-      var agentRows: (@Sendable (borrowing StoredTrialRow) -> Void)? = nil
-      if let eachRow { agentRows = { row in eachRow(i, row) } }
-      let result = Result { () throws(StoreError) -> AgentReport in
-        let (tally, violations) = try store.trialTally(
-          runID: run.id, agent: names[i], slaLimitMs: targets.slo.latency.map { $0 * 1000 },
-          violationsByCheck: violationsByCheck, eachRow: agentRows)
-        return AgentReport(
-          AgentMetrics(
-            agent: names[i], tally: tally, planned: planned, targets: targets, violationsByCheck: violations,
-            bootstrapResamples: bootstrapResamples))
+    let parts = try scans(of: run, in: store)
+    // Parts (agents, and task ranges of large agents) are read side by side, each on its own reader,
+    // then each agent's parts are merged and measured side by side: a large run uses every core.
+    typealias Tally = (tally: TrialTally, violationsByCheck: [(check: String, count: Int)])
+    let read = Mutex([Result<Tally, StoreError>?](repeating: nil, count: parts.count))
+    DispatchQueue.concurrentPerform(iterations: parts.count) { i in
+      var partRows: (@Sendable (borrowing StoredTrialRow) -> Void)? = nil
+      if let eachRow { partRows = { row in eachRow(i, row) } }
+      let result = Result { () throws(StoreError) -> Tally in
+        try store.trialTally(
+          runID: run.id, agent: parts[i].agent, tasks: parts[i].tasks, slaLimitMs: targets.slo.latency.map { $0 * 1000 },
+          violationsByCheck: violationsByCheck, eachRow: partRows)
       }
-      results.withLock { $0[i] = result }
+      read.withLock { $0[i] = result }
     }
-    return RunReport(run: run, agents: try results.withLock { $0 }.map { result throws(StoreError) in try result!.get() })
+    let tallies = try read.withLock { $0 }.map { result throws(StoreError) in try result!.get() }
+    let reports = Mutex([AgentReport?](repeating: nil, count: names.count))
+    DispatchQueue.concurrentPerform(iterations: names.count) { a in
+      var tally = TrialTally(slaLimitMs: targets.slo.latency.map { $0 * 1000 })
+      var checks: [String: Int] = [:]
+      for i in parts.indices where parts[i].agent == names[a] {
+        tally.merge(tallies[i].tally)
+        for (check, count) in tallies[i].violationsByCheck { checks[check, default: 0] += count }
+      }
+      let byCheck = checks.sorted { ($1.value, $0.key) < ($0.value, $1.key) }.map { (check: $0.key, count: $0.value) }
+      let report = AgentReport(
+        AgentMetrics(
+          agent: names[a], tally: tally, planned: planned, targets: targets, violationsByCheck: byCheck,
+          bootstrapResamples: bootstrapResamples))
+      reports.withLock { $0[a] = report }
+    }
+    return RunReport(run: run, agents: reports.withLock { $0 }.map { $0! })
+  }
+
+  /// The parts a run is read in: each agent in plan order, an agent of many planned trials split into
+  /// task ranges so that there are about as many parts as cores.
+  public static func scans(of run: RunRecord, in store: ResultStore) throws(StoreError) -> [(agent: String, tasks: TaskRange)] {
+    let names = try agents(of: run, in: store)
+    let trialsPerAgent = run.plan.tasks.reduce(0) { $0 + $1.trials }
+    let cores = ProcessInfo.processInfo.activeProcessorCount
+    // Splitting pays for itself only on large agents (a part costs a reader and a merge).
+    let ranges = trialsPerAgent >= 50_000 && cores > names.count
+      ? TaskRange.split(run.plan.tasks.map(\.id), into: (cores + names.count - 1) / names.count) : [TaskRange()]
+    return names.flatMap { agent in ranges.map { (agent: agent, tasks: $0) } }
   }
 
   /// The run's agents in plan order (as recorded, by name, for runs without a plan).

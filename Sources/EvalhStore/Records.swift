@@ -172,6 +172,28 @@ public enum Timestamp {
   }
 }
 
+/// Task ids from `lower` (included) to `upper` (excluded) in SQLite's byte order; nil ends are open.
+public struct TaskRange: Sendable, Hashable {
+  public var lower: String?
+  public var upper: String?
+  public init(lower: String? = nil, upper: String? = nil) {
+    self.lower = lower
+    self.upper = upper
+  }
+
+  /// `parts` ranges that cover every task id, split at the planned `tasks` so each holds about as
+  /// many (contiguous in (task, trial) order, so their rows joined in order are the whole agent's).
+  public static func split(_ tasks: [String], into parts: Int) -> [TaskRange] {
+    let sorted = tasks.map { Array($0.utf8) }.sorted { $0.lexicographicallyPrecedes($1) }
+    guard parts > 1, sorted.count >= parts else { return [TaskRange()] }
+    var bounds = (1..<parts).map { String(decoding: sorted[$0 * sorted.count / parts], as: UTF8.self) }
+    bounds = bounds.reduce(into: []) { if $0.last != $1 { $0.append($1) } }
+    return (0...bounds.count).map { i in
+      TaskRange(lower: i == 0 ? nil : bounds[i - 1], upper: i == bounds.count ? nil : bounds[i])
+    }
+  }
+}
+
 /// A stored trial as `ResultStore.trialTally` reads it: each column read once, in place. Text points
 /// into SQLite's row (no `String` is made) and is valid only inside the callback. The columns only
 /// trials.csv shows (`agent`, tokens, `attempts`, `seed`, `startedAt`, `outputJSON`) are read only

@@ -296,8 +296,10 @@ public final class ResultStore: Sendable {
   /// Also returns the agent's failed assurance checks by name, looked up for the trials with violations only.
   /// `eachRow`, when given, also sees every row with the columns of trials.csv, in (task, trial) order:
   /// export writes its trials from the same scan that measures them.
+  /// `tasks` limits the read to task ids in that range (SQLite's byte order; nil ends are open): a
+  /// large agent is read in parts side by side.
   public func trialTally(
-    runID: String, agent: String, slaLimitMs: Double?, violationsByCheck: Bool = true,
+    runID: String, agent: String, tasks: TaskRange = TaskRange(), slaLimitMs: Double?, violationsByCheck: Bool = true,
     eachRow: (@Sendable (borrowing StoredTrialRow) -> Void)? = nil
   ) throws(StoreError) -> (tally: TrialTally, violationsByCheck: [(check: String, count: Int)]) {
     try read { db in
@@ -311,9 +313,11 @@ public final class ResultStore: Sendable {
               AND g.task_id = t.task_id AND g.trial = t.trial AND g.kind = 'assure')),
             judge_cost_usd
             \(export ? ", agent, input_tokens, output_tokens, attempts, seed, started_at, output_json" : "")
-          FROM trials t WHERE run_id = ? AND agent = ? ORDER BY task_id, trial
+          FROM trials t WHERE run_id = ? AND agent = ? AND task_id >= ? \(tasks.upper == nil ? "" : "AND task_id < ?")
+          ORDER BY task_id, trial
           """)
-      try statement.setArguments([runID, agent])
+      // Every text sorts at or after the empty one.
+      try statement.setArguments(StatementArguments([runID, agent, tasks.lower ?? ""] + (tasks.upper.map { [$0] } ?? [])))
       let s = statement.sqliteStatement
       defer { sqlite3_reset(s) }
       var task: [UInt8] = []

@@ -3,6 +3,38 @@ import Testing
 @testable import EvalhCore
 
 @Suite struct MetricsTests {
+  /// A run read in parts is folded per part and merged: the same metrics as one fold, even when a
+  /// task's trials fall in two parts (first run, sums, errors, judge cost, latencies).
+  @Test func mergedTalliesMeasureLikeOneFold() {
+    var facts: [TrialFacts] = []
+    for (i, task) in ["A", "B", "C"].enumerated() {
+      for t in 1...6 {
+        let status: TrialStatus = (t + i) % 3 == 0 ? .fail : (t == 5 ? .timeout : .pass)
+        facts.append(
+          TrialFacts(
+            taskID: task, trial: t, status: t == 4 && i == 1 ? .error : status, errorKind: t == 4 && i == 1 ? .grader : nil,
+            latencyMs: Double(100 * t + i), costUSD: t % 2 == 0 ? 0.01 * Double(t) : nil, violations: t == 2 ? 1 : 0,
+            efficacyPass: status == .pass, efficacyScore: Double(t) / 6, checks: 2, judgeCostUSD: i == 2 ? 0.5 : nil))
+      }
+    }
+    var whole = TrialTally(slaLimitMs: 400)
+    for f in facts { whole.add(f) }
+    // Trials 1–3 of every task in one part, 4–6 in the other, the later part first.
+    var early = TrialTally(slaLimitMs: 400)
+    var late = TrialTally(slaLimitMs: 400)
+    for f in facts { if f.trial <= 3 { early.add(f) } else { late.add(f) } }
+    late.merge(early)
+    let a = AgentMetrics(agent: "x", tally: whole, planned: [:], bootstrapResamples: 0)
+    let b = AgentMetrics(agent: "x", tally: late, planned: [:], bootstrapResamples: 0)
+    #expect(a.trials == 17 && b.trials == 17)
+    #expect(a.firstRunSuccess == b.firstRunSuccess && a.successRate == b.successRate && a.consistency == b.consistency)
+    #expect(a.passHatK == b.passHatK && a.passAtK == b.passAtK && a.latencySamples == b.latencySamples)
+    #expect(a.costTotalUSD == b.costTotalUSD && a.judgeCostUSD == b.judgeCostUSD && a.errors == b.errors)
+    #expect(a.policyAdherence == b.policyAdherence && a.efficacyScore == b.efficacyScore && a.slaCompliance == b.slaCompliance)
+    #expect(a.tasks.map(\.firstRun) == b.tasks.map(\.firstRun) && a.tasks.map(\.graderErrors) == b.tasks.map(\.graderErrors))
+    #expect(a.tasks.map(\.latencyP50Ms) == b.tasks.map(\.latencyP50Ms))
+  }
+
   /// Task A passes 8/8, B 4/8 (trial 1 fails), C 0/8; plus one grader error on A (not counted).
   func sample() -> AgentMetrics {
     var trials: [TrialFacts] = []

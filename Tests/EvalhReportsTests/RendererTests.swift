@@ -225,17 +225,16 @@ import Testing
 /// trials.csv is written from SQLite's column bytes in the same scan that measures the run; every
 /// cell must read as the reference rendering of the stored trial (`CSVExport.Cell`), agents in order.
 @Suite struct TrialsCSVTests {
-  @Test func trialsFileMatchesTheStoredTrials() throws {
-    let folder = NSTemporaryDirectory() + "evalh-trials-csv-" + UUID().uuidString
-    defer { try? FileManager.default.removeItem(atPath: folder) }
+  /// A run of `agents` × `tasks` × 3 trials with varied cells, its plan claiming `plannedTrials` per task
+  /// (a large plan makes reports read each agent in task ranges side by side).
+  func storedRun(_ folder: String, agents: [String], tasks: [String], plannedTrials: Int = 3) throws -> (ResultStore, RunRecord) {
     let store = try ResultStore(path: folder + "/db.sqlite", create: true)
     let started = Date(timeIntervalSince1970: 1_790_000_000.125)
-    let agents = ["zeta", "alpha", "mid"]
     try store.createRun(
       RunRecord(
         id: "r-csv", suite: "s", suitePath: nil, suiteSHA256: "0", label: nil, seed: 1, trials: 3, status: .completed,
         startedAt: started, evalhVersion: nil, host: nil, gitCommit: nil, configJSON: "{}",
-        plan: RunPlan(agents: agents, tasks: [.init(id: "t,1", trials: 3), .init(id: "=t2", trials: 3)])),
+        plan: RunPlan(agents: agents, tasks: tasks.map { .init(id: $0, trials: plannedTrials) })),
       tasks: [])
     let outputs: [String?] = [
       #""shipped""#, #""a, \"b\"\nc""#, #"{"k":[1,2.5,null]}"#, nil, #""=1+1""#, "\"" + String(repeating: "é", count: 1200) + "\"",
@@ -243,7 +242,7 @@ import Testing
     ]
     var n = 0
     for agent in agents {
-      for task in ["t,1", "=t2"] {
+      for task in tasks {
         for trial in 1...3 {
           n += 1
           try store.insertNow(
@@ -257,10 +256,11 @@ import Testing
         }
       }
     }
-    let run = try store.resolve("r-csv")
-    try CSVExport.write(run, store: store, to: folder + "/csv")
+    return (store, try store.resolve("r-csv"))
+  }
 
-    // The reference: trial records through the renderer of the other files' cells.
+  /// trials.csv through the renderer of the other files' cells, from the trial records.
+  func reference(_ store: ResultStore) throws -> String {
     let stored = try store.trials(runID: "r-csv")
     let rows = stored.sorted { ($0.agent, $0.taskID, $0.trial) < ($1.agent, $1.taskID, $1.trial) }.map { t -> [CSVExport.Cell] in
       let output = t.outputJSON.map { json in String((JSONValue.stringLiteral(json) ?? json).prefix(1000)) }
@@ -271,10 +271,57 @@ import Testing
         .text(Timestamp.format(t.startedAt)), .text(output),
       ]
     }
-    let expected = CSVExport.table(CSVExport.trialColumns, rows)
-    #expect(try String(contentsOfFile: folder + "/csv/trials.csv", encoding: .utf8) == expected)
-    #expect(stored.count == 18)
+    return CSVExport.table(CSVExport.trialColumns, rows)
+  }
+
+  @Test func trialsFileMatchesTheStoredTrials() throws {
+    let folder = NSTemporaryDirectory() + "evalh-trials-csv-" + UUID().uuidString
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    let (store, run) = try storedRun(folder, agents: ["zeta", "alpha", "mid"], tasks: ["t,1", "=t2"])
+    try CSVExport.write(run, store: store, to: folder + "/csv")
+    #expect(try String(contentsOfFile: folder + "/csv/trials.csv", encoding: .utf8) == reference(store))
+    #expect(try store.trials(runID: "r-csv").count == 18)
     // Only the four files: the part files are gone.
     #expect(try FileManager.default.contentsOfDirectory(atPath: folder + "/csv").sorted() == ["passk.csv", "summary.csv", "tasks.csv", "trials.csv"])
+  }
+
+  /// One agent of a large plan is read in task ranges side by side (on a machine of more than one core):
+  /// the file and the metrics are those of one whole read.
+  @Test func anAgentReadInRangesReadsAsAWhole() throws {
+    let folder = NSTemporaryDirectory() + "evalh-trials-ranges-" + UUID().uuidString
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    let tasks = ["b", "a", "é", "Z", "a b", "z", "ab", "t-10", "t-9", "ü"]
+    let (store, run) = try storedRun(folder, agents: ["solo"], tasks: tasks, plannedTrials: 20_000)
+    let scans = try RunReport.scans(of: run, in: store)
+    #expect(scans.count == min(2, ProcessInfo.processInfo.activeProcessorCount))
+    try CSVExport.write(run, store: store, to: folder + "/csv")
+    #expect(try String(contentsOfFile: folder + "/csv/trials.csv", encoding: .utf8) == reference(store))
+    // The merged ranges against one whole read of the agent.
+    let whole = try store.trialTally(runID: "r-csv", agent: "solo", slaLimitMs: nil)
+    let wholeMetrics = AgentMetrics(
+      agent: "solo", tally: whole.tally, planned: run.plan.plannedByTask, violationsByCheck: whole.violationsByCheck,
+      bootstrapResamples: 0)
+    let report = try RunReport.load(run, from: store, bootstrapResamples: 0)
+    let split = try #require(report.agents.first?.metrics)
+    #expect(split.trials == 30 && split.trials == wholeMetrics.trials)
+    #expect(split.tasks.map(\.taskID) == wholeMetrics.tasks.map(\.taskID))
+    #expect(split.tasks.map(\.passes) == wholeMetrics.tasks.map(\.passes))
+    #expect(split.tasks.map(\.firstRun) == wholeMetrics.tasks.map(\.firstRun))
+    #expect(split.successRate == wholeMetrics.successRate && split.firstRunSuccess == wholeMetrics.firstRunSuccess)
+    #expect(split.passHatK == wholeMetrics.passHatK && split.latencySamples == wholeMetrics.latencySamples)
+    #expect(split.errors == wholeMetrics.errors && split.violations == wholeMetrics.violations)
+    #expect(split.costTotalUSD == wholeMetrics.costTotalUSD)
+  }
+
+  /// Ranges cover every task id once, in SQLite's byte order, whatever the ids.
+  @Test func rangesSplitAtPlannedTasks() {
+    #expect(TaskRange.split(["a", "b"], into: 1) == [TaskRange()])
+    #expect(TaskRange.split(["a"], into: 2) == [TaskRange()])
+    #expect(
+      TaskRange.split(["d", "b", "a", "c"], into: 2) == [TaskRange(lower: nil, upper: "c"), TaskRange(lower: "c", upper: nil)])
+    // "Z" < "a" < "é" in bytes (a String comparison could say otherwise for other scripts).
+    #expect(
+      TaskRange.split(["é", "a", "Z"], into: 3)
+        == [TaskRange(lower: nil, upper: "a"), TaskRange(lower: "a", upper: "é"), TaskRange(lower: "é", upper: nil)])
   }
 }
