@@ -77,6 +77,10 @@ extension Statistics {
 public struct SplitMix64: RandomNumberGenerator, Sendable {
   private var state: UInt64
   public init(seed: UInt64) { state = seed }
+  /// Moves on `count` draws at once (the state advances by a constant per draw): a stream can be
+  /// cut into parts drawn side by side that make exactly the same numbers.
+  public mutating func skip(_ count: Int) { state &+= UInt64(count) &* 0x9E37_79B9_7F4A_7C15 }
+
   public mutating func next() -> UInt64 {
     state &+= 0x9E37_79B9_7F4A_7C15
     var z = state
