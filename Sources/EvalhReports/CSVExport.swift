@@ -96,8 +96,11 @@ public enum CSVExport {
   public static func write(_ run: RunRecord, store: ResultStore, to folder: String) throws {
     try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
     let trials = try TrialsFile(folder: folder, runID: run.id, agents: RunReport.scans(of: run, in: store).map(\.agent))
-    // The CSV files carry no suite-level intervals (tasks.csv's are Wilson's): no bootstrap.
-    let report = try RunReport.load(run, from: store, bootstrapResamples: 0) { part, row in trials.parts[part].append(row) }
+    // The CSV files carry no suite-level intervals (tasks.csv's are Wilson's) and no violations by
+    // check: neither the bootstrap nor the per-check lookups.
+    let report = try RunReport.load(run, from: store, bootstrapResamples: 0, violationsByCheck: false) { part, row in
+      trials.parts[part].append(row)
+    }
     try trials.finish()
     let tags = try store.taskTags(runID: run.id)
     try Data(summary(report).utf8).write(to: URL(fileURLWithPath: "\(folder)/summary.csv"))

@@ -77,7 +77,7 @@ public struct Runner: Sendable {
   public static let version = "0.1.0"
 
   /// Creates the run (or reopens it for `--resume`) and lists the trials still to run.
-  public func prepare() throws(RunError) -> (run: RunRecord, pending: [TrialKey]) {
+  public func prepare() throws(RunError) -> (run: RunRecord, pending: PendingTrials) {
     if let id = options.resume { return try prepareResume(id) }
     let plan = try plan()
     let runID = options.runID ?? Runner.newRunID()
@@ -97,7 +97,7 @@ public struct Runner: Sendable {
         try store.extendRun(merged, tasks: suite.tasks.filter { selected.contains($0.id) }.map(redactor.redact))
         let recorded = try store.recordedKeys(runID: runID)
         merged.status = .running
-        return (merged, plan.keys.filter { !recorded.contains($0) })
+        return (merged, plan.pending(excluding: recorded))
       }
       let run = RunRecord(
         id: runID, suite: suite.name, suitePath: suite.path, suiteSHA256: suite.sha256, label: options.label,
@@ -108,7 +108,7 @@ public struct Runner: Sendable {
       let selected = Set(plan.tasks.map(\.id))
       let redactor = Redactor(secrets: suite.secrets)
       try store.createRun(run, tasks: suite.tasks.filter { selected.contains($0.id) }.map(redactor.redact))
-      return (run, plan.keys)
+      return (run, plan.pending())
     } catch let e as RunError {
       throw e
     } catch let e as StoreError {
@@ -118,7 +118,7 @@ public struct Runner: Sendable {
     }
   }
 
-  func prepareResume(_ id: String) throws(RunError) -> (run: RunRecord, pending: [TrialKey]) {
+  func prepareResume(_ id: String) throws(RunError) -> (run: RunRecord, pending: PendingTrials) {
     do {
       guard var run = try store.run(id: id) else { throw RunError.cannotResume("no run '\(id)' in \(store.path) to resume") }
       guard run.suiteSHA256 == suite.sha256 else {
@@ -128,7 +128,7 @@ public struct Runner: Sendable {
       }
       guard run.status != .completed else { throw RunError.cannotResume("run \(id) is already completed") }
       let recorded = try store.recordedKeys(runID: id)
-      let pending = run.plan.keys.filter { !recorded.contains($0) }
+      let pending = run.plan.pending(excluding: recorded)
       try store.updateRun(id, status: .running, finishedAt: nil, stopReason: nil)
       run.status = .running
       return (run, pending)
@@ -168,7 +168,7 @@ public struct Runner: Sendable {
   }
 
   /// Runs `pending`, then marks the run completed or interrupted.
-  public func execute(run: RunRecord, pending: [TrialKey], progress: ProgressDisplay) async -> RunResult {
+  public func execute(run: RunRecord, pending: PendingTrials, progress: ProgressDisplay) async -> RunResult {
     let agents = Dictionary(suite.agents.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
     let tasks = Dictionary(suite.tasks.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
     let executor = TrialExecutor(

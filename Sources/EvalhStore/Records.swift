@@ -75,6 +75,10 @@ public struct RunPlan: Sendable, Hashable, Codable {
     self.tasks = tasks
   }
 
+  /// The planned triples not in `done`, in `keys` order, made one at a time as they are run: a plan
+  /// of a million trials is not held as a million keys (memory of a run stays flat).
+  public func pending(excluding done: Set<TrialKey> = []) -> PendingTrials { PendingTrials(plan: self, done: done) }
+
   /// Every planned triple, agents outermost, then tasks, then trial numbers.
   public var keys: [TrialKey] {
     agents.flatMap { agent in tasks.flatMap { t in (1...max(1, t.trials)).map { TrialKey(agent: agent, taskID: t.id, trial: $0) } } }
@@ -93,6 +97,60 @@ public struct RunPlan: Sendable, Hashable, Codable {
   /// Planned trials per task id.
   public var plannedByTask: [String: Int] {
     Dictionary(tasks.map { ($0.id, $0.trials) }, uniquingKeysWith: { a, _ in a })
+  }
+}
+
+/// The trials of a plan still to run (see `RunPlan.pending`).
+public struct PendingTrials: Sequence, Sendable {
+  public let plan: RunPlan
+  /// Recorded trials (of a resumed run, or of other shards): skipped.
+  public let done: Set<TrialKey>
+  /// How many there are, counted once without holding them.
+  public let count: Int
+
+  init(plan: RunPlan, done: Set<TrialKey>) {
+    self.plan = plan
+    self.done = done
+    var count = 0
+    var keys = PendingTrials.Iterator(plan: plan, done: done)
+    while keys.next() != nil { count += 1 }
+    self.count = count
+  }
+
+  public func makeIterator() -> Iterator { Iterator(plan: plan, done: done) }
+
+  /// Agents outermost, then tasks, then trial numbers.
+  public struct Iterator: IteratorProtocol {
+    let plan: RunPlan
+    let done: Set<TrialKey>
+    var agent = 0
+    var task = 0
+    var trial = 0
+
+    init(plan: RunPlan, done: Set<TrialKey>) {
+      self.plan = plan
+      self.done = done
+    }
+
+    public mutating func next() -> TrialKey? {
+      while agent < plan.agents.count {
+        if task < plan.tasks.count {
+          let t = plan.tasks[task]
+          if trial < Swift.max(1, t.trials) {
+            trial += 1
+            let key = TrialKey(agent: plan.agents[agent], taskID: t.id, trial: trial)
+            if done.isEmpty || !done.contains(key) { return key }
+            continue
+          }
+          task += 1
+          trial = 0
+          continue
+        }
+        agent += 1
+        task = 0
+      }
+      return nil
+    }
   }
 }
 

@@ -99,7 +99,7 @@ struct Run: AsyncParsableCommand {
     let signals = SignalWatch(interruption: interruption)
     defer { signals.cancel() }
     let runner = Runner(suite: loaded, store: store, options: options, interruption: interruption)
-    let prepared: (run: RunRecord, pending: [TrialKey])
+    let prepared: (run: RunRecord, pending: PendingTrials)
     do {
       prepared = try runner.prepare()
     } catch {

@@ -159,7 +159,8 @@ func diagnostics(_ yaml: String) -> [String] {
       let errors = diagnostics(yaml)
       #expect(errors.contains { $0.contains("too many nodes") }, "\(errors)")
     }
-    #expect(elapsed < .seconds(2))
+    // Expanded, 9^9 nodes would take many minutes; the bound is wide so a loaded machine never trips it.
+    #expect(elapsed < .seconds(30))
   }
 
   @Test func durationsAndHashes() throws {

@@ -29,6 +29,21 @@ func sampleTrial(_ run: String = "r-1", task: String = "t1", trial: Int = 1, sta
 }
 
 @Suite struct StoreTests {
+  /// The trials still to run are made one at a time, in the plan's order, without the recorded ones.
+  @Test func pendingTrialsFollowThePlanLazily() {
+    let plan = RunPlan(agents: ["a", "b"], tasks: [.init(id: "t1", trials: 3), .init(id: "t2", trials: 0), .init(id: "t3", trials: 2)])
+    #expect(Array(plan.pending()) == plan.keys)
+    #expect(plan.pending().count == 2 * (3 + 1 + 2))
+    let done: Set<TrialKey> = [
+      TrialKey(agent: "a", taskID: "t1", trial: 2), TrialKey(agent: "b", taskID: "t3", trial: 2),
+      TrialKey(agent: "c", taskID: "t1", trial: 1),  // another shard's: not in this plan
+    ]
+    let pending = plan.pending(excluding: done)
+    #expect(Array(pending) == plan.keys.filter { !done.contains($0) })
+    #expect(pending.count == 10)
+    #expect(Array(RunPlan(agents: [], tasks: [.init(id: "t", trials: 2)]).pending()).isEmpty)
+  }
+
   @Test func createsTheFileWithTheSpecSchema() throws {
     let db = TempDB()
     let store = try ResultStore(path: db.path, create: true)
