@@ -95,11 +95,12 @@ public enum CSVExport {
   /// both measures the run and streams its trials into trials.csv.
   public static func write(_ run: RunRecord, store: ResultStore, to folder: String) throws {
     try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-    let trials = try TrialsFile(folder: folder, runID: run.id, agents: RunReport.scans(of: run, in: store).map(\.agent))
+    let parts = try RunReport.parts(of: run, in: store)
+    let trials = try TrialsFile(folder: folder, runID: run.id, agents: parts.map(\.agent))
     // The CSV files carry no suite-level intervals (tasks.csv's are Wilson's) and no violations by
     // check: neither the bootstrap nor the per-check lookups.
-    let report = try RunReport.load(run, from: store, bootstrapResamples: 0, violationsByCheck: false) { part, row in
-      trials.parts[part].append(row)
+    let report = try RunReport.load(run, from: store, bootstrapResamples: 0, violationsByCheck: false, parts: parts) {
+      part, row in trials.parts[part].append(row)
     }
     try trials.finish()
     let tags = try store.taskTags(runID: run.id)
@@ -115,7 +116,7 @@ public enum CSVExport {
     let path: String
     let parts: [Part]
 
-    /// `agents`: each part's agent, in the order of `RunReport.scans`.
+    /// `agents`: each part's agent, in the order of `RunReport.parts`.
     init(folder: String, runID: String, agents: [String]) throws {
       path = "\(folder)/trials.csv"
       let first = agents.indices.min { agents[$0] < agents[$1] }  // the first of that agent's ranges

@@ -15,17 +15,19 @@ public struct RunReport: Sendable {
 
   /// Builds the report of `run` from `store`.
   /// `bootstrapResamples` 0 skips the intervals, `violationsByCheck` false the per-check counts
-  /// (compare needs neither). `eachRow`, when given, sees every trial as it is read, with the index
-  /// of its part in `scans(of:in:)` (export writes trials.csv from the same scan); each part is read
-  /// on one thread.
+  /// (compare needs neither). `parts` are what is read side by side (by default `parts(of:in:)`);
+  /// `eachRow`, when given, sees every trial as it is read, with the index of its part (export writes
+  /// trials.csv from the same scan); each part is read on one thread.
   public static func load(
     _ run: RunRecord, from store: ResultStore, bootstrapResamples: Int = 2000, violationsByCheck: Bool = true,
+    parts: [(agent: String, tasks: TaskRange)]? = nil,
     eachRow: (@Sendable (_ part: Int, borrowing StoredTrialRow) -> Void)? = nil
   ) throws(StoreError) -> RunReport {
     let planned = run.plan.plannedByTask
     let targets = MetricTargets(config: JSONValue.parse(run.configJSON) ?? .null)
-    let names = try agents(of: run, in: store)
-    let parts = try scans(of: run, in: store)
+    let parts = if let parts { parts } else { try Self.parts(of: run, in: store) }
+    // Agents in plan order: each agent's parts are consecutive.
+    let names = parts.map(\.agent).reduce(into: [String]()) { if $0.last != $1 { $0.append($1) } }
     // Parts (agents, and task ranges of large agents) are read side by side, each on its own reader,
     // then each agent's parts are merged and measured side by side: a large run uses every core.
     typealias Tally = (tally: TrialTally, violationsByCheck: [(check: String, count: Int)])
@@ -61,19 +63,14 @@ public struct RunReport: Sendable {
 
   /// The parts a run is read in: each agent in plan order, an agent of many planned trials split into
   /// task ranges so that there are about as many parts as cores.
-  public static func scans(of run: RunRecord, in store: ResultStore) throws(StoreError) -> [(agent: String, tasks: TaskRange)] {
-    let names = try agents(of: run, in: store)
+  public static func parts(of run: RunRecord, in store: ResultStore) throws(StoreError) -> [(agent: String, tasks: TaskRange)] {
+    let names = run.plan.agents.isEmpty ? try store.recordedAgents(runID: run.id) : run.plan.agents
     let trialsPerAgent = run.plan.tasks.reduce(0) { $0 + $1.trials }
     let cores = ProcessInfo.processInfo.activeProcessorCount
     // Splitting pays for itself only on large agents (a part costs a reader and a merge).
     let ranges = trialsPerAgent >= 50_000 && cores > names.count
       ? TaskRange.split(run.plan.tasks.map(\.id), into: (cores + names.count - 1) / names.count) : [TaskRange()]
     return names.flatMap { agent in ranges.map { (agent: agent, tasks: $0) } }
-  }
-
-  /// The run's agents in plan order (as recorded, by name, for runs without a plan).
-  public static func agents(of run: RunRecord, in store: ResultStore) throws(StoreError) -> [String] {
-    run.plan.agents.isEmpty ? try store.recordedAgents(runID: run.id) : run.plan.agents
   }
 }
 

@@ -21,9 +21,8 @@ struct TrialExecutor: Sendable {
   func run(_ key: TrialKeyRef, agent: AgentConfig, task: TaskSpec) async -> TrialRecord? {
     let seed = Seeds.trialSeed(runSeed: runSeed, agent: agent.name, taskID: task.id, trial: key.trial)
     let workdir = "\(folders.root)/\(agent.name)/\(task.id)/\(key.trial)"
-    let folder = Self.needsFolder(agent: agent, task: task)
-    if folder { folders.make(workdir) }
-    if folder, let fixture = task.fixture { copyFixture(fixture, into: workdir) }
+    folders.make(workdir)
+    if let fixture = task.fixture { copyFixture(fixture, into: workdir) }
     let request = AgentRequest(
       runID: runID, suite: suite.name, agent: agent.name, task: task, trial: key.trial, seed: seed, workdir: workdir)
     let timeout = task.timeout ?? suite.timeout
@@ -31,7 +30,7 @@ struct TrialExecutor: Sendable {
     guard let adapter = adapters[agent.name] else { return nil }
     let reply = await adapter.run(request, timeout: timeout, interruption: interruption)
     if case .interrupted = reply.outcome {
-      if folder { folders.remove(workdir) }
+      folders.remove(workdir)
       return nil
     }
     var record = TrialRecord(
@@ -71,24 +70,12 @@ struct TrialExecutor: Sendable {
     record.finishedAt = Date()
     record.error = record.error.map(redactor.redact)
     for i in record.grades.indices { record.grades[i].detail = record.grades[i].detail.map(redactor.redact) }
-    if keepFailed && record.status != .pass && folder {
+    if keepFailed && record.status != .pass {
       record.workdir = workdir
-    } else if folder {
+    } else {
       folders.remove(workdir)
     }
     return record
-  }
-
-  /// Whether the trial's working folder is made on disk. A subprocess agent may write into it, a
-  /// fixture is copied into it, a command grader inspects it. An HTTP agent is usually elsewhere:
-  /// without a fixture or a command grader its folder is named in the request but not made, which
-  /// spares a directory create and remove per trial (about 0.2 ms on ext4, the cost of the trial).
-  static func needsFolder(agent: AgentConfig, task: TaskSpec) -> Bool {
-    if case .subprocess = agent.adapter { return true }
-    if task.fixture != nil { return true }
-    let commandGrader = task.expect.contains { if case .command = $0.kind { true } else { false } }
-    let commandCheck = task.assure.contains { if case .command = $0.kind { true } else { false } }
-    return commandGrader || commandCheck
   }
 
   /// Applies every `expect` grader and `assure` check, and sets the status from them.
@@ -243,11 +230,11 @@ struct TrialKeyRef: Sendable {
   let trial: Int
 }
 
-
-/// The trials' working folders, under one root. A folder its trial left empty is kept as a spare and
-/// renamed into place for a later trial instead of being removed and made again: on ext4 two renames
-/// cost about 15 µs against 50 µs for rmdir and mkdir (measured alone; under a busy run, making
-/// directories was an eighth of evalh's own time per subprocess trial).
+/// The trials' working folders, under one root: every trial, subprocess or HTTP, gets a fresh one
+/// (agent-protocol.md). A folder its trial left empty is kept as a spare and renamed into place for a
+/// later trial instead of being removed and made again: on ext4 two renames cost about 15 µs against
+/// 50 µs for rmdir and mkdir (measured alone; under a busy run, making directories was an eighth of
+/// evalh's own time per subprocess trial).
 final class WorkFolders: Sendable {
   let root: String
   private let spares = Mutex<[String]>([])

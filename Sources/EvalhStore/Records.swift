@@ -80,9 +80,7 @@ public struct RunPlan: Sendable, Hashable, Codable {
   public func pending(excluding done: Set<TrialKey> = []) -> PendingTrials { PendingTrials(plan: self, done: done) }
 
   /// Every planned triple, agents outermost, then tasks, then trial numbers.
-  public var keys: [TrialKey] {
-    agents.flatMap { agent in tasks.flatMap { t in (1...max(1, t.trials)).map { TrialKey(agent: agent, taskID: t.id, trial: $0) } } }
-  }
+  public var keys: [TrialKey] { Array(pending()) }
 
   /// This plan and another's agents and tasks together (shards of one run).
   public func union(_ other: RunPlan) -> RunPlan {
@@ -276,7 +274,16 @@ public struct StoredTrialRow: ~Copyable {
   public var assureChecks = 0
   public var judgeCostUSD: Double?
 
-  /// The columns of `ResultStore.trialRowColumns`, in its order.
+  /// The columns `init` reads, in its order: the metrics' first, then those only trials.csv shows.
+  static let metricColumns = """
+    task_id, trial, status, error_kind, efficacy_pass, efficacy_score, violations, latency_ms, cost_usd,
+    coalesce(assure_checks, (SELECT count(*) FROM grades g WHERE g.run_id = t.run_id AND g.agent = t.agent
+      AND g.task_id = t.task_id AND g.trial = t.trial AND g.kind = 'assure')),
+    judge_cost_usd
+    """
+  static let exportColumns = "agent, input_tokens, output_tokens, attempts, seed, started_at, output_json"
+
+  /// A row of a statement selecting `metricColumns` (then `exportColumns` when `export`) from `trials t`.
   init(_ s: OpaquePointer, export: Bool) {
     func text(_ i: Int32) -> UnsafeBufferPointer<UInt8>? {
       sqlite3_column_text(s, i).map { UnsafeBufferPointer(start: $0, count: Int(sqlite3_column_bytes(s, i))) }

@@ -308,11 +308,7 @@ public final class ResultStore: Sendable {
       let export = eachRow != nil
       let statement = try db.makeStatement(
         sql: """
-          SELECT task_id, trial, status, error_kind, efficacy_pass, efficacy_score, violations, latency_ms, cost_usd,
-            coalesce(assure_checks, (SELECT count(*) FROM grades g WHERE g.run_id = t.run_id AND g.agent = t.agent
-              AND g.task_id = t.task_id AND g.trial = t.trial AND g.kind = 'assure')),
-            judge_cost_usd
-            \(export ? ", agent, input_tokens, output_tokens, attempts, seed, started_at, output_json" : "")
+          SELECT \(StoredTrialRow.metricColumns) \(export ? ", " + StoredTrialRow.exportColumns : "")
           FROM trials t WHERE run_id = ? AND agent = ? AND task_id >= ? \(tasks.upper == nil ? "" : "AND task_id < ?")
           ORDER BY task_id, trial
           """)

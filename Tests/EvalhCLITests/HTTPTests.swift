@@ -117,6 +117,42 @@ import Testing
     #expect(errors.values.allSatisfy { $0 == 0 }, "\(errors)")
   }
 
+  /// An HTTP agent's trials get a fresh working folder too (agent-protocol.md): it exists and is
+  /// empty when the request arrives, and is gone after grading.
+  @Test func httpTrialsHaveAFreshWorkingFolder() async throws {
+    let seen = Mutex<[(path: String, empty: Bool)]>([])
+    let server = try await LoopbackServer { request in
+      let body = (try? JSONSerialization.jsonObject(with: Data(request.bodyText.utf8))) as? [String: Any]
+      let path = body?["workdir"] as? String ?? ""
+      let entries = try? FileManager.default.contentsOfDirectory(atPath: path)
+      seen.withLock { $0.append((path, entries?.isEmpty == true)) }
+      // Leave something behind in every other folder: the next trial must not see it.
+      if seen.withLock({ $0.count }) % 2 == 0 { FileManager.default.createFile(atPath: path + "/left.txt", contents: Data("x".utf8)) }
+      return .json(#"{"output":"ok"}"#)
+    }
+    defer { Task { await server.shutdown() } }
+    let box = Sandbox()
+    box.write(
+      "suite.yaml",
+      """
+      name: folders
+      trials: 4
+      concurrency: 1
+      agent:
+        http: { url: "\(server.baseURL)/agent" }
+      tasks:
+        - { id: a, input: hi }
+        - { id: b, input: hi }
+      """)
+    let out = try await box.evalh(["run", "suite.yaml", "--db", box.db, "--no-progress"])
+    #expect(out.code == 0, "\(out.stderr)")
+    let folders = seen.withLock { $0 }
+    #expect(folders.count == 8)
+    #expect(folders.allSatisfy { $0.empty }, "\(folders)")
+    #expect(Set(folders.map(\.path)).count == 8)
+    #expect(folders.allSatisfy { !FileManager.default.fileExists(atPath: $0.path) })
+  }
+
   @Test func secretsInURLAndHeadersNeverReachTheDatabase() async throws {
     let secret = "tok-" + UUID().uuidString
     // A hostile server: echoes the credentials it got in the output, the steps and an error body.

@@ -292,7 +292,7 @@ import Testing
     defer { try? FileManager.default.removeItem(atPath: folder) }
     let tasks = ["b", "a", "é", "Z", "a b", "z", "ab", "t-10", "t-9", "ü"]
     let (store, run) = try storedRun(folder, agents: ["solo"], tasks: tasks, plannedTrials: 20_000)
-    let scans = try RunReport.scans(of: run, in: store)
+    let scans = try RunReport.parts(of: run, in: store)
     #expect(scans.count == min(2, ProcessInfo.processInfo.activeProcessorCount))
     try CSVExport.write(run, store: store, to: folder + "/csv")
     #expect(try String(contentsOfFile: folder + "/csv/trials.csv", encoding: .utf8) == reference(store))
