@@ -1,52 +1,51 @@
-import AsyncHTTPClient
 import EvalhCore
 import Foundation
-import NIOCore
 import NIOHTTP1
-import Synchronization
 
 /// The HTTP adapter: one request per trial over a pool of keep-alive connections (agent-protocol.md).
 ///
-/// One client per agent, so `max_connections` bounds that agent's connections and they are reused
-/// across trials. Every fault is an outcome of the trial, never a thrown error.
+/// One transport per agent, so `max_connections` bounds that agent's connections and they are
+/// reused across trials: `http://` agents are served by evalh's own HTTP/1.1 transport, `https://`
+/// ones by AsyncHTTPClient (TLS, HTTP/2). Every fault is an outcome of the trial, never a thrown error.
 public final class HTTPAgent: AgentAdapter {
   public let config: HTTPConfig
-  let client: HTTPClient
+  let transport: any HTTPTransport
+
+  /// Which transport carries the requests; `automatic` picks by the URL's scheme.
+  public enum Transport: Sendable, CaseIterable {
+    case automatic
+    case asyncHTTPClient
+  }
 
   /// Statuses worth another attempt: the server or a gateway says "later".
-  static let retryableStatuses: Set<UInt> = [408, 429, 500, 502, 503, 504]
+  static let retryableStatuses: Set<Int> = [408, 429, 500, 502, 503, 504]
   /// Bytes of a failed response's body kept in the error.
   static let errorBodyLimit = 4096
 
-  public init(config: HTTPConfig) {
+  public init(config: HTTPConfig, transport: Transport = .automatic) {
     self.config = config
-    var configuration = HTTPClient.Configuration()
-    configuration.connectionPool = .init(
-      idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(1, config.maxConnections))
-    // evalh retries itself, counting attempts and keeping within the trial's timeout.
-    configuration.connectionPool.retryConnectionEstablishment = false
-    configuration.timeout = .init(connect: .seconds(10))
-    configuration.redirectConfiguration = .follow(max: 5, allowCycles: false)
-    client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    if transport == .automatic, let endpoint = Endpoint.parse(config.url) {
+      self.transport = PlainHTTPTransport(endpoint: endpoint, maxConnections: config.maxConnections)
+    } else {
+      self.transport = AsyncHTTPClientTransport(url: config.url, maxConnections: config.maxConnections)
+    }
   }
 
   public func shutdown() async {
-    try? await client.shutdown()
+    await transport.shutdown()
   }
 
   public func run(_ request: AgentRequest, timeout: Double, interruption: Interruption?) async -> AgentReply {
     let clock = ContinuousClock()
     let start = clock.now
     let deadline = start + .milliseconds(Int64(timeout * 1000))
-    let attempts = AttemptCount()
-    let finished = await race(until: deadline, clock: clock, interruption: interruption) {
-      await self.exchange(request, deadline: deadline, clock: clock, attempts: attempts)
-    }
+    var attempts = 0
+    let finished = await exchange(request, deadline: deadline, interruption: interruption, attempts: &attempts)
     let elapsed = start.duration(to: clock.now)
     var reply = AgentReply(
       outcome: .answered, output: nil, usage: nil, steps: nil, stderrTail: nil, truncated: false,
       latencyMs: Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15,
-      attempts: max(1, attempts.value))
+      attempts: max(1, attempts))
     switch finished {
     case .done(let answer):
       reply.outcome = answer.outcome
@@ -78,83 +77,67 @@ public final class HTTPAgent: AgentAdapter {
     case interrupted
   }
 
-  /// Runs `work` until it ends, the deadline passes or evalh is interrupted, whichever is first.
-  /// The losers are cancelled: AsyncHTTPClient then closes the connection, so a server that never
-  /// answers or trickles its body costs no more than the timeout.
-  func race(
-    until deadline: ContinuousClock.Instant, clock: ContinuousClock, interruption: Interruption?,
-    _ work: @escaping @Sendable () async -> Answer
+  /// Sends the request, retrying what is worth retrying, and reads the answer; every attempt and
+  /// every wait between them stays within the trial's deadline.
+  func exchange(
+    _ request: AgentRequest, deadline: ContinuousClock.Instant, interruption: Interruption?, attempts: inout Int
   ) async -> Finish {
-    await withTaskGroup(of: Finish?.self) { group in
-      group.addTask { .done(await work()) }
-      // One watcher for both the deadline and an interruption: it sleeps in slices of at most 50 ms.
-      group.addTask {
-        while !Task.isCancelled {
-          if interruption?.isTriggered == true { return .interrupted }
-          let now = clock.now
-          if now >= deadline { return .timedOut }
-          try? await Task.sleep(until: min(deadline, now.advanced(by: .milliseconds(50))), clock: clock)
-        }
-        return nil
-      }
-      defer { group.cancelAll() }
-      while let next = await group.next() {
-        if let next { return next }
-      }
-      return .timedOut
-    }
-  }
-
-  /// Sends the request, retrying what is worth retrying, and reads the answer.
-  func exchange(_ request: AgentRequest, deadline: ContinuousClock.Instant, clock: ContinuousClock, attempts: AttemptCount)
-    async -> Answer
-  {
     let outgoing = makeRequest(request)
     var failure = ""
     for attempt in 1...(config.retries + 1) {
-      attempts.value = attempt
+      attempts = attempt
       var retryAfter: Double?
-      do {
-        let left = clock.now.duration(to: deadline)
-        let response = try await client.execute(
-          outgoing, deadline: .now() + .nanoseconds(max(0, left.components.seconds * 1_000_000_000 + left.components.attoseconds / 1_000_000_000)))
-        let status = response.status
-        if (200..<300).contains(status.code) {
-          let (bytes, truncated) = try await Self.read(response.body, limit: config.maxOutput)
-          var answer = parse(bytes)
-          answer.truncated = truncated
-          if truncated, case .contractError(let message) = answer.outcome {
+      switch await transport.send(
+        outgoing, bodyLimit: config.maxOutput, errorLimit: Self.errorBodyLimit, deadline: deadline,
+        interruption: interruption)
+      {
+      case .timedOut: return .timedOut
+      case .interrupted: return .interrupted
+      case .unusable(let why): return .done(Answer(outcome: .transportError(why)))
+      case .connectionFailed(let why): failure = "connection failed: \(why)"
+      case .response(let response):
+        if (200..<300).contains(response.status) {
+          var answer = parse(response.body)
+          answer.truncated = response.truncated
+          if response.truncated, case .contractError(let message) = answer.outcome {
             answer.outcome = .contractError(message + " (the body was cut at \(config.maxOutput) bytes)")
           }
-          return answer
+          return .done(answer)
         }
-        let (head, cut) = try await Self.read(response.body, limit: Self.errorBodyLimit)
-        let text = String(decoding: head, as: UTF8.self)
-        failure = "HTTP \(status.code) \(status.reasonPhrase)" + (text.isEmpty ? "" : ": \(text)\(cut ? "…" : "")")
-        guard Self.retryableStatuses.contains(status.code) else { return Answer(outcome: .transportError(failure)) }
-        retryAfter = Self.retryAfter(response.headers.first(name: "Retry-After"), now: Date())
-      } catch {
-        if Task.isCancelled { return Answer(outcome: .interrupted) }
-        failure = "connection failed: \(Self.describe(error))"
+        let text = String(decoding: response.body, as: UTF8.self)
+        let reason = HTTPResponseStatus(statusCode: response.status).reasonPhrase
+        failure =
+          "HTTP \(response.status) \(reason)" + (text.isEmpty ? "" : ": \(text)\(response.truncated ? "…" : "")")
+        guard Self.retryableStatuses.contains(response.status) else {
+          return .done(Answer(outcome: .transportError(failure)))
+        }
+        retryAfter = Self.retryAfter(response.retryAfter, now: Date())
       }
       guard attempt <= config.retries else { break }
       let delay = retryAfter ?? Self.backoff(attempt: attempt)
+      let clock = ContinuousClock()
       if clock.now.advanced(by: .milliseconds(Int64(delay * 1000))) >= deadline {
-        return Answer(
-          outcome: .transportError(
-            "\(failure) (attempt \(attempt); the next retry, in \(Durations.format(delay)), would pass the trial's timeout)"))
+        return .done(
+          Answer(
+            outcome: .transportError(
+              "\(failure) (attempt \(attempt); the next retry, in \(Durations.format(delay)), would pass the trial's timeout)"
+            )))
       }
-      try? await Task.sleep(for: .milliseconds(Int64(delay * 1000)))
-      if Task.isCancelled { return Answer(outcome: .interrupted) }
+      // The wait in slices, so an interruption ends it within 50 ms.
+      let resume = clock.now.advanced(by: .milliseconds(Int64(delay * 1000)))
+      while clock.now < resume {
+        if interruption?.isTriggered == true { return .interrupted }
+        try? await Task.sleep(until: min(resume, clock.now.advanced(by: .milliseconds(50))), clock: clock)
+      }
     }
-    return Answer(outcome: .transportError("\(failure) (gave up after \(config.retries + 1) attempts)"))
+    return .done(Answer(outcome: .transportError("\(failure) (gave up after \(config.retries + 1) attempts)")))
   }
 
-  func makeRequest(_ request: AgentRequest) -> HTTPClientRequest {
-    var outgoing = HTTPClientRequest(url: config.url)
-    outgoing.method = HTTPMethod(rawValue: config.method)
-    for (name, value) in config.headers { outgoing.headers.add(name: name, value: value) }
-    if outgoing.method != .GET {
+  /// The trial's request: method, headers (with evalh's defaults) and the JSON body.
+  func makeRequest(_ request: AgentRequest) -> OutgoingRequest {
+    var outgoing = OutgoingRequest(method: config.method, headers: config.headers, body: nil)
+    func has(_ name: String) -> Bool { config.headers.contains { $0.name.lowercased() == name.lowercased() } }
+    if config.method != "GET" {
       let body: JSONValue
       if let template = config.body {
         body = BodyTemplate.render(
@@ -165,25 +148,11 @@ public final class HTTPAgent: AgentAdapter {
       } else {
         body = request.json
       }
-      if !outgoing.headers.contains(name: "Content-Type") { outgoing.headers.add(name: "Content-Type", value: "application/json") }
-      outgoing.body = .bytes(ByteBuffer(string: body.compactText))
+      if !has("Content-Type") { outgoing.headers.append((name: "Content-Type", value: "application/json")) }
+      outgoing.body = Array(body.compactText.utf8)
     }
-    if !outgoing.headers.contains(name: "User-Agent") { outgoing.headers.add(name: "User-Agent", value: "evalh") }
+    if !has("User-Agent") { outgoing.headers.append((name: "User-Agent", value: "evalh")) }
     return outgoing
-  }
-
-  /// Reads at most `limit` bytes; says whether there was more (the rest is not read).
-  static func read(_ body: HTTPClientResponse.Body, limit: Int) async throws -> ([UInt8], Bool) {
-    var bytes: [UInt8] = []
-    for try await chunk in body {
-      let room = limit - bytes.count
-      if chunk.readableBytes > room {
-        bytes += chunk.readableBytesView.prefix(room)
-        return (bytes, true)
-      }
-      bytes += chunk.readableBytesView
-    }
-    return (bytes, false)
   }
 
   /// Reads the answer from a 2xx body: an envelope, or the configured JSONPath mapping.
@@ -255,20 +224,5 @@ public final class HTTPAgent: AgentAdapter {
     formatter.timeZone = TimeZone(identifier: "GMT")
     formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
     return formatter.date(from: value).map { max(0, $0.timeIntervalSince(now)) }
-  }
-
-  /// A short, stable description of a client error.
-  static func describe(_ error: any Error) -> String {
-    if let client = error as? HTTPClientError { return "\(client)" }
-    return String(describing: error)
-  }
-}
-
-/// Attempts made so far, readable after the exchange was cancelled by the timeout.
-final class AttemptCount: Sendable {
-  private let count = Mutex(0)
-  var value: Int {
-    get { count.withLock { $0 } }
-    set { count.withLock { $0 = newValue } }
   }
 }

@@ -93,8 +93,13 @@ public enum Envelope {
   public static func parse(_ text: String, from source: String = "stdout")
     -> Result<(output: JSONValue, usage: Usage?, steps: JSONValue?, error: String?), ContractViolation>
   {
-    let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-    guard !trimmed.isEmpty else { return .failure(ContractViolation(message: "empty \(source): expected an evalh/1 envelope")) }
+    // The JSON parser skips JSON's whitespace itself; other spaces at the edges are trimmed here.
+    let plainEdge = { (byte: UInt8?) in (byte ?? 0) < 0x80 && byte != 0x0B && byte != 0x0C }
+    let trimmed =
+      plainEdge(text.utf8.first) && plainEdge(text.utf8.last) ? text : text.trimmingCharacters(in: .whitespacesAndNewlines)
+    guard trimmed.utf8.contains(where: { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }) else {
+      return .failure(ContractViolation(message: "empty \(source): expected an evalh/1 envelope"))
+    }
     guard let value = JSONValue.parse(trimmed) else {
       return .failure(ContractViolation(message: "\(source) is not valid JSON: expected one evalh/1 envelope"))
     }

@@ -84,6 +84,12 @@ public enum JSONValue: Sendable, Hashable {
 
   static func writeQuoted(_ s: String, to out: inout String) {
     out += "\""
+    // Most strings are printable ASCII without quotes or backslashes: appended whole.
+    if s.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != 0x22 && $0 != 0x5C }) {
+      out += s
+      out += "\""
+      return
+    }
     for scalar in s.unicodeScalars {
       switch scalar {
       case "\"": out += "\\\""

@@ -14,6 +14,11 @@ let quick = CommandLine.arguments.contains("--quick")
 // --keep leaves the databases and suites for profiling.
 let keep = CommandLine.arguments.contains("--keep")
 var table = Table()
+// --only http|subprocess|reports|memory|startup (repeatable): just those figures, while working on one.
+let only = Set(CommandLine.arguments.indices.dropFirst().filter { CommandLine.arguments[$0 - 1] == "--only" }.map {
+  CommandLine.arguments[$0]
+})
+func want(_ section: String) -> Bool { only.isEmpty || only.contains(section) }
 
 func write(_ name: String, _ text: String) -> String {
   let path = work + "/" + name
@@ -48,128 +53,139 @@ func suite(_ name: String, agent: String, tasks: Int, trials: Int, concurrency: 
 // MARK: HTTP: an instant agent on loopback, served by this process.
 
 let envelope = Array(#"{"output":"Order 1234 shipped on 2026-11-18.","usage":{"input_tokens":40,"output_tokens":12}}"#.utf8)
-let server = try await LoopbackServer(keepRequests: false, keepTimings: true) { _ in
-  .respond(status: 200, headers: [("Content-Type", "application/json")], body: envelope)
-}
-let agentURL = server.baseURL + "/evalh"
-let httpAgent = "  http: { url: \"\(agentURL)\", max_connections: 8 }"
 
-// The floor: a keep-alive load generator against the same server, 8 connections.
-note("HTTP floor: load generator, 8 connections")
-let floor = LoadFloor.measure(url: agentURL, body: #"{"protocol":"evalh/1","task":{"id":"t-1","input":"q"}}"#, seconds: quick ? 3 : 6)
+if want("http") {
+  let server = try await LoopbackServer(keepRequests: false, keepTimings: true) { _ in
+    .respond(status: 200, headers: [("Content-Type", "application/json")], body: envelope)
+  }
+  let agentURL = server.baseURL + "/evalh"
+  let httpAgent = "  http: { url: \"\(agentURL)\", max_connections: 8 }"
 
-let httpTrials = quick ? 10_000 : 40_000
-note("HTTP: evalh run, \(httpTrials) trials at concurrency 8")
-let httpSuite = suite("http", agent: httpAgent, tasks: 200, trials: httpTrials / 200, concurrency: 8)
-let httpRun = Measure.run([evalh, "run", httpSuite, "--db", work + "/http.sqlite", "--no-progress"])
-let httpRate = Double(httpTrials) / httpRun.seconds
-table.add(
-  "HTTP trials/s, instant agent, c=8, committed", Fmt.rate(httpRate), "\(Fmt.rate(floor.rate)) (\(floor.tool))",
-  ratio: httpRate / floor.rate, target: "≥ 50% and ≥ 5,000/s", met: httpRate >= 0.5 * floor.rate && httpRate >= 5000,
-  ok: httpRun.status == 0)
+  // The floor: a keep-alive load generator against the same server, 8 connections.
+  note("HTTP floor: load generator, 8 connections")
+  let floor = LoadFloor.measure(url: agentURL, body: #"{"protocol":"evalh/1","task":{"id":"t-1","input":"q"}}"#, seconds: quick ? 3 : 6)
 
-// Latency evalh adds: its recorded latency over the server's own handling time, one trial at a time.
-note("HTTP latency: evalh run at concurrency 1")
-server.resetHandlingTimes()
-let latencySuite = suite("latency", agent: httpAgent, tasks: 20, trials: quick ? 50 : 100, concurrency: 1)
-let latencyDB = work + "/latency.sqlite"
-let latencyRun = Measure.run([evalh, "run", latencySuite, "--db", latencyDB, "--no-progress"])
-let recorded = try DatabaseQueue(path: latencyDB).read { try Double.fetchAll($0, sql: "SELECT latency_ms FROM trials") }
-let handled = server.handlingTimes.map { Double($0) / 1e6 }
-for (label, q) in [("p50", 0.5), ("p99", 0.99)] {
-  let added = Measure.quantile(recorded, q) - Measure.quantile(handled, q)
+  let httpTrials = quick ? 10_000 : 40_000
+  note("HTTP: evalh run, \(httpTrials) trials at concurrency 8")
+  let httpSuite = suite("http", agent: httpAgent, tasks: 200, trials: httpTrials / 200, concurrency: 8)
+  let httpRun = Measure.run([evalh, "run", httpSuite, "--db", work + "/http.sqlite", "--no-progress"])
+  let httpRate = Double(httpTrials) / httpRun.seconds
   table.add(
-    "latency evalh adds over HTTP, \(label)", Fmt.ms(added), "\(Fmt.ms(Measure.quantile(handled, q))) server handling",
-    ratio: nil, target: q == 0.5 ? "≤ 1 ms" : "—", met: q == 0.5 ? added <= 1 : nil, ok: latencyRun.status == 0 && !recorded.isEmpty)
+    "HTTP trials/s, instant agent, c=8, committed", Fmt.rate(httpRate), "\(Fmt.rate(floor.rate)) (\(floor.tool))",
+    ratio: httpRate / floor.rate, target: "≥ 50% and ≥ 5,000/s", met: httpRate >= 0.5 * floor.rate && httpRate >= 5000,
+    ok: httpRun.status == 0)
+
+  // Latency evalh adds: its recorded latency over the server's own handling time, one trial at a time.
+  note("HTTP latency: evalh run at concurrency 1")
+  server.resetHandlingTimes()
+  let latencySuite = suite("latency", agent: httpAgent, tasks: 20, trials: quick ? 50 : 100, concurrency: 1)
+  let latencyDB = work + "/latency.sqlite"
+  let latencyRun = Measure.run([evalh, "run", latencySuite, "--db", latencyDB, "--no-progress"])
+  let recorded = try DatabaseQueue(path: latencyDB).read { try Double.fetchAll($0, sql: "SELECT latency_ms FROM trials") }
+  let handled = server.handlingTimes.map { Double($0) / 1e6 }
+  for (label, q) in [("p50", 0.5), ("p99", 0.99)] {
+    let added = Measure.quantile(recorded, q) - Measure.quantile(handled, q)
+    table.add(
+      "latency evalh adds over HTTP, \(label)", Fmt.ms(added), "\(Fmt.ms(Measure.quantile(handled, q))) server handling",
+      ratio: nil, target: q == 0.5 ? "≤ 1 ms" : "—", met: q == 0.5 ? added <= 1 : nil, ok: latencyRun.status == 0 && !recorded.isEmpty)
+  }
+  await server.shutdown()
 }
-await server.shutdown()
 
 // MARK: Subprocess: a trivial compiled agent.
 
-let agentSource = write(
-  "agent.c",
-  """
-  #include <stdio.h>
-  #include <unistd.h>
-  int main(void) {
-    char buf[4096];
-    while (read(0, buf, sizeof buf) > 0) {}
-    fputs("{\\"output\\":\\"Order 1234 shipped on 2026-11-18.\\"}\\n", stdout);
-    return 0;
+if want("subprocess") {
+  let agentSource = write(
+    "agent.c",
+    """
+    #include <stdio.h>
+    #include <unistd.h>
+    int main(void) {
+      char buf[4096];
+      while (read(0, buf, sizeof buf) > 0) {}
+      fputs("{\\"output\\":\\"Order 1234 shipped on 2026-11-18.\\"}\\n", stdout);
+      return 0;
+    }
+    """)
+  let agentBinary = work + "/agent"
+  let compiled = Measure.run(["cc", "-O2", "-o", agentBinary, agentSource])
+  if compiled.status == 0 {
+    let spawns = quick ? 1000 : 3000
+    note("subprocess floor: \(spawns) bare spawn-and-wait cycles on 2 threads")
+    let spawnFloor = Measure.spawnLoop(agentBinary, count: spawns, threads: 2)
+    note("subprocess: evalh run, \(spawns) trials at concurrency 2")
+    let subSuite = suite("subprocess", agent: "  subprocess: { command: [\(agentBinary)] }", tasks: 100, trials: spawns / 100, concurrency: 2)
+    let subRun = Measure.run([evalh, "run", subSuite, "--db", work + "/sub.sqlite", "--no-progress"])
+    let subRate = Double(spawns) / subRun.seconds
+    table.add(
+      "subprocess trials/s, compiled agent, c=2", Fmt.rate(subRate), "\(Fmt.rate(spawnFloor)) (spawn+wait)",
+      ratio: subRate / spawnFloor, target: "≥ 80%", met: subRate >= 0.8 * spawnFloor, ok: subRun.status == 0)
+  } else {
+    table.skip("subprocess trials/s", why: "no C compiler (cc)")
   }
-  """)
-let agentBinary = work + "/agent"
-let compiled = Measure.run(["cc", "-O2", "-o", agentBinary, agentSource])
-if compiled.status == 0 {
-  let spawns = quick ? 1000 : 3000
-  note("subprocess floor: \(spawns) bare spawn-and-wait cycles on 2 threads")
-  let spawnFloor = Measure.spawnLoop(agentBinary, count: spawns, threads: 2)
-  note("subprocess: evalh run, \(spawns) trials at concurrency 2")
-  let subSuite = suite("subprocess", agent: "  subprocess: { command: [\(agentBinary)] }", tasks: 100, trials: spawns / 100, concurrency: 2)
-  let subRun = Measure.run([evalh, "run", subSuite, "--db", work + "/sub.sqlite", "--no-progress"])
-  let subRate = Double(spawns) / subRun.seconds
-  table.add(
-    "subprocess trials/s, compiled agent, c=2", Fmt.rate(subRate), "\(Fmt.rate(spawnFloor)) (spawn+wait)",
-    ratio: subRate / spawnFloor, target: "≥ 80%", met: subRate >= 0.8 * spawnFloor, ok: subRun.status == 0)
-} else {
-  table.skip("subprocess trials/s", why: "no C compiler (cc)")
 }
 
 // MARK: Reports on a 1,000,000-trial run.
 
-let bigDB = work + "/big.sqlite"
-// One agent: the common case, and the harder one (two agents are read side by side for free).
-let bigTasks = quick ? 2_500 : 10_000
-note("generating two runs of \(bigTasks * 100) trials (1 agent × \(bigTasks) tasks × 100)")
-let generated = Measure.now()
-try Generate.run(id: "r-big-base", into: bigDB, agents: ["a"], tasks: bigTasks, trials: 100, seed: 1)
-try Generate.run(id: "r-big", into: bigDB, agents: ["a"], tasks: bigTasks, trials: 100, seed: 2, shift: 0.02)
-note(String(format: "generated in %.1f s", Measure.now() - generated))
-let size = "\(bigTasks * 100 / 1000)k"
-for (label, argv) in [
-  ("report", [evalh, "report", "r-big", "--db", bigDB]),
-  ("report --format html", [evalh, "report", "r-big", "--db", bigDB, "--format", "html"]),
-  ("export", [evalh, "export", "r-big", "--db", bigDB, "--csv", work + "/csv"]),
-  ("compare", [evalh, "compare", "r-big-base", "r-big", "--db", bigDB]),
-] {
-  // Best of three: on a shared machine the fastest run is the one least slowed by neighbours;
-  // memory is the largest of the three.
-  note("\(label) on \(size) trials, best of 3")
-  let runs = (0..<3).map { _ in Measure.run(argv) }
-  let seconds = runs.map(\.seconds).min()!
-  let peak = runs.map(\.maxRSSMiB).max()!
-  table.add(
-    "\(label), \(size)-trial run", String(format: "%.2f s, %.0f MiB", seconds, peak),
-    String(format: "slowest %.2f s", runs.map(\.seconds).max()!), ratio: nil,
-    target: "≤ 2 s, ≤ 300 MB", met: seconds <= 2 && peak <= 286, ok: runs.allSatisfy { $0.status == 0 || $0.status == 1 })
+if want("reports") {
+  let bigDB = work + "/big.sqlite"
+  // One agent: the common case, and the harder one (two agents are read side by side for free).
+  let bigTasks = quick ? 2_500 : 10_000
+  note("generating two runs of \(bigTasks * 100) trials (1 agent × \(bigTasks) tasks × 100)")
+  let generated = Measure.now()
+  try Generate.run(id: "r-big-base", into: bigDB, agents: ["a"], tasks: bigTasks, trials: 100, seed: 1)
+  try Generate.run(id: "r-big", into: bigDB, agents: ["a"], tasks: bigTasks, trials: 100, seed: 2, shift: 0.02)
+  note(String(format: "generated in %.1f s", Measure.now() - generated))
+  let size = "\(bigTasks * 100 / 1000)k"
+  for (label, argv) in [
+    ("report", [evalh, "report", "r-big", "--db", bigDB]),
+    ("report --format html", [evalh, "report", "r-big", "--db", bigDB, "--format", "html"]),
+    ("export", [evalh, "export", "r-big", "--db", bigDB, "--csv", work + "/csv"]),
+    ("compare", [evalh, "compare", "r-big-base", "r-big", "--db", bigDB]),
+  ] {
+    // Best of three: on a shared machine the fastest run is the one least slowed by neighbours;
+    // memory is the largest of the three.
+    note("\(label) on \(size) trials, best of 3")
+    let runs = (0..<3).map { _ in Measure.run(argv) }
+    let seconds = runs.map(\.seconds).min()!
+    let peak = runs.map(\.maxRSSMiB).max()!
+    table.add(
+      "\(label), \(size)-trial run", String(format: "%.2f s, %.0f MiB", seconds, peak),
+      String(format: "slowest %.2f s", runs.map(\.seconds).max()!), ratio: nil,
+      target: "≤ 2 s, ≤ 300 MB", met: seconds <= 2 && peak <= 286, ok: runs.allSatisfy { $0.status == 0 || $0.status == 1 })
+  }
 }
 
 // MARK: Memory of a long run, and start-up.
 
-let longServer = try await LoopbackServer(keepRequests: false) { _ in
-  .respond(status: 200, headers: [("Content-Type", "application/json")], body: envelope)
-}
-let longAgent = "  http: { url: \"\(longServer.baseURL)/evalh\", max_connections: 8 }"
-var peaks: [(Int, Double)] = []
-for trials in quick ? [10_000, 30_000] : [10_000, 100_000] {
-  note("memory: evalh run, \(trials) trials")
-  let longSuite = suite("long-\(trials)", agent: longAgent, tasks: 1000, trials: trials / 1000, concurrency: 8)
-  let run = Measure.run([evalh, "run", longSuite, "--db", work + "/long-\(trials).sqlite", "--no-progress"])
-  peaks.append((trials, run.maxRSSMiB))
-  guard run.status == 0 else { break }
-}
-await longServer.shutdown()
-if let last = peaks.last, let first = peaks.first {
-  table.add(
-    "peak memory of run, \(last.0 / 1000)k trials", String(format: "%.0f MiB", last.1),
-    String(format: "%.0f MiB at %dk", first.1, first.0 / 1000), ratio: last.1 / first.1, target: "≤ 100 MB, flat",
-    met: last.1 <= 95 && last.1 <= first.1 * 1.25, ok: true)
+if want("memory") {
+  let longServer = try await LoopbackServer(keepRequests: false) { _ in
+    .respond(status: 200, headers: [("Content-Type", "application/json")], body: envelope)
+  }
+  let longAgent = "  http: { url: \"\(longServer.baseURL)/evalh\", max_connections: 8 }"
+  var peaks: [(Int, Double)] = []
+  for trials in quick ? [10_000, 30_000] : [10_000, 100_000] {
+    note("memory: evalh run, \(trials) trials")
+    let longSuite = suite("long-\(trials)", agent: longAgent, tasks: 1000, trials: trials / 1000, concurrency: 8)
+    let run = Measure.run([evalh, "run", longSuite, "--db", work + "/long-\(trials).sqlite", "--no-progress"])
+    peaks.append((trials, run.maxRSSMiB))
+    guard run.status == 0 else { break }
+  }
+  await longServer.shutdown()
+  if let last = peaks.last, let first = peaks.first {
+    table.add(
+      "peak memory of run, \(last.0 / 1000)k trials", String(format: "%.0f MiB", last.1),
+      String(format: "%.0f MiB at %dk", first.1, first.0 / 1000), ratio: last.1 / first.1, target: "≤ 100 MB, flat",
+      met: last.1 <= 95 && last.1 <= first.1 * 1.25, ok: true)
+  }
 }
 
-let starts = (0..<30).map { _ in Measure.run([evalh, "--version"]).seconds * 1000 }
-table.add(
-  "evalh --version", String(format: "%.1f ms", Measure.median(starts)), String(format: "p90 %.1f ms", Measure.quantile(starts, 0.9)),
-  ratio: nil, target: "≤ 50 ms", met: Measure.median(starts) <= 50, ok: true)
+if want("startup") {
+  let starts = (0..<30).map { _ in Measure.run([evalh, "--version"]).seconds * 1000 }
+  table.add(
+    "evalh --version", String(format: "%.1f ms", Measure.median(starts)), String(format: "p90 %.1f ms", Measure.quantile(starts, 0.9)),
+    ratio: nil, target: "≤ 50 ms", met: Measure.median(starts) <= 50, ok: true)
+}
 
 print(table.render(header: Table.header()))
 if keep { note("kept \(work)") } else { try? FileManager.default.removeItem(atPath: work) }
