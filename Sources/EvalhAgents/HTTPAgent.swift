@@ -172,17 +172,20 @@ public final class HTTPAgent: AgentAdapter {
       return Answer(outcome: .contractError("the response body is not valid JSON"), output: .string(text))
     }
     guard let output = mapping.output.select(in: body).first else {
-      return Answer(outcome: .contractError("the response body has nothing at \(mapping.output)"), output: .string(text))
+      return Answer(
+        outcome: .contractError("the response body has nothing at \(mapping.output)"), output: .string(text))
     }
     func number(_ path: JSONPath?) -> Double? { path.flatMap { $0.select(in: body).first?.numberValue } }
     var usage = Usage(
-      inputTokens: number(mapping.inputTokens).map { Int($0) }, outputTokens: number(mapping.outputTokens).map { Int($0) },
+      inputTokens: number(mapping.inputTokens).map { Int($0) },
+      outputTokens: number(mapping.outputTokens).map { Int($0) },
       costUSD: number(mapping.costUSD), model: body["model"]?.stringValue)
     if usage == Usage() { usage.model = nil }
     var steps: [JSONValue]?
     if let path = mapping.steps, let found = path.select(in: body).first, found != .null {
       guard let list = found.arrayValue else {
-        return Answer(outcome: .contractError("\(path) in the response body is not a list of steps"), output: .string(text))
+        return Answer(
+          outcome: .contractError("\(path) in the response body is not a list of steps"), output: .string(text))
       }
       steps = list
     }

@@ -259,7 +259,8 @@ struct Connection {
     while let address = next {
       next = address.pointee.ai_next
       let fd = socket(
-        address.pointee.ai_family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue)
+        address.pointee.ai_family,
+        Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue)
           | Int32(SOCK_CLOEXEC.rawValue), 0)
       guard fd >= 0 else {
         why = "socket: \(String(cString: strerror(errno)))"
@@ -392,13 +393,17 @@ struct ResponseReader {
   func write(_ bytes: [UInt8]) -> Result<Void, Connection.Failure> {
     var offset = 0
     while offset < bytes.count {
-      let n = bytes.withUnsafeBytes { send(connection.fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
+      let n = bytes.withUnsafeBytes {
+        send(connection.fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL))
+      }
       if n > 0 {
         offset += n
       } else if n < 0 && errno == EINTR {
         continue
       } else if n < 0 && errno == EAGAIN {
-        if case .failure(let failure) = connection.wait(for: Int16(POLLOUT), deadline: deadline, interruptFD: interruptFD) {
+        if case .failure(let failure) = connection.wait(
+          for: Int16(POLLOUT), deadline: deadline, interruptFD: interruptFD)
+        {
           return .failure(failure)
         }
       } else {
@@ -427,24 +432,29 @@ struct ResponseReader {
         throw .failed(
           (heardBack ? "reading the response: " : "") + String(cString: strerror(errno)).lowercased())
       }
-      if case .failure(let failure) = connection.wait(for: Int16(POLLIN), deadline: deadline, interruptFD: interruptFD) {
+      if case .failure(let failure) = connection.wait(for: Int16(POLLIN), deadline: deadline, interruptFD: interruptFD)
+      {
         throw failure
       }
     }
   }
 
   /// The next line (without CRLF), reading as needed; `limit` bounds its length.
-  mutating func readLine(buffer: inout [UInt8], limit: Int) throws(Connection.Failure) -> Substring {
+  mutating func readLine(
+    buffer: inout [UInt8], limit: Int,
+    tooLong: @autoclosure () -> String = "the response head is over \(Self.headLimit) bytes"
+  ) throws(Connection.Failure) -> Substring {
     var scanned = start
     while true {
       if let lf = pending[scanned...].firstIndex(of: UInt8(ascii: "\n")) {
+        guard lf - start <= limit else { throw .failed(tooLong()) }
         let end = lf > start && pending[lf - 1] == UInt8(ascii: "\r") ? lf - 1 : lf
         let line = Substring(decoding: pending[start..<end], as: UTF8.self)
         start = lf + 1
         return line
       }
       scanned = pending.count
-      guard pending.count - start <= limit else { throw .failed("the response head is over \(limit) bytes") }
+      guard pending.count - start <= limit else { throw .failed(tooLong()) }
       let before = start
       guard try fill(buffer: &buffer) else {
         throw .failed(heardBack ? "the server closed the connection mid-response" : "the server closed the connection")
@@ -475,7 +485,11 @@ struct ResponseReader {
       case "transfer-encoding": head.chunked = value.lowercased().contains("chunked")
       case "connection":
         let tokens = value.lowercased()
-        if tokens.contains("close") { head.keepAlive = false } else if tokens.contains("keep-alive") { head.keepAlive = true }
+        if tokens.contains("close") {
+          head.keepAlive = false
+        } else if tokens.contains("keep-alive") {
+          head.keepAlive = true
+        }
       case "retry-after": head.retryAfter = value
       case "location": head.location = value
       default: break
@@ -484,7 +498,8 @@ struct ResponseReader {
   }
 
   /// Consumes `count` body bytes, keeping them while within `limit`; false when the limit cut it.
-  mutating func read(_ count: Int, into body: inout [UInt8], limit: Int, buffer: inout [UInt8]) throws(Connection.Failure)
+  mutating func read(_ count: Int, into body: inout [UInt8], limit: Int, buffer: inout [UInt8]) throws(Connection
+    .Failure)
     -> Bool
   {
     var left = count
@@ -505,9 +520,11 @@ struct ResponseReader {
     return true
   }
 
-  mutating func readChunked(into body: inout [UInt8], limit: Int, buffer: inout [UInt8]) throws(Connection.Failure) -> Bool {
+  mutating func readChunked(into body: inout [UInt8], limit: Int, buffer: inout [UInt8]) throws(Connection.Failure)
+    -> Bool
+  {
     while true {
-      let line = try readLine(buffer: &buffer, limit: 1024)
+      let line = try readLine(buffer: &buffer, limit: 1024, tooLong: "a chunk-size line is over 1024 bytes")
       let digits = line.prefix { $0 != ";" }.trimmingSpaces
       guard let size = Int(digits, radix: 16), size >= 0 else { throw .failed("bad chunk size: \(line.prefix(40))") }
       if size == 0 {
@@ -516,12 +533,16 @@ struct ResponseReader {
         return true
       }
       guard try read(size, into: &body, limit: limit, buffer: &buffer) else { return false }
-      _ = try readLine(buffer: &buffer, limit: 2)
+      guard try readLine(buffer: &buffer, limit: 2, tooLong: "a chunk is longer than its size").isEmpty else {
+        throw .failed("a chunk is longer than its size")
+      }
     }
   }
 
   /// A body that ends when the server closes the connection.
-  mutating func readToEnd(into body: inout [UInt8], limit: Int, buffer: inout [UInt8]) throws(Connection.Failure) -> Bool {
+  mutating func readToEnd(into body: inout [UInt8], limit: Int, buffer: inout [UInt8]) throws(Connection.Failure)
+    -> Bool
+  {
     while true {
       let take = pending.count - start
       if body.count + take > limit {

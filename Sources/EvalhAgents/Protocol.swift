@@ -96,7 +96,8 @@ public enum Envelope {
     // The JSON parser skips JSON's whitespace itself; other spaces at the edges are trimmed here.
     let plainEdge = { (byte: UInt8?) in (byte ?? 0) < 0x80 && byte != 0x0B && byte != 0x0C }
     let trimmed =
-      plainEdge(text.utf8.first) && plainEdge(text.utf8.last) ? text : text.trimmingCharacters(in: .whitespacesAndNewlines)
+      plainEdge(text.utf8.first) && plainEdge(text.utf8.last)
+      ? text : text.trimmingCharacters(in: .whitespacesAndNewlines)
     guard trimmed.utf8.contains(where: { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }) else {
       return .failure(ContractViolation(message: "empty \(source): expected an evalh/1 envelope"))
     }

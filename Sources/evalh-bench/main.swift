@@ -15,9 +15,10 @@ let quick = CommandLine.arguments.contains("--quick")
 let keep = CommandLine.arguments.contains("--keep")
 var table = Table()
 // --only http|subprocess|reports|memory|startup (repeatable): just those figures, while working on one.
-let only = Set(CommandLine.arguments.indices.dropFirst().filter { CommandLine.arguments[$0 - 1] == "--only" }.map {
-  CommandLine.arguments[$0]
-})
+let only = Set(
+  CommandLine.arguments.indices.dropFirst().filter { CommandLine.arguments[$0 - 1] == "--only" }.map {
+    CommandLine.arguments[$0]
+  })
 func want(_ section: String) -> Bool { only.isEmpty || only.contains(section) }
 
 func write(_ name: String, _ text: String) -> String {
@@ -52,7 +53,8 @@ func suite(_ name: String, agent: String, tasks: Int, trials: Int, concurrency: 
 
 // MARK: HTTP: an instant agent on loopback, served by this process.
 
-let envelope = Array(#"{"output":"Order 1234 shipped on 2026-11-18.","usage":{"input_tokens":40,"output_tokens":12}}"#.utf8)
+let envelope = Array(
+  #"{"output":"Order 1234 shipped on 2026-11-18.","usage":{"input_tokens":40,"output_tokens":12}}"#.utf8)
 
 if want("http") {
   let server = try await LoopbackServer(keepRequests: false, keepTimings: true) { _ in
@@ -63,7 +65,8 @@ if want("http") {
 
   // The floor: a keep-alive load generator against the same server, 8 connections.
   note("HTTP floor: load generator, 8 connections")
-  let floor = LoadFloor.measure(url: agentURL, body: #"{"protocol":"evalh/1","task":{"id":"t-1","input":"q"}}"#, seconds: quick ? 3 : 6)
+  let floor = LoadFloor.measure(
+    url: agentURL, body: #"{"protocol":"evalh/1","task":{"id":"t-1","input":"q"}}"#, seconds: quick ? 3 : 6)
 
   let httpTrials = quick ? 10_000 : 40_000
   note("HTTP: evalh run, \(httpTrials) trials at concurrency 8")
@@ -81,13 +84,17 @@ if want("http") {
   let latencySuite = suite("latency", agent: httpAgent, tasks: 20, trials: quick ? 50 : 100, concurrency: 1)
   let latencyDB = work + "/latency.sqlite"
   let latencyRun = Measure.run([evalh, "run", latencySuite, "--db", latencyDB, "--no-progress"])
-  let recorded = try DatabaseQueue(path: latencyDB).read { try Double.fetchAll($0, sql: "SELECT latency_ms FROM trials") }
+  let recorded = try DatabaseQueue(path: latencyDB).read {
+    try Double.fetchAll($0, sql: "SELECT latency_ms FROM trials")
+  }
   let handled = server.handlingTimes.map { Double($0) / 1e6 }
   for (label, q) in [("p50", 0.5), ("p99", 0.99)] {
     let added = Measure.quantile(recorded, q) - Measure.quantile(handled, q)
     table.add(
-      "latency evalh adds over HTTP, \(label)", Fmt.ms(added), "\(Fmt.ms(Measure.quantile(handled, q))) server handling",
-      ratio: nil, target: q == 0.5 ? "≤ 1 ms" : "—", met: q == 0.5 ? added <= 1 : nil, ok: latencyRun.status == 0 && !recorded.isEmpty)
+      "latency evalh adds over HTTP, \(label)", Fmt.ms(added),
+      "\(Fmt.ms(Measure.quantile(handled, q))) server handling",
+      ratio: nil, target: q == 0.5 ? "≤ 1 ms" : "—", met: q == 0.5 ? added <= 1 : nil,
+      ok: latencyRun.status == 0 && !recorded.isEmpty)
   }
   await server.shutdown()
 }
@@ -114,7 +121,9 @@ if want("subprocess") {
     note("subprocess floor: \(spawns) bare spawn-and-wait cycles on 2 threads")
     let spawnFloor = Measure.spawnLoop(agentBinary, count: spawns, threads: 2)
     note("subprocess: evalh run, \(spawns) trials at concurrency 2")
-    let subSuite = suite("subprocess", agent: "  subprocess: { command: [\(agentBinary)] }", tasks: 100, trials: spawns / 100, concurrency: 2)
+    let subSuite = suite(
+      "subprocess", agent: "  subprocess: { command: [\(agentBinary)] }", tasks: 100, trials: spawns / 100,
+      concurrency: 2)
     let subRun = Measure.run([evalh, "run", subSuite, "--db", work + "/sub.sqlite", "--no-progress"])
     let subRate = Double(spawns) / subRun.seconds
     table.add(
@@ -152,7 +161,8 @@ if want("reports") {
     table.add(
       "\(label), \(size)-trial run", String(format: "%.2f s, %.0f MiB", seconds, peak),
       String(format: "slowest %.2f s", runs.map(\.seconds).max()!), ratio: nil,
-      target: "≤ 2 s, ≤ 300 MB", met: seconds <= 2 && peak <= 286, ok: runs.allSatisfy { $0.status == 0 || $0.status == 1 })
+      target: "≤ 2 s, ≤ 300 MB", met: seconds <= 2 && peak <= 286,
+      ok: runs.allSatisfy { $0.status == 0 || $0.status == 1 })
   }
 }
 
@@ -183,7 +193,8 @@ if want("memory") {
 if want("startup") {
   let starts = (0..<30).map { _ in Measure.run([evalh, "--version"]).seconds * 1000 }
   table.add(
-    "evalh --version", String(format: "%.1f ms", Measure.median(starts)), String(format: "p90 %.1f ms", Measure.quantile(starts, 0.9)),
+    "evalh --version", String(format: "%.1f ms", Measure.median(starts)),
+    String(format: "p90 %.1f ms", Measure.quantile(starts, 0.9)),
     ratio: nil, target: "≤ 50 ms", met: Measure.median(starts) <= 50, ok: true)
 }
 

@@ -9,23 +9,29 @@ import Testing
 /// The HTTP adapter against a real server on loopback, scripted per test.
 @Suite struct HTTPAgentTests {
   /// Runs one trial against a server answering with `handler`, then shuts both down.
+  /// Every exchange test runs over both transports: evalh's own (http://) and AsyncHTTPClient (https://).
   func trial(
     _ config: (String) -> HTTPConfig = { HTTPConfig(url: $0 + "/agent") }, timeout: Double = 30,
-    handler: @escaping LoopbackServer.Handler
+    over transport: HTTPAgent.Transport, handler: @escaping LoopbackServer.Handler
   ) async throws -> (AgentReply, LoopbackServer) {
     let server = try await LoopbackServer(handler: handler)
-    let agent = HTTPAgent(config: config(server.baseURL))
+    let agent = HTTPAgent(config: config(server.baseURL), transport: transport)
     let reply = await agent.run(httpRequest(), timeout: timeout, interruption: nil)
     await agent.shutdown()
     await server.shutdown()
     return (reply, server)
   }
 
-  @Test func plainEnvelope() async throws {
-    let (reply, server) = try await trial { _ in
-      .json(#"{"output":"Order 1234 approved","usage":{"input_tokens":812,"output_tokens":64,"cost_usd":0.00041},"steps":[{"type":"tool_call","name":"lookup","arguments":{"id":"1"}}]}"#)
+  @Test(arguments: HTTPAgent.Transport.allCases) func plainEnvelope(_ transport: HTTPAgent.Transport) async throws {
+    let (reply, server) = try await trial(over: transport) { _ in
+      .json(
+        #"{"output":"Order 1234 approved","usage":{"input_tokens":812,"output_tokens":64,"cost_usd":0.00041},"steps":[{"type":"tool_call","name":"lookup","arguments":{"id":"1"}}]}"#
+      )
     }
-    guard case .answered = reply.outcome else { Issue.record("\(reply.outcome)"); return }
+    guard case .answered = reply.outcome else {
+      Issue.record("\(reply.outcome)")
+      return
+    }
     #expect(reply.output == .string("Order 1234 approved"))
     #expect(reply.usage == Usage(inputTokens: 812, outputTokens: 64, costUSD: 0.00041))
     #expect(reply.steps?.arrayValue?.first?["name"] == .string("lookup"))
@@ -34,50 +40,81 @@ import Testing
     let sent = try #require(server.requests.first)
     #expect(sent.method == "POST" && sent.uri == "/agent" && sent.header("Content-Type") == "application/json")
     let body = try #require(JSONValue.parse(sent.bodyText))
-    #expect(body["protocol"] == .string("evalh/1") && body["task"]?["id"] == .string("t1") && body["trial"] == .number(3))
+    #expect(
+      body["protocol"] == .string("evalh/1") && body["task"]?["id"] == .string("t1") && body["trial"] == .number(3))
   }
 
-  @Test func declaredErrorAndContractErrors() async throws {
-    let (declared, _) = try await trial { _ in .json(#"{"output":null,"error":"tool backend down"}"#) }
-    guard case .declaredError(let message) = declared.outcome else { Issue.record("\(declared.outcome)"); return }
+  @Test(arguments: HTTPAgent.Transport.allCases) func declaredErrorAndContractErrors(_ transport: HTTPAgent.Transport)
+    async throws
+  {
+    let (declared, _) = try await trial(over: transport) { _ in .json(#"{"output":null,"error":"tool backend down"}"#) }
+    guard case .declaredError(let message) = declared.outcome else {
+      Issue.record("\(declared.outcome)")
+      return
+    }
     #expect(message == "tool backend down")
 
-    let (notJSON, _) = try await trial { _ in .respond(status: 200, body: Array("<html>oops</html>".utf8)) }
-    guard case .contractError(let why) = notJSON.outcome else { Issue.record("\(notJSON.outcome)"); return }
+    let (notJSON, _) = try await trial(over: transport) { _ in
+      .respond(status: 200, body: Array("<html>oops</html>".utf8))
+    }
+    guard case .contractError(let why) = notJSON.outcome else {
+      Issue.record("\(notJSON.outcome)")
+      return
+    }
     #expect(why.contains("response body is not valid JSON"))
     #expect(notJSON.output == .string("<html>oops</html>"))
 
-    let mapped = { (base: String) in HTTPConfig(url: base, response: ResponseMapping(output: try! JSONPath("$.answer"))) }
-    let (missing, _) = try await trial(mapped) { _ in .json(#"{"other":1}"#) }
-    guard case .contractError(let gone) = missing.outcome else { Issue.record("\(missing.outcome)"); return }
+    let mapped = { (base: String) in HTTPConfig(url: base, response: ResponseMapping(output: try! JSONPath("$.answer")))
+    }
+    let (missing, _) = try await trial(mapped, over: transport) { _ in .json(#"{"other":1}"#) }
+    guard case .contractError(let gone) = missing.outcome else {
+      Issue.record("\(missing.outcome)")
+      return
+    }
     #expect(gone.contains("nothing at $.answer"))
-    let (garbage, _) = try await trial(mapped) { _ in .respond(status: 200, body: [0xFF, 0xFE, 0x00, 0x41]) }
-    guard case .contractError = garbage.outcome else { Issue.record("\(garbage.outcome)"); return }
+    let (garbage, _) = try await trial(mapped, over: transport) { _ in
+      .respond(status: 200, body: [0xFF, 0xFE, 0x00, 0x41])
+    }
+    guard case .contractError = garbage.outcome else {
+      Issue.record("\(garbage.outcome)")
+      return
+    }
   }
 
-  @Test func openAIShapedResponseWithUsageAndToolCalls() async throws {
+  @Test(arguments: HTTPAgent.Transport.allCases) func openAIShapedResponseWithUsageAndToolCalls(
+    _ transport: HTTPAgent.Transport
+  ) async throws {
     let config = { (base: String) in
       HTTPConfig(
         url: base + "/v1/chat/completions",
         body: .object([
-          "model": .string("m"), "messages": .array([.object(["role": .string("user"), "content": .string("{{input_text}}")])]),
+          "model": .string("m"),
+          "messages": .array([.object(["role": .string("user"), "content": .string("{{input_text}}")])]),
         ]),
         response: ResponseMapping(
           output: try! JSONPath("$.choices[0].message.content"), inputTokens: try! JSONPath("$.usage.prompt_tokens"),
           outputTokens: try! JSONPath("$.usage.completion_tokens")),
         openAIToolCalls: true)
     }
-    let (reply, server) = try await trial(config) { _ in
+    let (reply, server) = try await trial(config, over: transport) { _ in
       .json(
         #"{"id":"c1","model":"llama-3","choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"lookup_order","arguments":"{\"order_id\":\"1234\"}"}},{"id":"call_2","type":"function","function":{"name":"refund","arguments":"not json"}}]},"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":31,"completion_tokens":17,"total_tokens":48}}"#
       )
     }
-    guard case .answered = reply.outcome else { Issue.record("\(reply.outcome)"); return }
+    guard case .answered = reply.outcome else {
+      Issue.record("\(reply.outcome)")
+      return
+    }
     #expect(reply.output == .null)
     #expect(reply.usage == Usage(inputTokens: 31, outputTokens: 17, costUSD: nil, model: "llama-3"))
     let steps = try #require(reply.steps?.arrayValue)
     #expect(steps.count == 2)
-    #expect(steps[0] == .object(["type": .string("tool_call"), "name": .string("lookup_order"), "arguments": .object(["order_id": .string("1234")]), "id": .string("call_1")]))
+    #expect(
+      steps[0]
+        == .object([
+          "type": .string("tool_call"), "name": .string("lookup_order"),
+          "arguments": .object(["order_id": .string("1234")]), "id": .string("call_1"),
+        ]))
     #expect(steps[1]["arguments"] == .string("not json"))
     // The chat-completions body: the input as text in the user message.
     let first = try #require(server.requests.first)
@@ -85,7 +122,9 @@ import Testing
     #expect(sent["messages"]?.arrayValue?.first?["content"] == .string(#"{"order":1234}"#))
   }
 
-  @Test func templatedBodyIsFilledOnTheServerSide() async throws {
+  @Test(arguments: HTTPAgent.Transport.allCases) func templatedBodyIsFilledOnTheServerSide(
+    _ transport: HTTPAgent.Transport
+  ) async throws {
     let template: JSONValue = .object([
       "question": .string("{{input}}"),
       "as_text": .string("Q: {{input}} ({{task.id}}, trial {{trial}}, seed {{seed}})"),
@@ -95,10 +134,15 @@ import Testing
       "numbers": .array([.string("{{trial}}"), .string("{{seed}}")]),
       "fixed": .number(7),
     ])
-    let (reply, server) = try await trial({ HTTPConfig(url: $0, headers: [("X-Api-Key", "s3cret")], body: template) }) { _ in
+    let (reply, server) = try await trial(
+      { HTTPConfig(url: $0, headers: [("X-Api-Key", "s3cret")], body: template) }, over: transport
+    ) { _ in
       .json(#"{"output":"ok"}"#)
     }
-    guard case .answered = reply.outcome else { Issue.record("\(reply.outcome)"); return }
+    guard case .answered = reply.outcome else {
+      Issue.record("\(reply.outcome)")
+      return
+    }
     let sent = try #require(server.requests.first)
     #expect(sent.header("X-Api-Key") == "s3cret")
     let body = try #require(JSONValue.parse(sent.bodyText))
@@ -110,25 +154,35 @@ import Testing
     #expect(body["numbers"] == .array([.number(3), .number(99)]))
   }
 
-  @Test func retriesA503ThenSucceeds() async throws {
+  @Test(arguments: HTTPAgent.Transport.allCases) func retriesA503ThenSucceeds(_ transport: HTTPAgent.Transport)
+    async throws
+  {
     let calls = Counter()
-    let (reply, server) = try await trial { _ in
+    let (reply, server) = try await trial(over: transport) { _ in
       let n = calls.next()
       return n == 1 ? .respond(status: 503, body: Array("busy".utf8)) : .json(#"{"output":"second time"}"#)
     }
-    guard case .answered = reply.outcome else { Issue.record("\(reply.outcome)"); return }
+    guard case .answered = reply.outcome else {
+      Issue.record("\(reply.outcome)")
+      return
+    }
     #expect(reply.output == .string("second time"))
     #expect(reply.attempts == 2 && server.requests.count == 2)
   }
 
-  @Test func honoursRetryAfterSecondsOn429() async throws {
+  @Test(arguments: HTTPAgent.Transport.allCases) func honoursRetryAfterSecondsOn429(_ transport: HTTPAgent.Transport)
+    async throws
+  {
     let calls = Counter()
     let started = ContinuousClock.now
-    let (reply, _) = try await trial { _ in
+    let (reply, _) = try await trial(over: transport) { _ in
       let n = calls.next()
       return n == 1 ? .respond(status: 429, headers: [("Retry-After", "1")], body: []) : .json(#"{"output":"ok"}"#)
     }
-    guard case .answered = reply.outcome else { Issue.record("\(reply.outcome)"); return }
+    guard case .answered = reply.outcome else {
+      Issue.record("\(reply.outcome)")
+      return
+    }
     #expect(reply.attempts == 2)
     // Waited the server's second, not the first backoff's quarter second.
     #expect(started.duration(to: .now) >= .seconds(1))
@@ -158,88 +212,132 @@ import Testing
     }
   }
 
-  @Test func retriesRunOutIntoATransportErrorWithStatusAndBody() async throws {
-    let (reply, server) = try await trial({ HTTPConfig(url: $0, retries: 2) }) { _ in
+  @Test(arguments: HTTPAgent.Transport.allCases) func retriesRunOutIntoATransportErrorWithStatusAndBody(
+    _ transport: HTTPAgent.Transport
+  ) async throws {
+    let (reply, server) = try await trial({ HTTPConfig(url: $0, retries: 2) }, over: transport) { _ in
       .respond(status: 502, body: Array(("gateway says no " + String(repeating: "z", count: 10_000)).utf8))
     }
-    guard case .transportError(let message) = reply.outcome else { Issue.record("\(reply.outcome)"); return }
+    guard case .transportError(let message) = reply.outcome else {
+      Issue.record("\(reply.outcome)")
+      return
+    }
     #expect(message.hasPrefix("HTTP 502 Bad Gateway: gateway says no zzz"))
     #expect(message.contains("gave up after 3 attempts"))
     #expect(message.utf8.count < 4096 + 200)
     #expect(reply.attempts == 3 && server.requests.count == 3)
   }
 
-  @Test func otherStatusesAreNotRetried() async throws {
-    let (reply, server) = try await trial { _ in .respond(status: 404, body: Array("no such route".utf8)) }
-    guard case .transportError(let message) = reply.outcome else { Issue.record("\(reply.outcome)"); return }
+  @Test(arguments: HTTPAgent.Transport.allCases) func otherStatusesAreNotRetried(_ transport: HTTPAgent.Transport)
+    async throws
+  {
+    let (reply, server) = try await trial(over: transport) { _ in
+      .respond(status: 404, body: Array("no such route".utf8))
+    }
+    guard case .transportError(let message) = reply.outcome else {
+      Issue.record("\(reply.outcome)")
+      return
+    }
     #expect(message == "HTTP 404 Not Found: no such route")
     #expect(reply.attempts == 1 && server.requests.count == 1)
   }
 
-  @Test func connectionResetIsRetried() async throws {
+  @Test(arguments: HTTPAgent.Transport.allCases) func connectionResetIsRetried(_ transport: HTTPAgent.Transport)
+    async throws
+  {
     let calls = Counter()
-    let (reply, server) = try await trial { _ in
+    let (reply, server) = try await trial(over: transport) { _ in
       let n = calls.next()
       return n == 1 ? .reset : .json(#"{"output":"after reset"}"#)
     }
-    guard case .answered = reply.outcome else { Issue.record("\(reply.outcome)"); return }
+    guard case .answered = reply.outcome else {
+      Issue.record("\(reply.outcome)")
+      return
+    }
     #expect(reply.output == .string("after reset") && reply.attempts == 2)
     #expect(server.connections == 2)
   }
 
-  @Test func connectionRefusedIsATransportError() async throws {
+  @Test(arguments: HTTPAgent.Transport.allCases) func connectionRefusedIsATransportError(
+    _ transport: HTTPAgent.Transport
+  ) async throws {
     // A port nothing listens on: bind, note the port, close.
     let server = try await LoopbackServer { _ in .silence }
     let url = server.baseURL
     await server.shutdown()
-    let agent = HTTPAgent(config: HTTPConfig(url: url, retries: 1))
+    let agent = HTTPAgent(config: HTTPConfig(url: url, retries: 1), transport: transport)
     let reply = await agent.run(httpRequest(), timeout: 30, interruption: nil)
     await agent.shutdown()
-    guard case .transportError(let message) = reply.outcome else { Issue.record("\(reply.outcome)"); return }
+    guard case .transportError(let message) = reply.outcome else {
+      Issue.record("\(reply.outcome)")
+      return
+    }
     #expect(message.hasPrefix("connection failed"))
     #expect(reply.attempts == 2)
   }
 
-  @Test func aServerThatNeverAnswersIsBoundedByTheTimeout() async throws {
+  @Test(arguments: HTTPAgent.Transport.allCases) func aServerThatNeverAnswersIsBoundedByTheTimeout(
+    _ transport: HTTPAgent.Transport
+  ) async throws {
     let started = ContinuousClock.now
-    let (reply, _) = try await trial(timeout: 0.5) { _ in .silence }
-    guard case .timedOut = reply.outcome else { Issue.record("\(reply.outcome)"); return }
+    let (reply, _) = try await trial(timeout: 0.5, over: transport) { _ in .silence }
+    guard case .timedOut = reply.outcome else {
+      Issue.record("\(reply.outcome)")
+      return
+    }
     #expect(reply.latencyMs == 500)
     #expect(started.duration(to: .now) < .seconds(30))  // unbounded, it would take 100 s or forever
   }
 
-  @Test func aTricklingBodyIsBoundedByTheTimeout() async throws {
+  @Test(arguments: HTTPAgent.Transport.allCases) func aTricklingBodyIsBoundedByTheTimeout(
+    _ transport: HTTPAgent.Transport
+  ) async throws {
     let started = ContinuousClock.now
-    let (reply, _) = try await trial(timeout: 0.6) { _ in
+    let (reply, _) = try await trial(timeout: 0.6, over: transport) { _ in
       .trickle(status: 200, chunk: Array("x".utf8), interval: .milliseconds(100), count: 1000)
     }
-    guard case .timedOut = reply.outcome else { Issue.record("\(reply.outcome)"); return }
+    guard case .timedOut = reply.outcome else {
+      Issue.record("\(reply.outcome)")
+      return
+    }
     #expect(started.duration(to: .now) < .seconds(30))  // unbounded, it would take 100 s or forever
   }
 
-  @Test func retriesStayWithinTheTimeout() async throws {
+  @Test(arguments: HTTPAgent.Transport.allCases) func retriesStayWithinTheTimeout(_ transport: HTTPAgent.Transport)
+    async throws
+  {
     // A wide timeout (the reply comes at once): a loaded test machine must not turn it into a timeout.
-    let (reply, server) = try await trial({ HTTPConfig(url: $0, retries: 5) }, timeout: 30) { _ in
+    let (reply, server) = try await trial({ HTTPConfig(url: $0, retries: 5) }, timeout: 30, over: transport) { _ in
       .respond(status: 503, headers: [("Retry-After", "90")], body: [])
     }
-    guard case .transportError(let message) = reply.outcome else { Issue.record("\(reply.outcome)"); return }
+    guard case .transportError(let message) = reply.outcome else {
+      Issue.record("\(reply.outcome)")
+      return
+    }
     #expect(message.contains("would pass the trial's timeout"))
     #expect(server.requests.count == 1 && reply.attempts == 1)
   }
 
-  @Test func aFiftyMebibyteBodyIsCutAndFlagged() async throws {
-    let (reply, _) = try await trial({ HTTPConfig(url: $0, maxOutput: 1 << 20) }) { _ in
+  @Test(arguments: HTTPAgent.Transport.allCases) func aFiftyMebibyteBodyIsCutAndFlagged(
+    _ transport: HTTPAgent.Transport
+  ) async throws {
+    let (reply, _) = try await trial({ HTTPConfig(url: $0, maxOutput: 1 << 20) }, over: transport) { _ in
       .large(status: 200, bytes: 50 << 20)
     }
     #expect(reply.truncated)
-    guard case .contractError(let message) = reply.outcome else { Issue.record("\(reply.outcome)"); return }
+    guard case .contractError(let message) = reply.outcome else {
+      Issue.record("\(reply.outcome)")
+      return
+    }
     #expect(message.contains("cut at 1048576 bytes"))
     #expect(reply.output?.stringValue?.utf8.count == 1 << 20)
   }
 
-  @Test func connectionsAreReusedAcrossTrials() async throws {
+  @Test(arguments: HTTPAgent.Transport.allCases) func connectionsAreReusedAcrossTrials(_ transport: HTTPAgent.Transport)
+    async throws
+  {
     let server = try await LoopbackServer { _ in .json(#"{"output":"ok"}"#) }
-    let agent = HTTPAgent(config: HTTPConfig(url: server.baseURL, maxConnections: 2))
+    let agent = HTTPAgent(config: HTTPConfig(url: server.baseURL, maxConnections: 2), transport: transport)
     await withTaskGroup(of: Void.self) { group in
       for _ in 0..<40 {
         group.addTask {
@@ -255,9 +353,11 @@ import Testing
     #expect(Set(server.requests.map(\.connection)).count <= 2)
   }
 
-  @Test func interruptionEndsTheTrialUnrecorded() async throws {
+  @Test(arguments: HTTPAgent.Transport.allCases) func interruptionEndsTheTrialUnrecorded(
+    _ transport: HTTPAgent.Transport
+  ) async throws {
     let server = try await LoopbackServer { _ in .silence }
-    let agent = HTTPAgent(config: HTTPConfig(url: server.baseURL))
+    let agent = HTTPAgent(config: HTTPConfig(url: server.baseURL), transport: transport)
     let interruption = Interruption()
     Thread {
       usleep(200_000)
@@ -266,7 +366,10 @@ import Testing
     let reply = await agent.run(httpRequest(), timeout: 30, interruption: interruption)
     await agent.shutdown()
     await server.shutdown()
-    guard case .interrupted = reply.outcome else { Issue.record("\(reply.outcome)"); return }
+    guard case .interrupted = reply.outcome else {
+      Issue.record("\(reply.outcome)")
+      return
+    }
   }
 }
 
