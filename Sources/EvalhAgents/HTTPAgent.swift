@@ -138,18 +138,17 @@ public final class HTTPAgent: AgentAdapter {
     var outgoing = OutgoingRequest(method: config.method, headers: config.headers, body: nil)
     func has(_ name: String) -> Bool { config.headers.contains { $0.name.lowercased() == name.lowercased() } }
     if config.method != "GET" {
-      let body: JSONValue
       if let template = config.body {
-        body = BodyTemplate.render(
+        let body = BodyTemplate.render(
           template,
           .init(
             input: request.task.input, taskID: request.task.id, metadata: request.task.metadata, trial: request.trial,
             seed: request.seed, runID: request.runID, workdir: request.workdir))
+        outgoing.body = Array(body.compactText.utf8)
       } else {
-        body = request.json
+        outgoing.body = Array(request.jsonText.utf8)
       }
       if !has("Content-Type") { outgoing.headers.append((name: "Content-Type", value: "application/json")) }
-      outgoing.body = Array(body.compactText.utf8)
     }
     if !has("User-Agent") { outgoing.headers.append((name: "User-Agent", value: "evalh")) }
     return outgoing

@@ -444,14 +444,21 @@ struct ResponseReader {
     buffer: inout [UInt8], limit: Int,
     tooLong: @autoclosure () -> String = "the response head is over \(Self.headLimit) bytes"
   ) throws(Connection.Failure) -> Substring {
+    let line = try readLineBytes(buffer: &buffer, limit: limit, tooLong: tooLong())
+    return Substring(decoding: pending[line], as: UTF8.self)
+  }
+
+  /// Where the next line (without CRLF) sits in `pending`, reading as needed; `limit` bounds its length.
+  mutating func readLineBytes(buffer: inout [UInt8], limit: Int, tooLong: @autoclosure () -> String)
+    throws(Connection.Failure) -> Range<Int>
+  {
     var scanned = start
     while true {
       if let lf = pending[scanned...].firstIndex(of: UInt8(ascii: "\n")) {
         guard lf - start <= limit else { throw .failed(tooLong()) }
         let end = lf > start && pending[lf - 1] == UInt8(ascii: "\r") ? lf - 1 : lf
-        let line = Substring(decoding: pending[start..<end], as: UTF8.self)
-        start = lf + 1
-        return line
+        defer { start = lf + 1 }
+        return start..<end
       }
       scanned = pending.count
       guard pending.count - start <= limit else { throw .failed(tooLong()) }
@@ -463,6 +470,14 @@ struct ResponseReader {
     }
   }
 
+  /// Whether `pending[range]` is `lowercase`, ignoring ASCII case (header names).
+  func matches(_ range: Range<Int>, _ lowercase: StaticString) -> Bool {
+    guard range.count == lowercase.utf8CodeUnitCount else { return false }
+    let name = lowercase.utf8Start
+    for i in 0..<range.count where pending[range.lowerBound + i] | 0x20 != name[i] { return false }
+    return true
+  }
+
   mutating func readHead(buffer: inout [UInt8]) throws(Connection.Failure) -> Head {
     let statusLine = try readLine(buffer: &buffer, limit: Self.headLimit)
     let fields = statusLine.split(separator: " ", maxSplits: 2)
@@ -472,27 +487,32 @@ struct ResponseReader {
     head.keepAlive = fields[0] != "HTTP/1.0"
     var size = statusLine.utf8.count
     while true {
-      let line = try readLine(buffer: &buffer, limit: Self.headLimit - size)
-      size += line.utf8.count + 2
+      let line = try readLineBytes(
+        buffer: &buffer, limit: Self.headLimit - size, tooLong: "the response head is over \(Self.headLimit) bytes")
+      size += line.count + 2
       if line.isEmpty { return head }
-      guard let colon = line.firstIndex(of: ":") else { continue }
-      let name = line[..<colon].lowercased()
-      let value = String(line[line.index(after: colon)...].trimmingSpaces)
-      switch name {
-      case "content-length":
+      // Only the fields evalh reads are made into strings.
+      guard let colon = pending[line].firstIndex(of: UInt8(ascii: ":")) else { continue }
+      let name = line.lowerBound..<colon
+      var value: String {
+        String(Substring(decoding: pending[(colon + 1)..<line.upperBound], as: UTF8.self).trimmingSpaces)
+      }
+      if matches(name, "content-length") {
         guard let length = Int(value), length >= 0 else { throw .failed("bad Content-Length: \(value.prefix(40))") }
         head.contentLength = length
-      case "transfer-encoding": head.chunked = value.lowercased().contains("chunked")
-      case "connection":
+      } else if matches(name, "transfer-encoding") {
+        head.chunked = value.lowercased().contains("chunked")
+      } else if matches(name, "connection") {
         let tokens = value.lowercased()
         if tokens.contains("close") {
           head.keepAlive = false
         } else if tokens.contains("keep-alive") {
           head.keepAlive = true
         }
-      case "retry-after": head.retryAfter = value
-      case "location": head.location = value
-      default: break
+      } else if matches(name, "retry-after") {
+        head.retryAfter = value
+      } else if matches(name, "location") {
+        head.location = value
       }
     }
   }

@@ -38,6 +38,28 @@ public struct AgentRequest: Sendable {
     ])
   }
 
+  /// `json.compactText`, written directly (keys in the same sorted order): it is made for every trial.
+  public var jsonText: String {
+    var out = #"{"agent":"#
+    JSONValue.writeQuoted(agent, to: &out)
+    out += #","protocol":"evalh/1","run_id":"#
+    JSONValue.writeQuoted(runID, to: &out)
+    out += #","seed":"# + JSONValue.format(number: Double(seed)) + #","suite":"#
+    JSONValue.writeQuoted(suite, to: &out)
+    out += #","task":{"id":"#
+    JSONValue.writeQuoted(task.id, to: &out)
+    out += #","input":"# + task.input.compactText + #","metadata":"# + JSONValue.object(task.metadata).compactText
+    out += #","tags":["#
+    for (i, tag) in task.tags.enumerated() {
+      if i > 0 { out += "," }
+      JSONValue.writeQuoted(tag, to: &out)
+    }
+    out += #"]},"trial":"# + JSONValue.format(number: Double(trial)) + #","workdir":"#
+    JSONValue.writeQuoted(workdir, to: &out)
+    out += "}"
+    return out
+  }
+
   /// The `EVALH_*` variables a subprocess agent gets.
   public var environment: [String: String] {
     [

@@ -19,7 +19,7 @@ public struct SubprocessAgent: AgentAdapter {
     let environment = self.environment.merging(request.environment) { _, new in new }
     let spec = ChildSpec(
       argv: config.command, cwd: config.cwd, environment: environment,
-      stdin: Array((request.json.compactText + "\n").utf8), timeout: timeout, maxStdout: config.maxOutput)
+      stdin: Array((request.jsonText + "\n").utf8), timeout: timeout, maxStdout: config.maxOutput)
     let result = await ChildProcess.run(spec, interruption: interruption)
     return reply(to: result, timeout: timeout)
   }

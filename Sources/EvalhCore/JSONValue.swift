@@ -82,7 +82,8 @@ public enum JSONValue: Sendable, Hashable {
     return "\(n)"
   }
 
-  static func writeQuoted(_ s: String, to out: inout String) {
+  /// `s` as a JSON string literal, appended to `out`.
+  public static func writeQuoted(_ s: String, to out: inout String) {
     out += "\""
     // Most strings are printable ASCII without quotes or backslashes: appended whole.
     if s.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != 0x22 && $0 != 0x5C }) {

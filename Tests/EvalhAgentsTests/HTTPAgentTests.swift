@@ -371,6 +371,24 @@ import Testing
       return
     }
   }
+  @Test func theRequestIsWrittenAsItsJSONValue() {
+    // The request text is written by hand for speed; it must be the JSON value's compact text.
+    let hostile = "quote \" backslash \\ newline \n tab \t nul \u{0} del \u{7F} c1 \u{85} ls \u{2028} é 中 🚀"
+    for (input, tags, seed) in [
+      (JSONValue.object(["order": .number(1234)]), [String](), Int64(99)),
+      (.string(hostile), ["a", hostile], Int64(1) << 52),
+      (.array([.null, .bool(true), .number(-0.5), .object([hostile: .string(hostile)])]), ["x"], Int64(-7)),
+    ] {
+      let request = AgentRequest(
+        runID: "r-\(hostile)", suite: hostile, agent: "a\"b",
+        task: TaskSpec(
+          id: hostile, input: input, tags: tags, metadata: ["k": .string(hostile), "n": .number(1.5)], trials: nil,
+          timeout: nil, expect: [], assure: []),
+        trial: 12, seed: seed, workdir: "/tmp/\(hostile)")
+      #expect(request.jsonText == request.json.compactText)
+      #expect(JSONValue.parse(request.jsonText) == request.json)
+    }
+  }
 }
 
 /// A request with a JSON input and metadata, as the template tests expect.
