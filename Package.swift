@@ -61,7 +61,7 @@ let package = Package(
     .executableTarget(
       name: "evalh-bench",
       dependencies: [
-        "EvalhCore", "EvalhStore", "LoopbackHTTP", .product(name: "GRDB", package: "GRDB.swift"),
+        "EvalhCore", "EvalhStore", "LoopbackHTTP", "CEvalhSys", .product(name: "GRDB", package: "GRDB.swift"),
         .product(name: "NIOCore", package: "swift-nio"),
       ]),
     .testTarget(name: "EvalhCoreTests", dependencies: ["EvalhCore"], exclude: ["Fixtures"]),

@@ -1,3 +1,4 @@
+import CEvalhSys
 import Foundation
 
 #if canImport(Glibc)
@@ -53,27 +54,70 @@ enum Measure {
   }
 
   /// The floor of subprocess trials: `count` bare spawn-and-wait cycles of `program` on `threads` threads.
-  static func spawnLoop(_ program: String, count: Int, threads: Int) -> Double {
+  /// With `plumbing`, each cycle also does what any harness keeping agent-protocol.md's promises must:
+  /// three pipes (the request written to stdin, stdout and stderr read to the end), a process group
+  /// of its own, default signal dispositions, and a fresh working folder made and removed.
+  static func spawnLoop(_ program: String, count: Int, threads: Int, plumbing: Bool = false, folder: String = "")
+    -> Double
+  {
     let start = now()
     let perThread = count / threads
     let group = DispatchGroup()
-    for _ in 0..<threads {
+    for thread in 0..<threads {
       group.enter()
       Thread {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
         let args = [strdup(program), nil]
-        for _ in 0..<perThread {
+        let request = Array(#"{"protocol":"evalh/1","task":{"id":"t-1","input":"q"}}\#n"#.utf8)
+        var scratch = [UInt8](repeating: 0, count: 65536)
+        for cycle in 0..<perThread {
+          var actions = posix_spawn_file_actions_t()
+          posix_spawn_file_actions_init(&actions)
+          var attributes = posix_spawnattr_t()
+          posix_spawnattr_init(&attributes)
+          var fds: [Int32] = []
+          let workdir = "\(folder)/\(thread)-\(cycle)"
+          if plumbing {
+            var pipes = [Int32](repeating: -1, count: 6)
+            // Close-on-exec, as a harness running trials side by side must: another thread's child
+            // holding this one's stdin open would never let it see the end of its request.
+            for i in 0..<3 {
+              _ = pipes.withUnsafeMutableBufferPointer { evalh_pipe2($0.baseAddress! + 2 * i, O_CLOEXEC) }
+            }
+            posix_spawn_file_actions_adddup2(&actions, pipes[0], 0)
+            posix_spawn_file_actions_adddup2(&actions, pipes[3], 1)
+            posix_spawn_file_actions_adddup2(&actions, pipes[5], 2)
+            mkdir(workdir, 0o755)
+            evalh_spawn_addchdir(&actions, workdir)
+            var defaults = sigset_t()
+            sigemptyset(&defaults)
+            for s in [SIGPIPE, SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGCHLD, SIGUSR1, SIGUSR2] { sigaddset(&defaults, s) }
+            posix_spawnattr_setsigdefault(&attributes, &defaults)
+            posix_spawnattr_setpgroup(&attributes, 0)
+            posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF))
+            fds = pipes
+          } else {
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+            posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+          }
           var pid: pid_t = 0
-          if posix_spawn(&pid, program, &actions, nil, args, environ) == 0 {
+          if posix_spawn(&pid, program, &actions, &attributes, args, environ) == 0 {
+            if plumbing {
+              for i in [0, 3, 5] { close(fds[i]) }
+              _ = request.withUnsafeBytes { write(fds[1], $0.baseAddress, $0.count) }
+              close(fds[1])
+              while scratch.withUnsafeMutableBytes({ read(fds[2], $0.baseAddress, $0.count) }) > 0 {}
+              while scratch.withUnsafeMutableBytes({ read(fds[4], $0.baseAddress, $0.count) }) > 0 {}
+              close(fds[2])
+              close(fds[4])
+            }
             var status: Int32 = 0
             while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
           }
+          if plumbing { rmdir(workdir) }
+          posix_spawn_file_actions_destroy(&actions)
+          posix_spawnattr_destroy(&attributes)
         }
         free(args[0])
-        posix_spawn_file_actions_destroy(&actions)
         group.leave()
       }.start()
     }
