@@ -85,10 +85,13 @@ public struct Runner: Sendable {
       if let existing = try store.run(id: runID) {
         // Shards of one run may share a database: each adds its tasks to the run's plan.
         guard options.shard != nil else {
-          throw RunError.invalidSelection("run id '\(runID)' already exists in \(store.path); use --resume \(runID) to finish it")
+          throw RunError.invalidSelection(
+            "run id '\(runID)' already exists in \(store.path); use --resume \(runID) to finish it")
         }
         guard existing.suiteSHA256 == suite.sha256 else {
-          throw RunError.invalidSelection("run id '\(runID)' in \(store.path) was recorded with a different suite; shards of one run must run the same suite")
+          throw RunError.invalidSelection(
+            "run id '\(runID)' in \(store.path) was recorded with a different suite; shards of one run must run the same suite"
+          )
         }
         var merged = existing
         merged.plan = existing.plan.union(plan)
@@ -103,7 +106,8 @@ public struct Runner: Sendable {
         id: runID, suite: suite.name, suitePath: suite.path, suiteSHA256: suite.sha256, label: options.label,
         seed: options.seed ?? Int64(UInt32.random(in: 0...UInt32.max)),
         trials: options.trials ?? suite.trials ?? Suite.defaultTrials, status: .running, startedAt: Date(),
-        evalhVersion: Runner.version, host: ProcessInfo.processInfo.hostName, gitCommit: Runner.gitCommit(in: suite.folder),
+        evalhVersion: Runner.version, host: ProcessInfo.processInfo.hostName,
+        gitCommit: Runner.gitCommit(in: suite.folder),
         configJSON: suite.config.compactText, plan: plan)
       let selected = Set(plan.tasks.map(\.id))
       let redactor = Redactor(secrets: suite.secrets)
@@ -120,7 +124,9 @@ public struct Runner: Sendable {
 
   func prepareResume(_ id: String) throws(RunError) -> (run: RunRecord, pending: PendingTrials) {
     do {
-      guard var run = try store.run(id: id) else { throw RunError.cannotResume("no run '\(id)' in \(store.path) to resume") }
+      guard var run = try store.run(id: id) else {
+        throw RunError.cannotResume("no run '\(id)' in \(store.path) to resume")
+      }
       guard run.suiteSHA256 == suite.sha256 else {
         throw RunError.cannotResume(
           "run \(id) was recorded with a different version of suite '\(run.suite)' (sha256 \(run.suiteSHA256.prefix(12)) ≠ \(suite.sha256.prefix(12))); resume refuses a changed suite"
@@ -145,7 +151,8 @@ public struct Runner: Sendable {
   func plan() throws(RunError) -> RunPlan {
     let known = suite.evaluatedAgents.map(\.name)
     for name in options.agents where suite.judges.contains(name) {
-      throw .invalidSelection("agent '\(name)' is a judge of suite '\(suite.name)': judges grade, they are not evaluated")
+      throw .invalidSelection(
+        "agent '\(name)' is a judge of suite '\(suite.name)': judges grade, they are not evaluated")
     }
     for name in options.agents where !known.contains(name) {
       throw .invalidSelection("suite '\(suite.name)' has no agent '\(name)' (agents: \(known.joined(separator: ", ")))")
@@ -158,7 +165,8 @@ public struct Runner: Sendable {
     }
     guard !tasks.isEmpty else {
       throw .invalidSelection(
-        "no task of suite '\(suite.name)' matches the --task/--tag filters\(options.shard.map { " in shard \($0)" } ?? "")")
+        "no task of suite '\(suite.name)' matches the --task/--tag filters\(options.shard.map { " in shard \($0)" } ?? "")"
+      )
     }
     let base = options.trials ?? suite.trials ?? Suite.defaultTrials
     // --trials overrides every task; otherwise a task's own `trials` wins over the suite's.
@@ -173,7 +181,8 @@ public struct Runner: Sendable {
     let tasks = Dictionary(suite.tasks.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
     let executor = TrialExecutor(
       suite: suite, runID: run.id, runSeed: run.seed, keepFailed: options.keepFailed, interruption: interruption,
-      folders: WorkFolders(root: NSTemporaryDirectory().appending("evalh-\(run.id)-\(getpid())")), redactor: Redactor(secrets: suite.secrets),
+      folders: WorkFolders(root: NSTemporaryDirectory().appending("evalh-\(run.id)-\(getpid())")),
+      redactor: Redactor(secrets: suite.secrets),
       adapters: AgentAdapters(suite.agents))
     let concurrency = max(1, options.concurrency ?? suite.concurrency ?? Suite.defaultConcurrency)
     var recorded = 0
@@ -185,42 +194,60 @@ public struct Runner: Sendable {
     var budgetReached: Double? = options.maxCost.flatMap { reached($0) ? spent : nil }
 
     let committer = Committer(store: store)
-    await withTaskGroup(of: Result<TrialRecord?, StoreError>.self) { group in
+    // A trial's slot is free once it is graded: its commit runs beside the next trial instead of
+    // ahead of it. At most `concurrency` commits wait at once, so a slow disk slows the run down
+    // rather than letting graded trials pile up in memory.
+    enum Step: Sendable {
+      case graded(TrialRecord?)
+      case committed(TrialRecord)
+      case failed(StoreError)
+    }
+    await withTaskGroup(of: Step.self) { group in
       var queue = pending.makeIterator()
       var inFlight = 0
+      var committing = 0
       func launchNext() -> Bool {
+        guard inFlight < concurrency, committing < concurrency else { return false }
         guard !interruption.isTriggered, budgetReached == nil, let key = queue.next() else { return false }
         guard let agent = agents[key.agent], let task = tasks[key.taskID] else { return launchNext() }
         group.addTask {
-          guard let record = await executor.run(TrialKeyRef(agent: key.agent, taskID: key.taskID, trial: key.trial), agent: agent, task: task)
-          else { return .success(nil) }
-          do {
-            try await committer.commit(record)
-            return .success(record)
-          } catch let error as StoreError {
-            return .failure(error)
-          } catch {
-            return .failure(.database(path: store.path, message: "\(error)"))
-          }
+          .graded(
+            await executor.run(
+              TrialKeyRef(agent: key.agent, taskID: key.taskID, trial: key.trial), agent: agent, task: task))
         }
+        inFlight += 1
         return true
       }
-      while inFlight < concurrency, launchNext() { inFlight += 1 }
-      while inFlight > 0, let result = await group.next() {
-        inFlight -= 1
-        switch result {
-        case .success(let record?):
-          recorded += 1
-          progress.record(record.status)
+      while launchNext() {}
+      while inFlight + committing > 0, let step = await group.next() {
+        switch step {
+        case .graded(let record):
+          inFlight -= 1
+          guard let record else { break }
           spent += record.costUSD ?? 0
           if let max = options.maxCost, reached(max), budgetReached == nil { budgetReached = spent }
-        case .success(nil): break
-        case .failure(let error):
+          committing += 1
+          group.addTask {
+            do {
+              try await committer.commit(record)
+              return .committed(record)
+            } catch let error as StoreError {
+              return .failed(error)
+            } catch {
+              return .failed(.database(path: store.path, message: "\(error)"))
+            }
+          }
+        case .committed(let record):
+          committing -= 1
+          recorded += 1
+          progress.record(record.status)
+        case .failed(let error):
+          committing -= 1
           // The database cannot take more: stop launching, end what is in flight.
           storeError = storeError ?? error
           interruption.trigger()
         }
-        if launchNext() { inFlight += 1 }
+        while launchNext() {}
       }
     }
     progress.finish()
