@@ -125,6 +125,25 @@ enum Measure {
     return Double(perThread * threads) / (now() - start)
   }
 
+  /// The share of the machine's CPU time the hypervisor gave to other guests ("steal" in /proc/stat)
+  /// while `body` ran: on a shared host, a figure measured under steal is low by about that much.
+  static func steal<T>(_ body: () throws -> T) rethrows -> (T, Double) {
+    func times() -> (steal: Double, total: Double) {
+      guard let text = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
+        let line = text.split(separator: "\n").first, line.hasPrefix("cpu ")
+      else { return (0, 0) }
+      let fields = line.split(separator: " ").dropFirst().compactMap { Double($0) }
+      guard fields.count >= 8 else { return (0, 0) }
+      // user nice system idle iowait irq softirq steal (guest time is already in user).
+      return (fields[7], fields.prefix(8).reduce(0, +))
+    }
+    let before = times()
+    let result = try body()
+    let after = times()
+    let total = after.total - before.total
+    return (result, total > 0 ? (after.steal - before.steal) / total : 0)
+  }
+
   /// The value at quantile `q` (linear interpolation) of unsorted `values`.
   static func quantile(_ values: [Double], _ q: Double) -> Double {
     guard !values.isEmpty else { return .nan }

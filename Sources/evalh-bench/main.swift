@@ -14,6 +14,8 @@ let quick = CommandLine.arguments.contains("--quick")
 // --keep leaves the databases and suites for profiling.
 let keep = CommandLine.arguments.contains("--keep")
 var table = Table()
+/// CPU stolen by the hypervisor while each throughput figure was measured, printed under the table.
+var steals: [(String, Double)] = []
 // --only http|subprocess|reports|memory|startup (repeatable): just those figures, while working on one.
 let only = Set(
   CommandLine.arguments.indices.dropFirst().filter { CommandLine.arguments[$0 - 1] == "--only" }.map {
@@ -65,13 +67,19 @@ if want("http") {
 
   // The floor: a keep-alive load generator against the same server, 8 connections.
   note("HTTP floor: load generator, 8 connections")
-  let floor = LoadFloor.measure(
-    url: agentURL, body: #"{"protocol":"evalh/1","task":{"id":"t-1","input":"q"}}"#, seconds: quick ? 3 : 6)
+  let (floor, floorSteal) = Measure.steal {
+    LoadFloor.measure(
+      url: agentURL, body: #"{"protocol":"evalh/1","task":{"id":"t-1","input":"q"}}"#, seconds: quick ? 3 : 6)
+  }
+  steals.append(("HTTP floor", floorSteal))
 
   let httpTrials = quick ? 10_000 : 40_000
   note("HTTP: evalh run, \(httpTrials) trials at concurrency 8")
   let httpSuite = suite("http", agent: httpAgent, tasks: 200, trials: httpTrials / 200, concurrency: 8)
-  let httpRun = Measure.run([evalh, "run", httpSuite, "--db", work + "/http.sqlite", "--no-progress"])
+  let (httpRun, httpRunSteal) = Measure.steal {
+    Measure.run([evalh, "run", httpSuite, "--db", work + "/http.sqlite", "--no-progress"])
+  }
+  steals.append(("evalh HTTP", httpRunSteal))
   let httpRate = Double(httpTrials) / httpRun.seconds
   table.add(
     "HTTP trials/s, instant agent, c=8, committed", Fmt.rate(httpRate), "\(Fmt.rate(floor.rate)) (\(floor.tool))",
@@ -119,16 +127,23 @@ if want("subprocess") {
   if compiled.status == 0 {
     let spawns = quick ? 1000 : 3000
     note("subprocess floor: \(spawns) bare spawn-and-wait cycles on 2 threads")
-    let spawnFloor = Measure.spawnLoop(agentBinary, count: spawns, threads: 2)
+    let (spawnFloor, spawnFloorSteal) = Measure.steal { Measure.spawnLoop(agentBinary, count: spawns, threads: 2) }
+    steals.append(("spawn floor", spawnFloorSteal))
     note("subprocess floor with a harness's plumbing: \(spawns) cycles on 2 threads")
     let folders = work + "/plumbing"
     try FileManager.default.createDirectory(atPath: folders, withIntermediateDirectories: true)
-    let plumbedFloor = Measure.spawnLoop(agentBinary, count: spawns, threads: 2, plumbing: true, folder: folders)
+    let (plumbedFloor, plumbedFloorSteal) = Measure.steal {
+      Measure.spawnLoop(agentBinary, count: spawns, threads: 2, plumbing: true, folder: folders)
+    }
+    steals.append(("plumbed floor", plumbedFloorSteal))
     note("subprocess: evalh run, \(spawns) trials at concurrency 2")
     let subSuite = suite(
       "subprocess", agent: "  subprocess: { command: [\(agentBinary)] }", tasks: 100, trials: spawns / 100,
       concurrency: 2)
-    let subRun = Measure.run([evalh, "run", subSuite, "--db", work + "/sub.sqlite", "--no-progress"])
+    let (subRun, subRunSteal) = Measure.steal {
+      Measure.run([evalh, "run", subSuite, "--db", work + "/sub.sqlite", "--no-progress"])
+    }
+    steals.append(("evalh subprocess", subRunSteal))
     let subRate = Double(spawns) / subRun.seconds
     table.add(
       "subprocess trials/s, compiled agent, c=2", Fmt.rate(subRate), "\(Fmt.rate(spawnFloor)) (spawn+wait)",
@@ -208,5 +223,11 @@ if want("startup") {
 }
 
 print(table.render(header: Table.header()))
+if !steals.isEmpty {
+  // A shared host's neighbours take CPU from this VM: a throughput figure measured under much steal is low.
+  print(
+    "\nCPU stolen by the hypervisor while measuring: "
+      + steals.map { "\($0.0) \(Int(($0.1 * 100).rounded()))%" }.joined(separator: ", "))
+}
 if keep { note("kept \(work)") } else { try? FileManager.default.removeItem(atPath: work) }
 exit(table.allOK ? 0 : 1)
