@@ -113,7 +113,8 @@ final class PlainHTTPTransport: HTTPTransport, @unchecked Sendable {
     guard ChildProcess.monotonicSeconds() < job.deadline else { return .timedOut }
     var target = endpoint
     var request = job.request
-    for hop in 0...5 {
+    var redirects = 0
+    while true {
       var other: Connection?
       defer { other?.close() }
       let result: AttemptResult
@@ -122,12 +123,15 @@ final class PlainHTTPTransport: HTTPTransport, @unchecked Sendable {
       } else {
         result = exchange(request, to: target, job: job, connection: &other, buffer: &buffer)
       }
-      guard case .response(let response) = result, let location = response.location, hop < 5,
+      guard case .response(let response) = result, let location = response.location,
         [301, 302, 303, 307, 308].contains(response.status)
       else { return result }
+      // Another attempt would only go round again: a loop is not retried.
+      guard redirects < 5 else { return .unusable("more than 5 redirects, the last to \(location)") }
       guard let next = target.resolve(location) else {
         return .unusable("redirected to \(location), which evalh's plain HTTP transport cannot follow (use that URL)")
       }
+      redirects += 1
       target = next
       // As browsers and AsyncHTTPClient do: 303, and 301/302 after a POST, become a GET without a body.
       if response.status == 303 || ([301, 302].contains(response.status) && request.method == "POST") {
@@ -135,7 +139,6 @@ final class PlainHTTPTransport: HTTPTransport, @unchecked Sendable {
         request.body = nil
       }
     }
-    return .connectionFailed("too many redirects")
   }
 
   /// Sends `request` to `target` on `connection` (made when nil or stale) and reads the response.
@@ -185,9 +188,11 @@ struct Endpoint: Sendable {
 
   /// nil when the URL is not a plain `http://` URL with a host.
   static func parse(_ url: String) -> Endpoint? {
-    guard let parts = URLComponents(string: url), parts.scheme?.lowercased() == "http", let host = parts.host,
+    guard let parts = URLComponents(string: url), parts.scheme?.lowercased() == "http", var host = parts.host,
       !host.isEmpty
     else { return nil }
+    // An IPv6 address comes with its URL brackets on some platforms; getaddrinfo wants it bare.
+    if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
     var target = parts.percentEncodedPath.isEmpty ? "/" : parts.percentEncodedPath
     if let query = parts.percentEncodedQuery { target += "?" + query }
     var authorization: String?
@@ -197,12 +202,14 @@ struct Endpoint: Sendable {
     return Endpoint(host: host, port: parts.port ?? 80, target: target, authorization: authorization)
   }
 
+  /// The host as a URL and a Host header write it: an IPv6 address in brackets.
+  var bracketedHost: String { host.contains(":") ? "[\(host)]" : host }
+
   func sameServer(as other: Endpoint) -> Bool { host == other.host && port == other.port }
 
   /// A redirect's `Location`, relative to this endpoint; nil when it leaves plain HTTP.
   func resolve(_ location: String) -> Endpoint? {
-    let hostPart = host.contains(":") ? "[\(host)]" : host
-    guard let base = URL(string: "http://\(hostPart):\(port)\(target)"),
+    guard let base = URL(string: "http://\(bracketedHost):\(port)\(target)"),
       let next = URL(string: location, relativeTo: base)?.absoluteString
     else { return nil }
     return Endpoint.parse(next)
@@ -210,8 +217,7 @@ struct Endpoint: Sendable {
 
   /// The request line, headers and body, as written on the wire.
   func requestBytes(_ request: OutgoingRequest) -> [UInt8] {
-    let hostPart = host.contains(":") ? "[\(host)]" : host
-    var head = "\(request.method) \(target) HTTP/1.1\r\nHost: \(hostPart)\(port == 80 ? "" : ":\(port)")\r\n"
+    var head = "\(request.method) \(target) HTTP/1.1\r\nHost: \(bracketedHost)\(port == 80 ? "" : ":\(port)")\r\n"
     var hasAuthorization = false
     for (name, value) in request.headers {
       head += "\(name): \(value)\r\n"

@@ -136,6 +136,22 @@ import Testing
     #expect(message.contains("https://example.com/agent") && reply.attempts == 1)
   }
 
+  @Test func aRedirectLoopEndsAfterFiveHopsUnretried() async throws {
+    let server = try RawServer { n, _ in
+      (Self.response("", head: "HTTP/1.1 302 Found", "Location: /again-\(n)\r\n"), false)
+    }
+    let agent = agent(server, retries: 2)
+    let reply = await agent.run(httpRequest(), timeout: 10, interruption: nil)
+    await agent.shutdown()
+    server.shutdown()
+    guard case .transportError(let message) = reply.outcome else {
+      Issue.record("\(reply.outcome)")
+      return
+    }
+    #expect(message == "more than 5 redirects, the last to /again-6")
+    #expect(reply.attempts == 1 && server.requests.count == 6)
+  }
+
   @Test func brokenHeadsAreConnectionFailures() async throws {
     for (bytes, expected) in [
       (Array("SSH-2.0-OpenSSH_9.2\r\n".utf8), "not an HTTP/1 response"),
@@ -167,6 +183,23 @@ import Testing
     let head = try #require(server.requests.first)
     #expect(head.hasPrefix("POST /agent?x=1 HTTP/1.1\r\nHost: 127.0.0.1:\(server.port)\r\n"))
     #expect(head.contains("Authorization: Basic \(Data("user:p@ss".utf8).base64EncodedString())\r\n"))
+  }
+
+  @Test func endpointsFromURLs() throws {
+    let v6 = try #require(Endpoint.parse("http://[::1]:8080/a/b?c=d%20e"))
+    #expect(v6.host == "::1" && v6.port == 8080 && v6.target == "/a/b?c=d%20e" && v6.authorization == nil)
+    let head = String(decoding: v6.requestBytes(OutgoingRequest(method: "GET", headers: [], body: nil)), as: UTF8.self)
+    #expect(head == "GET /a/b?c=d%20e HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n")
+    let plain = try #require(Endpoint.parse("HTTP://agent.local"))
+    #expect(plain.port == 80 && plain.target == "/")
+    let body = String(
+      decoding: plain.requestBytes(OutgoingRequest(method: "POST", headers: [], body: [0x7B, 0x7D])), as: UTF8.self)
+    #expect(body == "POST / HTTP/1.1\r\nHost: agent.local\r\nContent-Length: 2\r\n\r\n{}")
+    #expect(v6.resolve("/x")?.target == "/x" && v6.resolve("/x")?.host == "::1")
+    #expect(
+      plain.resolve("http://other:9/y").map { ($0.host, $0.port, $0.target) } ?? ("", 0, "") == ("other", 9, "/y"))
+    #expect(plain.resolve("https://secure/") == nil)
+    #expect(Endpoint.parse("https://api.example.com/v1") == nil && Endpoint.parse("http:///nohost") == nil)
   }
 
   @Test func attemptsQueuedPastTheirDeadlineAreNotSent() async throws {
