@@ -23,7 +23,9 @@ let package = Package(
     // Suite model, graders, metrics, statistics: pure, no process or database.
     .target(
       name: "EvalhCore",
-      dependencies: [.product(name: "Yams", package: "Yams"), .product(name: "Crypto", package: "swift-crypto")]),
+      dependencies: [
+        "CEvalhSys", .product(name: "Yams", package: "Yams"), .product(name: "Crypto", package: "swift-crypto"),
+      ]),
     // The SQLite results database.
     .target(
       name: "EvalhStore",

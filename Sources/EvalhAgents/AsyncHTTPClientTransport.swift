@@ -1,3 +1,4 @@
+import EvalhCore
 import AsyncHTTPClient
 import NIOCore
 import NIOHTTP1

@@ -1,3 +1,4 @@
+import EvalhCore
 import CEvalhSys
 import Foundation
 
@@ -66,38 +67,6 @@ public struct ChildResult: Sendable {
   public var elapsed: Double
 }
 
-/// A shared "stop now" signal that every running child's wait loop watches.
-public final class Interruption: Sendable {
-  private let readFD: Int32
-  private let writeFD: Int32
-
-  public init() {
-    var fds: [Int32] = [-1, -1]
-    if evalh_pipe2(&fds, O_CLOEXEC | O_NONBLOCK) != 0 { fds = [-1, -1] }
-    readFD = fds[0]
-    writeFD = fds[1]
-  }
-
-  deinit {
-    close(readFD)
-    close(writeFD)
-  }
-
-  /// Wakes every wait loop; idempotent and async-signal-safe.
-  public func trigger() {
-    var byte: UInt8 = 1
-    _ = write(writeFD, &byte, 1)
-  }
-
-  /// Whether `trigger()` was called.
-  public var isTriggered: Bool {
-    var p = pollfd(fd: readFD, events: Int16(POLLIN), revents: 0)
-    return poll(&p, 1, 0) > 0
-  }
-
-  var fd: Int32 { readFD }
-}
-
 /// Runs child processes in their own process group, with bounded capture and a hard
 /// deadline; no process of the group outlives the call.
 public enum ChildProcess {
@@ -125,11 +94,11 @@ public enum ChildProcess {
     -> ChildResult
   {
     _ = ignoreSIGPIPE
-    let start = monotonicSeconds()
+    let start = Monotonic.seconds()
     func failed(_ reason: String) -> ChildResult {
       ChildResult(
         termination: .failedToStart(reason), stdout: [], stdoutTruncated: false, stderr: [],
-        elapsed: monotonicSeconds() - start)
+        elapsed: Monotonic.seconds() - start)
     }
     guard !spec.argv.isEmpty else { return failed("empty command") }
 
@@ -201,22 +170,6 @@ public enum ChildProcess {
 
   static func errnoText() -> String { String(cString: strerror(errno)) }
 
-  static func monotonicSeconds() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-  }
-
-  /// The conventional name of a signal number ("SIGKILL"), or "signal N".
-  public static func signalName(_ s: Int32) -> String {
-    let names: [Int32: String] = [
-      SIGHUP: "SIGHUP", SIGINT: "SIGINT", SIGQUIT: "SIGQUIT", SIGILL: "SIGILL", SIGTRAP: "SIGTRAP",
-      SIGABRT: "SIGABRT", SIGBUS: "SIGBUS", SIGFPE: "SIGFPE", SIGKILL: "SIGKILL", SIGUSR1: "SIGUSR1",
-      SIGSEGV: "SIGSEGV", SIGUSR2: "SIGUSR2", SIGPIPE: "SIGPIPE", SIGALRM: "SIGALRM", SIGTERM: "SIGTERM",
-      SIGXCPU: "SIGXCPU", SIGXFSZ: "SIGXFSZ", SIGSYS: "SIGSYS",
-    ]
-    return names[s] ?? "signal \(s)"
-  }
 }
 
 /// The poll loop of one child: feeds stdin, drains stdout/stderr, enforces the deadline.
@@ -262,7 +215,7 @@ private struct WaitLoop {
     var status: Int32 = 0
 
     while !exited {
-      let now = ChildProcess.monotonicSeconds()
+      let now = Monotonic.seconds()
       if reason == nil, now >= deadline {
         reason = .timedOut
         signalGroup(SIGTERM)
@@ -319,7 +272,7 @@ private struct WaitLoop {
     }
     return ChildResult(
       termination: termination, stdout: stdout, stdoutTruncated: stdoutTruncated, stderr: stderr,
-      elapsed: ChildProcess.monotonicSeconds() - start)
+      elapsed: Monotonic.seconds() - start)
   }
 
   func signalGroup(_ s: Int32) { kill(-pid, s) }
@@ -338,7 +291,8 @@ private struct WaitLoop {
     guard stdinFD >= 0 else { return }
     while stdinOffset < spec.stdin.count {
       let n = spec.stdin.withUnsafeBytes { buf in
-        write(stdinFD, buf.baseAddress! + stdinOffset, buf.count - stdinOffset)
+        let rest = UnsafeRawBufferPointer(rebasing: buf[stdinOffset...])
+        return write(stdinFD, rest.baseAddress, rest.count)
       }
       if n > 0 {
         stdinOffset += n

@@ -95,6 +95,26 @@ public struct AgentReply: Sendable {
     case timedOut
     /// evalh was interrupted: not a result, the trial is not recorded.
     case interrupted
+
+    /// The error kind a trial with this outcome is recorded with; nil for an answer, a timeout
+    /// (its own status) and an interruption (not recorded).
+    public var errorKind: ErrorKind? {
+      switch self {
+      case .declaredError: .agentDeclared
+      case .contractError: .contract
+      case .exitError: .agentExit
+      case .transportError: .transport
+      case .answered, .timedOut, .interrupted: nil
+      }
+    }
+
+    /// What went wrong, as the agent or adapter said it; nil for an answer, a timeout and an interruption.
+    public var message: String? {
+      switch self {
+      case .declaredError(let m), .contractError(let m), .exitError(let m), .transportError(let m): m
+      case .answered, .timedOut, .interrupted: nil
+      }
+    }
   }
 
   public var outcome: Outcome

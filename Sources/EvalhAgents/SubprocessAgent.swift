@@ -44,7 +44,7 @@ public struct SubprocessAgent: AgentAdapter {
       reply.outcome = .exitError(reason)
       return reply
     case .signaled(let s):
-      reply.outcome = .exitError("killed by \(ChildProcess.signalName(s))")
+      reply.outcome = .exitError("killed by \(signalName(s))")
       reply.output = stdout.isEmpty ? nil : .string(stdout)
       return reply
     case .exited(let code) where code != 0:

@@ -157,8 +157,9 @@ public struct Comparison: Sendable {
   {
     let baseTasks = Dictionary(base.tasks.filter { $0.trials > 0 }.map { ($0.taskID, $0) }, uniquingKeysWith: { a, _ in a })
     let candTasks = Dictionary(candidate.tasks.filter { $0.trials > 0 }.map { ($0.taskID, $0) }, uniquingKeysWith: { a, _ in a })
-    let shared = baseTasks.keys.filter { candTasks[$0] != nil }.sorted()
-    let pairs = shared.map { (baseTasks[$0]!, candTasks[$0]!) }
+    let pairs = baseTasks.keys.sorted().compactMap { id in
+      baseTasks[id].flatMap { b in candTasks[id].map { (b, $0) } }
+    }
     let k = max(1, min(pairs.map { $0.0.trials }.min() ?? 1, pairs.map { $0.1.trials }.min() ?? 1))
 
     func rateComparison(_ metric: CompareMetric, k: Int? = nil, _ value: (TaskMetrics) -> Double) -> MetricComparison {
@@ -220,7 +221,7 @@ public struct Comparison: Sendable {
     }
     let newlyFlaky = pairs.filter { $0.0.passes == $0.0.trials && $0.1.passes < $0.1.trials }.map(\.0.taskID)
     return AgentComparison(
-      agent: candidate.agent, sharedTasks: shared.count,
+      agent: candidate.agent, sharedTasks: pairs.count,
       onlyInBase: baseTasks.keys.filter { candTasks[$0] == nil }.sorted(),
       onlyInCandidate: candTasks.keys.filter { baseTasks[$0] == nil }.sorted(), metrics: metrics,
       regressedTasks: regressedTasks.sorted { $0.pValue < $1.pValue }, newlyFlaky: newlyFlaky, flags: flags)

@@ -2,13 +2,8 @@ import Foundation
 import Yams
 
 extension SuiteLoader {
-  static let graderKeywords = [
-    "equals", "contains", "contains_any", "regex", "json", "json_schema", "tool_called", "tool_sequence", "command", "judge",
-  ]
-  static let checkKeywords = [
-    "not_contains", "not_regex", "no_pii", "json_schema", "tools", "tool_schemas", "max_steps", "max_cost",
-    "max_latency", "max_tokens", "command",
-  ]
+  static let graderKeywords = GraderKind.Keyword.allCases.map(\.rawValue)
+  static let checkKeywords = CheckKind.Keyword.allCases.map(\.rawValue)
 
   /// Splits a one-key entry (plus an optional `name:`) into its keyword and value.
   static func entry(_ node: Node, _ what: String, keywords: [String], _ r: YAMLReader)
@@ -25,7 +20,7 @@ extension SuiteLoader {
       }
       return nil
     }
-    var value = f.values[keyword]!
+    guard var value = f.values[keyword] else { return nil }
     var name = f["name"].flatMap { r.string($0, "name") }
     // The map form may carry `name:` inside: `contains: {value: x, name: y}`.
     // (Not for `tool_called`, whose `name` is the tool's, nor `equals`, whose mapping is the expected value.)
@@ -41,16 +36,18 @@ extension SuiteLoader {
 
   static func grader(_ node: Node, _ c: LoadContext) -> Grader? {
     let r = c.reader
-    guard let (keyword, value, name) = entry(node, "a grader", keywords: graderKeywords, r) else { return nil }
+    guard let (word, value, name) = entry(node, "a grader", keywords: graderKeywords, r),
+      let keyword = GraderKind.Keyword(rawValue: word)
+    else { return nil }
     let kind: GraderKind?
     switch keyword {
-    case "equals": kind = r.json(value).map { .equals($0) }
-    case "contains": kind = r.strings(value, "contains").map { .contains($0) }
-    case "contains_any": kind = r.strings(value, "contains_any").map { .containsAny($0) }
-    case "regex": kind = r.pattern(value, "regex").map { .regex($0) }
-    case "json": kind = jsonCheck(value, r).map { .json($0) }
-    case "json_schema": kind = schema(value, c).map { .jsonSchema($0) }
-    case "tool_called":
+    case .equals: kind = r.json(value).map { .equals($0) }
+    case .contains: kind = r.strings(value, "contains").map { .contains($0) }
+    case .containsAny: kind = r.strings(value, "contains_any").map { .containsAny($0) }
+    case .regex: kind = r.pattern(value, "regex").map { .regex($0) }
+    case .json: kind = jsonCheck(value, r).map { .json($0) }
+    case .jsonSchema: kind = schema(value, c).map { .jsonSchema($0) }
+    case .toolCalled:
       guard let f = r.mapping(value, "tool_called", allowed: ["name", "arguments"]) else { return nil }
       guard let toolName = f["name"].flatMap({ r.string($0, "tool_called.name") }) else {
         r.error(value, "tool_called needs the tool's 'name'")
@@ -58,25 +55,27 @@ extension SuiteLoader {
       }
       // `name:` here is the tool's; a grader name goes beside the keyword.
       return Grader(name: nil, kind: .toolCalled(name: toolName, arguments: f["arguments"].flatMap { r.json($0) }))
-    case "tool_sequence":
+    case .toolSequence:
       kind = r.stringList(value, "tool_sequence").flatMap { names in
         if names.isEmpty { r.error(value, "tool_sequence must name at least one tool") }
         return names.isEmpty ? nil : .toolSequence(names)
       }
-    case "judge": kind = judge(value, c).map { .judge($0) }
-    default: kind = command(value, c).map { .command($0) }
+    case .judge: kind = judge(value, c).map { .judge($0) }
+    case .command: kind = command(value, c).map { .command($0) }
     }
     return kind.map { Grader(name: name, kind: $0) }
   }
 
   static func check(_ node: Node, _ c: LoadContext) -> Check? {
     let r = c.reader
-    guard let (keyword, value, name) = entry(node, "an assurance check", keywords: checkKeywords, r) else { return nil }
+    guard let (word, value, name) = entry(node, "an assurance check", keywords: checkKeywords, r),
+      let keyword = CheckKind.Keyword(rawValue: word)
+    else { return nil }
     let kind: CheckKind?
     switch keyword {
-    case "not_contains": kind = r.strings(value, "not_contains").map { .notContains($0) }
-    case "not_regex": kind = r.pattern(value, "not_regex").map { .notRegex($0) }
-    case "no_pii":
+    case .notContains: kind = r.strings(value, "not_contains").map { .notContains($0) }
+    case .notRegex: kind = r.pattern(value, "not_regex").map { .notRegex($0) }
+    case .noPII:
       guard let names = r.strings(value, "no_pii") else { return nil }
       var kinds: [PIIKind] = []
       for n in names {
@@ -89,21 +88,21 @@ extension SuiteLoader {
         }
       }
       kind = .noPII(kinds)
-    case "json_schema": kind = schema(value, c).map { .jsonSchema($0) }
-    case "tools":
+    case .jsonSchema: kind = schema(value, c).map { .jsonSchema($0) }
+    case .tools:
       guard let f = r.mapping(value, "tools", allowed: ["allow", "deny", "max_calls"]) else { return nil }
       if f.order.isEmpty { r.error(value, "tools needs allow, deny or max_calls") }
       kind = .tools(
         allow: f["allow"].flatMap { r.stringList($0, "allow") }, deny: f["deny"].flatMap { r.stringList($0, "deny") } ?? [],
         maxCalls: f["max_calls"].flatMap { r.int($0, "max_calls", min: 0) })
-    case "tool_schemas":
+    case .toolSchemas:
       guard let f = r.mapping(value, "tool_schemas", allowed: []) else { return nil }
-      kind = .toolSchemas(f.order.compactMap { tool in schema(f.values[tool]!, c).map { (tool, $0) } })
-    case "max_steps": kind = r.int(value, "max_steps", min: 0).map { .maxSteps($0) }
-    case "max_cost": kind = r.number(value, "max_cost").map { .maxCost($0) }
-    case "max_latency": kind = r.duration(value, "max_latency").map { .maxLatency($0) }
-    case "max_tokens": kind = r.int(value, "max_tokens", min: 0).map { .maxTokens($0) }
-    default: kind = command(value, c).map { .command($0) }
+      kind = .toolSchemas(f.order.compactMap { tool in f.values[tool].flatMap { schema($0, c) }.map { (tool, $0) } })
+    case .maxSteps: kind = r.int(value, "max_steps", min: 0).map { .maxSteps($0) }
+    case .maxCost: kind = r.number(value, "max_cost").map { .maxCost($0) }
+    case .maxLatency: kind = r.duration(value, "max_latency").map { .maxLatency($0) }
+    case .maxTokens: kind = r.int(value, "max_tokens", min: 0).map { .maxTokens($0) }
+    case .command: kind = command(value, c).map { .command($0) }
     }
     return kind.map { Check(name: name, kind: $0) }
   }

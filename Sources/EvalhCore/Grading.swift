@@ -1,33 +1,5 @@
 import Foundation
 
-/// The result of one grader or assurance check on one trial (a `grades` row).
-public struct Grade: Sendable, Hashable, Codable {
-  /// `expect` or `assure`.
-  public var kind: GradeKind
-  /// The grader's keyword or its `name:`.
-  public var grader: String
-  /// Whether it passed (for `assure`: whether the check was respected).
-  public var passed: Bool
-  /// A score in [0, 1] when the grader gave one.
-  public var score: Double?
-  /// Why it failed, for people.
-  public var detail: String?
-
-  public init(kind: GradeKind, grader: String, passed: Bool, score: Double? = nil, detail: String? = nil) {
-    self.kind = kind
-    self.grader = grader
-    self.passed = passed
-    self.score = score
-    self.detail = detail
-  }
-}
-
-/// Which list of the task a grade came from.
-public enum GradeKind: String, Sendable, Codable {
-  case expect
-  case assure
-}
-
 /// What a grader sees of a trial.
 public struct GradingInput: Sendable {
   /// The agent's `output`.
@@ -58,13 +30,13 @@ public struct GradingInput: Sendable {
   }
 }
 
-/// In-process graders and checks; `command` ones are run by the runner.
+/// In-process graders and checks; `command` and `judge` ones are run by the runner.
 public enum Grading {
-  /// Grades `input` with an in-process grader; nil for a command grader.
-  public static func grade(_ grader: Grader, _ input: GradingInput) -> Grade? {
+  /// Grades `input` with `grader`, or says that it runs outside the process.
+  public static func grade(_ grader: Grader, _ input: GradingInput) -> GradingOutcome {
     let text = input.output.gradingText
-    func result(_ passed: Bool, _ detail: @autoclosure () -> String) -> Grade {
-      Grade(kind: .expect, grader: grader.label, passed: passed, detail: passed ? nil : detail())
+    func result(_ passed: Bool, _ detail: @autoclosure () -> String) -> GradingOutcome {
+      .graded(Grade(kind: .expect, grader: grader.label, passed: passed, detail: passed ? nil : detail()))
     }
     switch grader.kind {
     case .equals(let expected):
@@ -105,17 +77,19 @@ public enum Grading {
         next == names.count,
         "tool calls \(called.isEmpty ? "(none)" : called.joined(separator: " → ")) lack '\(names[min(next, names.count - 1)])' after \(next == 0 ? "the start" : "'\(names[next - 1])'") (wanted \(names.joined(separator: " → ")))"
       )
-    case .command, .judge:
-      return nil
+    case .command(let spec):
+      return .external(.command(spec))
+    case .judge(let spec):
+      return .external(.judge(spec))
     }
   }
 
-  /// Checks `input` against an in-process assurance check; nil for a command check, or when
-  /// what it measures is unknown (a cost or token count the agent did not report): not evaluated.
-  public static func check(_ check: Check, _ input: GradingInput) -> Grade? {
+  /// Checks `input` against an assurance check, or says that it runs outside the process or that
+  /// what it measures is unknown for this trial.
+  public static func check(_ check: Check, _ input: GradingInput) -> GradingOutcome {
     let text = input.output.gradingText
-    func result(_ violated: Bool, _ detail: @autoclosure () -> String) -> Grade {
-      Grade(kind: .assure, grader: check.label, passed: !violated, detail: violated ? detail() : nil)
+    func result(_ violated: Bool, _ detail: @autoclosure () -> String) -> GradingOutcome {
+      .graded(Grade(kind: .assure, grader: check.label, passed: !violated, detail: violated ? detail() : nil))
     }
     switch check.kind {
     case .notContains(let needles):
@@ -157,17 +131,17 @@ public enum Grading {
     case .maxSteps(let n):
       return result(input.steps.count > n, "\(input.steps.count) steps, more than \(n)")
     case .maxCost(let usd):
-      guard let cost = input.costUSD else { return nil }
+      guard let cost = input.costUSD else { return .notEvaluated }
       return result(cost > usd, "cost $\(cost) is more than $\(usd)")
     case .maxLatency(let seconds):
       return result(
         input.latencyMs > seconds * 1000,
         "took \(Durations.format(input.latencyMs / 1000)), longer than \(Durations.format(seconds))")
     case .maxTokens(let n):
-      guard let i = input.inputTokens, let o = input.outputTokens else { return nil }
+      guard let i = input.inputTokens, let o = input.outputTokens else { return .notEvaluated }
       return result(i + o > n, "\(i + o) tokens (\(i) in + \(o) out), more than \(n)")
-    case .command:
-      return nil
+    case .command(let spec):
+      return .external(.command(spec))
     }
   }
 
@@ -221,23 +195,3 @@ public enum Grading {
   }
 }
 
-/// A judge agent's answer: a number in [0, 1], or `{"score": x, "reason": "..."}`, as JSON or as
-/// text holding that JSON (what a model usually returns, fenced in ``` or not).
-public enum JudgeVerdict {
-  /// The score and reason, or nil when the output holds neither a number nor a `score`.
-  public static func parse(_ output: JSONValue) -> (score: Double, reason: String?)? {
-    var value = output
-    if case .string(let text) = output {
-      var body = text.trimmingCharacters(in: .whitespacesAndNewlines)
-      if body.hasPrefix("```") {
-        body = body.drop { $0 != "\n" }.trimmingCharacters(in: .whitespacesAndNewlines)
-        if body.hasSuffix("```") { body = String(body.dropLast(3)) }
-      }
-      guard let parsed = JSONValue.parse(body) else { return nil }
-      value = parsed
-    }
-    if let score = value.numberValue { return (score, nil) }
-    guard let score = value["score"]?.numberValue else { return nil }
-    return (score, value["reason"]?.gradingText)
-  }
-}

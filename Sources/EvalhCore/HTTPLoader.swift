@@ -25,9 +25,7 @@ extension SuiteLoader {
       let trimmed = base.hasSuffix("/") ? String(base.dropLast()) : base
       config = HTTPConfig(
         url: trimmed + "/chat/completions", headers: headers, body: .object(body),
-        response: ResponseMapping(
-          output: try! JSONPath("$.choices[0].message.content"), inputTokens: try! JSONPath("$.usage.prompt_tokens"),
-          outputTokens: try! JSONPath("$.usage.completion_tokens")),
+        response: ResponseMapping.openAIChat,
         openAIToolCalls: true)
       for key in ["url", "body", "response"] where f[key] != nil {
         r.error(f.keyNodes[key], "'\(key)' cannot be combined with the openai preset")
@@ -69,7 +67,7 @@ extension SuiteLoader {
     }
     if let h = f["headers"], let hf = r.mapping(h, "headers", allowed: []) {
       for key in hf.order {
-        guard let value = r.string(hf.values[key]!, "header \(key)") else { continue }
+        guard let node = hf.values[key], let value = r.string(node, "header \(key)") else { continue }
         config.headers.removeAll { $0.name.lowercased() == key.lowercased() }
         config.headers.append((key, value))
       }

@@ -12,6 +12,12 @@ public struct JSONPath: Sendable, Hashable, CustomStringConvertible {
   /// The expression as written.
   public let description: String
 
+  /// An expression made of segments known to be well formed (evalh's own presets).
+  init(segments: [Segment], description: String) {
+    self.segments = segments
+    self.description = description
+  }
+
   /// Parses an expression; throws a message naming the offending position.
   public init(_ text: String) throws(JSONPathError) {
     description = text
@@ -94,7 +100,7 @@ public struct JSONPath: Sendable, Hashable, CustomStringConvertible {
     switch value {
     case .object(let o):
       if let v = o[name] { out.append(v) }
-      for key in o.keys.sorted() { collect(name, in: o[key]!, into: &out) }
+      for (_, member) in o.sorted(by: { $0.key < $1.key }) { collect(name, in: member, into: &out) }
     case .array(let a):
       for v in a { collect(name, in: v, into: &out) }
     default: break

@@ -4,7 +4,8 @@ import Foundation
 /// `$ref` into the same document. Unsupported keywords are found by `unsupportedKeywords`
 /// so `validate` can report them instead of silently ignoring them.
 public struct JSONSchema: @unchecked Sendable {
-  // @unchecked: the regex cache holds immutable, thread-safe NSRegularExpressions.
+  // @unchecked: the regex cache holds immutable NSRegularExpressions, documented thread-safe.
+
   /// The schema document.
   public let root: JSONValue
   private let patterns: [String: NSRegularExpression]
@@ -41,14 +42,13 @@ public struct JSONSchema: @unchecked Sendable {
     var found: [String] = []
     func walk(_ s: JSONValue, _ pointer: String) {
       guard case .object(let o) = s else { return }
-      for key in o.keys.sorted() {
-        let value = o[key]!
+      for (key, value) in o.sorted(by: { $0.key < $1.key }) {
         let here = pointer.isEmpty ? "/" : pointer
         if !supported.contains(key) && !annotations.contains(key) { found.append("\(here): \(key)") }
         switch key {
         case "properties", "$defs":
-          for name in (value.objectValue ?? [:]).keys.sorted() {
-            walk(value[name]!, "\(pointer)/\(key)/\(escape(name))")
+          for (name, sub) in (value.objectValue ?? [:]).sorted(by: { $0.key < $1.key }) {
+            walk(sub, "\(pointer)/\(key)/\(escape(name))")
           }
         case "allOf", "anyOf", "oneOf", "prefixItems":
           for (i, sub) in (value.arrayValue ?? []).enumerated() { walk(sub, "\(pointer)/\(key)/\(i)") }
@@ -170,15 +170,15 @@ public struct JSONSchema: @unchecked Sendable {
         fail("missing required property '\(name)'")
       }
       let properties = s["properties"]?.objectValue ?? [:]
-      for name in members.keys.sorted() {
+      for (name, member) in members.sorted(by: { $0.key < $1.key }) {
         let childPath = JSONSchema.childPath(path, name)
         if let sub = properties[name] {
-          check(members[name]!, against: sub, at: childPath, depth: depth + 1, into: &out)
+          check(member, against: sub, at: childPath, depth: depth + 1, into: &out)
         } else if let extra = s["additionalProperties"] {
           if extra == .bool(false) {
             fail("property '\(name)' is not allowed")
           } else {
-            check(members[name]!, against: extra, at: childPath, depth: depth + 1, into: &out)
+            check(member, against: extra, at: childPath, depth: depth + 1, into: &out)
           }
         }
       }

@@ -65,11 +65,11 @@ public enum JSONValue: Sendable, Hashable {
       out += "]"
     case .object(let members):
       out += "{"
-      for (i, key) in members.keys.sorted().enumerated() {
+      for (i, member) in members.sorted(by: { $0.key < $1.key }).enumerated() {
         if i > 0 { out += "," }
-        JSONValue.writeQuoted(key, to: &out)
+        JSONValue.writeQuoted(member.key, to: &out)
         out += ":"
-        members[key]!.write(to: &out)
+        member.value.write(to: &out)
       }
       out += "}"
     }
@@ -179,13 +179,13 @@ extension JSONValue {
       out += close + "]"
     case .object(let members) where !members.isEmpty:
       out += "{\n"
-      let keys = members.keys.sorted()
-      for (i, key) in keys.enumerated() {
+      let sorted = members.sorted(by: { $0.key < $1.key })
+      for (i, member) in sorted.enumerated() {
         out += pad
-        JSONValue.writeQuoted(key, to: &out)
+        JSONValue.writeQuoted(member.key, to: &out)
         out += ": "
-        members[key]!.writePretty(to: &out, indent: indent + 1)
-        out += i < keys.count - 1 ? ",\n" : "\n"
+        member.value.writePretty(to: &out, indent: indent + 1)
+        out += i < sorted.count - 1 ? ",\n" : "\n"
       }
       out += close + "}"
     default:

@@ -115,8 +115,8 @@ public enum SuiteLoader {
     let trials = top["trials"].flatMap { r.int($0, "trials") }
     let concurrency = top["concurrency"].flatMap { r.int($0, "concurrency") }
     let timeout = top["timeout"].flatMap { r.duration($0, "timeout") } ?? Suite.defaultTimeout
-    let slo = top["slo"].map { serviceLevels($0, r) } ?? SLO()
-    let weights = top["clear"].map { clearWeights($0, r) } ?? ClearWeights()
+    if let slo = top["slo"] { checkServiceLevels(slo, r) }
+    if let clear = top["clear"] { checkClearWeights(clear, r) }
 
     var agents: [AgentConfig] = []
     switch (top["agents"], top["agent"]) {
@@ -126,7 +126,7 @@ public enum SuiteLoader {
       if let map = r.mapping(node, "agents", allowed: []) {
         if map.order.isEmpty { r.error(node, "agents must name at least one agent") }
         for key in map.order {
-          if let a = agent(map.values[key]!, name: key, c) { agents.append(a) }
+          if let node = map.values[key], let a = agent(node, name: key, c) { agents.append(a) }
         }
       }
     case (nil, .some(let node)):
@@ -191,8 +191,6 @@ public enum SuiteLoader {
     var suite = Suite(
       name: name, description: description, trials: trials, concurrency: concurrency, timeout: timeout,
       agents: agents, tasks: unique, path: absolutePath, config: config)
-    suite.slo = slo
-    suite.clearWeights = weights
     suite.secrets = r.secrets
     return suite
   }
@@ -201,27 +199,23 @@ public enum SuiteLoader {
     if case .judge(let spec) = grader.kind { spec.agent } else { nil }
   }
 
-  static func serviceLevels(_ node: Node, _ r: YAMLReader) -> SLO {
-    guard let f = r.mapping(node, "slo", allowed: ["latency", "cost"]) else { return SLO() }
-    return SLO(latency: f["latency"].flatMap { r.duration($0, "slo.latency") }, cost: f["cost"].flatMap { r.number($0, "slo.cost") })
+  /// Checks `slo:`; the values are read from the stored suite (`MetricTargets(config:)`), like reports do.
+  static func checkServiceLevels(_ node: Node, _ r: YAMLReader) {
+    guard let f = r.mapping(node, "slo", allowed: ["latency", "cost"]) else { return }
+    _ = f["latency"].flatMap { r.duration($0, "slo.latency") }
+    _ = f["cost"].flatMap { r.number($0, "slo.cost") }
   }
 
-  static func clearWeights(_ node: Node, _ r: YAMLReader) -> ClearWeights {
-    var weights = ClearWeights()
+  /// Checks `clear.weights:` (numbers, none negative).
+  static func checkClearWeights(_ node: Node, _ r: YAMLReader) {
     guard let f = r.mapping(node, "clear", allowed: ["weights"]), let w = f["weights"],
-      let wf = r.mapping(w, "clear.weights", allowed: ["cost", "latency", "efficacy", "assurance", "reliability"])
-    else { return weights }
-    func weight(_ key: String) -> Double? {
-      guard let n = wf[key], let x = r.number(n, "clear.weights.\(key)") else { return nil }
-      if x < 0 { r.error(n, "clear.weights.\(key) must not be negative") }
-      return x
+      let wf = r.mapping(w, "clear.weights", allowed: ClearWeights.keys)
+    else { return }
+    for key in ClearWeights.keys {
+      if let n = wf[key], let x = r.number(n, "clear.weights.\(key)"), x < 0 {
+        r.error(n, "clear.weights.\(key) must not be negative")
+      }
     }
-    weights.cost = weight("cost") ?? weights.cost
-    weights.latency = weight("latency") ?? weights.latency
-    weights.efficacy = weight("efficacy") ?? weights.efficacy
-    weights.assurance = weight("assurance") ?? weights.assurance
-    weights.reliability = weight("reliability") ?? weights.reliability
-    return weights
   }
 
   static func agent(_ node: Node, name: String, _ c: LoadContext) -> AgentConfig? {
@@ -260,7 +254,7 @@ public enum SuiteLoader {
     }
     var env: [String: String] = [:]
     if let e = sf["env"], let ef = r.mapping(e, "env", allowed: []) {
-      for key in ef.order { env[key] = r.string(ef.values[key]!, "env \(key)") }
+      for key in ef.order { env[key] = ef.values[key].flatMap { r.string($0, "env \(key)") } }
     }
     var format = OutputFormat.envelope
     if let f = sf["format"], let s = r.string(f, "format") {

@@ -162,6 +162,7 @@ public enum CSVExport {
     /// One agent's rows, written from SQLite's column bytes cell by cell: no `String` per cell.
     /// Used by one thread at a time (the agent's reader, then `finish`).
     final class Part: @unchecked Sendable {
+      // @unchecked: the buffer and handle are used by one thread at a time, handed over by the join.
       let path: String
       let agent: String
       private let runID: String

@@ -31,20 +31,17 @@ public struct RunReport: Sendable {
     // Parts (agents, and task ranges of large agents) are read side by side, each on its own reader,
     // then each agent's parts are merged and measured side by side: a large run uses every core.
     typealias Tally = (tally: TrialTally, violationsByCheck: [(check: String, count: Int)])
-    let read = Mutex([Result<Tally, StoreError>?](repeating: nil, count: parts.count))
-    DispatchQueue.concurrentPerform(iterations: parts.count) { i in
+    let read = parts.indices.concurrentMap { i in
       var partRows: (@Sendable (borrowing StoredTrialRow) -> Void)? = nil
       if let eachRow { partRows = { row in eachRow(i, row) } }
-      let result = Result { () throws(StoreError) -> Tally in
+      return Result { () throws(StoreError) -> Tally in
         try store.trialTally(
           runID: run.id, agent: parts[i].agent, tasks: parts[i].tasks, slaLimitMs: targets.slo.latency.map { $0 * 1000 },
           violationsByCheck: violationsByCheck, eachRow: partRows)
       }
-      read.withLock { $0[i] = result }
     }
-    let tallies = try read.withLock { $0 }.map { result throws(StoreError) in try result!.get() }
-    let reports = Mutex([AgentReport?](repeating: nil, count: names.count))
-    DispatchQueue.concurrentPerform(iterations: names.count) { a in
+    let tallies = try read.map { result throws(StoreError) in try result.get() }
+    let reports = names.indices.concurrentMap { a in
       var tally = TrialTally(slaLimitMs: targets.slo.latency.map { $0 * 1000 })
       var checks: [String: Int] = [:]
       for i in parts.indices where parts[i].agent == names[a] {
@@ -52,13 +49,12 @@ public struct RunReport: Sendable {
         for (check, count) in tallies[i].violationsByCheck { checks[check, default: 0] += count }
       }
       let byCheck = checks.sorted { ($1.value, $0.key) < ($0.value, $1.key) }.map { (check: $0.key, count: $0.value) }
-      let report = AgentReport(
+      return AgentReport(
         AgentMetrics(
           agent: names[a], tally: tally, planned: planned, targets: targets, violationsByCheck: byCheck,
           bootstrapResamples: bootstrapResamples))
-      reports.withLock { $0[a] = report }
     }
-    return RunReport(run: run, agents: reports.withLock { $0 }.map { $0! })
+    return RunReport(run: run, agents: reports)
   }
 
   /// The parts a run is read in: each agent in plan order, an agent of many planned trials split into

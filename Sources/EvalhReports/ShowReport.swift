@@ -91,7 +91,7 @@ public enum ShowReport {
       out += Fmt.pad(run.id, 20) + Fmt.pad(Escape.terminal(String(run.suite.prefix(20))), 21)
       out += Fmt.pad(Escape.terminal(String((run.label ?? "–").prefix(13))), 14)
       out += Fmt.pad(Escape.terminal(String(run.plan.agents.joined(separator: ",").prefix(14))), 15)
-      out += Fmt.pad(run.status.rawValue, 13) + Fmt.pad("\(r.recorded)/\(run.plan.keys.count)", 11)
+      out += Fmt.pad(run.status.rawValue, 13) + Fmt.pad("\(r.recorded)/\(run.plan.trialCount)", 11)
       out += Fmt.pad(String(Timestamp.format(run.startedAt).prefix(19)), 22) + Fmt.pad(duration, 10)
       out += Fmt.percent(r.success) + "\n"
     }
@@ -105,7 +105,7 @@ public enum ShowReport {
         .object([
           "id": .string(r.run.id), "suite": .string(r.run.suite), "label": r.run.label.map(JSONValue.string) ?? .null,
           "agents": .array(r.run.plan.agents.map { .string($0) }), "status": .string(r.run.status.rawValue),
-          "trials_recorded": .number(Double(r.recorded)), "trials_planned": .number(Double(r.run.plan.keys.count)),
+          "trials_recorded": .number(Double(r.recorded)), "trials_planned": .number(Double(r.run.plan.trialCount)),
           "started_at": .string(Timestamp.format(r.run.startedAt)),
           "finished_at": r.run.finishedAt.map { .string(Timestamp.format($0)) } ?? .null,
           "success_rate": r.success.map { .number($0) } ?? .null,

@@ -1,8 +1,9 @@
 import EvalhCore
 import Foundation
+import Synchronization
 
 /// The live progress display on stderr: a rewritten line on a terminal, sparse plain lines otherwise.
-public final class ProgressDisplay: @unchecked Sendable {
+public final class ProgressDisplay: Sendable {
   /// How progress is shown.
   public enum Mode: Sendable {
     case terminal
@@ -10,15 +11,19 @@ public final class ProgressDisplay: @unchecked Sendable {
     case none
   }
 
-  private let lock = NSLock()
+  /// The counts so far and when the line was last drawn.
+  private struct State {
+    var done = 0
+    var passed = 0
+    var failed = 0
+    var errors = 0
+    var lastDraw = Date.distantPast
+  }
+
+  private let state = Mutex(State())
   private let mode: Mode
   private let total: Int
   private let start = Date()
-  private var done = 0
-  private var passed = 0
-  private var failed = 0
-  private var errors = 0
-  private var lastDraw = Date.distantPast
   private let interval: TimeInterval
   private let sink: @Sendable (String) -> Void
 
@@ -35,39 +40,35 @@ public final class ProgressDisplay: @unchecked Sendable {
 
   /// Counts a finished trial and redraws when due.
   public func record(_ status: TrialStatus) {
-    lock.lock()
-    defer { lock.unlock() }
-    done += 1
-    switch status {
-    case .pass: passed += 1
-    case .fail: failed += 1
-    case .error, .timeout: errors += 1
-    }
-    let now = Date()
-    if now.timeIntervalSince(lastDraw) >= interval || done == total {
-      lastDraw = now
-      draw(final: false)
+    state.withLock { s in
+      s.done += 1
+      switch status {
+      case .pass: s.passed += 1
+      case .fail: s.failed += 1
+      case .error, .timeout: s.errors += 1
+      }
+      let now = Date()
+      if now.timeIntervalSince(s.lastDraw) >= interval || s.done == total {
+        s.lastDraw = now
+        draw(s, final: false)
+      }
     }
   }
 
   /// Ends the display (a newline after the live line).
   public func finish() {
-    lock.lock()
-    defer { lock.unlock() }
-    guard mode != .none else { return }
-    if mode == .terminal {
-      draw(final: true)
-    } else if done != total || lastDraw == .distantPast {
-      draw(final: true)
+    state.withLock { s in
+      guard mode != .none else { return }
+      if mode == .terminal || s.done != total || s.lastDraw == .distantPast { draw(s, final: true) }
     }
   }
 
-  private func draw(final: Bool) {
+  private func draw(_ s: State, final: Bool) {
     guard mode != .none else { return }
     let elapsed = Date().timeIntervalSince(start)
-    var line = "\(done)/\(total) trials  pass \(passed)  fail \(failed)  error \(errors)  \(Durations.format(elapsed))"
-    if done > 0, done < total {
-      line += "  ETA \(Durations.format(elapsed / Double(done) * Double(total - done)))"
+    var line = "\(s.done)/\(total) trials  pass \(s.passed)  fail \(s.failed)  error \(s.errors)  \(Durations.format(elapsed))"
+    if s.done > 0, s.done < total {
+      line += "  ETA \(Durations.format(elapsed / Double(s.done) * Double(total - s.done)))"
     }
     switch mode {
     case .terminal: sink("\r\u{1B}[2K\(line)\(final ? "\n" : "")")

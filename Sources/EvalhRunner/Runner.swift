@@ -57,6 +57,32 @@ public struct RunResult: Sendable {
   public var storeError: StoreError?
   /// Set when the spend guard stopped the run: the recorded cost.
   public var budgetReached: Double?
+  /// Set when evalh itself could not run a planned trial (exit 3).
+  public var harnessError: String?
+}
+
+/// Why a run stopped: its stored status and reason are made from it.
+enum RunStop {
+  case finished
+  case database(StoreError)
+  case harness(String)
+  case signal
+  case spendGuard(spent: Double, max: Double)
+
+  var status: RunStatus {
+    if case .finished = self { .completed } else { .interrupted }
+  }
+
+  var reason: String? {
+    switch self {
+    case .finished: nil
+    case .database(let e): "stopped: \(e.errorDescription ?? "database error")"
+    case .harness(let why): "stopped: \(why)"
+    case .signal: "interrupted by a signal"
+    case .spendGuard(let spent, let max):
+      String(format: "spend guard: recorded cost $%.4f reached --max-cost $%.4f", spent, max)
+    }
+  }
 }
 
 /// Schedules a suite's trials, at most `concurrency` in flight, committing each as it ends.
@@ -133,6 +159,9 @@ public struct Runner: Sendable {
         )
       }
       guard run.status != .completed else { throw RunError.cannotResume("run \(id) is already completed") }
+      if let unknown = undefined(in: run.plan) {
+        throw RunError.cannotResume("run \(id) plans \(unknown), which suite '\(suite.name)' does not define")
+      }
       let recorded = try store.recordedKeys(runID: id)
       let pending = run.plan.pending(excluding: recorded)
       try store.updateRun(id, status: .running, finishedAt: nil, stopReason: nil)
@@ -145,6 +174,15 @@ public struct Runner: Sendable {
     } catch {
       throw .cannotResume("\(error)")
     }
+  }
+
+  /// The first agent or task of `plan` that the suite lacks, described; nil when it has them all.
+  func undefined(in plan: RunPlan) -> String? {
+    let agents = Set(suite.evaluatedAgents.map(\.name))
+    let tasks = Set(suite.tasks.map(\.id))
+    if let agent = plan.agents.first(where: { !agents.contains($0) }) { return "agent '\(agent)'" }
+    if let task = plan.tasks.first(where: { !tasks.contains($0.id) }) { return "task '\(task.id)'" }
+    return nil
   }
 
   /// The agents × tasks × trials the flags select.
@@ -179,14 +217,15 @@ public struct Runner: Sendable {
   public func execute(run: RunRecord, pending: PendingTrials, progress: ProgressDisplay) async -> RunResult {
     let agents = Dictionary(suite.agents.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
     let tasks = Dictionary(suite.tasks.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+    let adapters = AgentAdapters(suite.agents)
     let executor = TrialExecutor(
       suite: suite, runID: run.id, runSeed: run.seed, keepFailed: options.keepFailed, interruption: interruption,
       folders: WorkFolders(root: NSTemporaryDirectory().appending("evalh-\(run.id)-\(getpid())")),
-      redactor: Redactor(secrets: suite.secrets),
-      adapters: AgentAdapters(suite.agents))
+      redactor: Redactor(secrets: suite.secrets), adapters: adapters)
     let concurrency = max(1, options.concurrency ?? suite.concurrency ?? Suite.defaultConcurrency)
     var recorded = 0
     var storeError: StoreError?
+    var harnessError: String?
     // The spend guard counts what the run already recorded (a resumed run carries its spend).
     var spent = options.maxCost == nil ? 0 : ((try? store.recordedCost(runID: run.id)) ?? 0)
     // Sums of binary fractions drift (10 × 0.01 < 0.1): compare with a relative tolerance.
@@ -209,11 +248,17 @@ public struct Runner: Sendable {
       func launchNext() -> Bool {
         guard inFlight < concurrency, committing < concurrency else { return false }
         guard !interruption.isTriggered, budgetReached == nil, let key = queue.next() else { return false }
-        guard let agent = agents[key.agent], let task = tasks[key.taskID] else { return launchNext() }
+        guard let agent = agents[key.agent], let adapter = adapters[key.agent], let task = tasks[key.taskID] else {
+          // `prepare` refuses such a plan; were one to get here, stop rather than skip trials unseen.
+          harnessError = "the run plans agent '\(key.agent)' and task '\(key.taskID)', which the suite does not define"
+          interruption.trigger()
+          return false
+        }
         group.addTask {
           .graded(
             await executor.run(
-              TrialKeyRef(agent: key.agent, taskID: key.taskID, trial: key.trial), agent: agent, task: task))
+              TrialKeyRef(agent: key.agent, taskID: key.taskID, trial: key.trial), agent: agent, adapter: adapter,
+              task: task))
         }
         inFlight += 1
         return true
@@ -251,34 +296,36 @@ public struct Runner: Sendable {
       }
     }
     progress.finish()
-    await executor.adapters.shutdown()
+    await adapters.shutdown()
     // Kept folders of failed trials stay; otherwise every trial's folder is gone and so is the root.
     executor.folders.removeSpares()
     if !options.keepFailed { try? FileManager.default.removeItem(atPath: executor.folders.root) }
 
+    let stop: RunStop
+    if let storeError {
+      stop = .database(storeError)
+    } else if let harnessError {
+      stop = .harness(harnessError)
+    } else if interruption.isTriggered {
+      stop = .signal
+    } else if let budgetReached, let max = options.maxCost, recorded < pending.count {
+      stop = .spendGuard(spent: budgetReached, max: max)
+    } else {
+      stop = .finished
+    }
     var final = run
     final.finishedAt = Date()
-    if let storeError {
-      final.status = .interrupted
-      final.stopReason = "stopped: \(storeError.errorDescription ?? "database error")"
-    } else if interruption.isTriggered {
-      final.status = .interrupted
-      final.stopReason = "interrupted by a signal"
-    } else if let budgetReached, let max = options.maxCost, recorded < pending.count {
-      final.status = .interrupted
-      final.stopReason = String(format: "spend guard: recorded cost $%.4f reached --max-cost $%.4f", budgetReached, max)
-    } else {
-      final.status = .completed
-      final.stopReason = nil
-    }
+    final.status = stop.status
+    final.stopReason = stop.reason
     do {
       try store.updateRun(final.id, status: final.status, finishedAt: final.finishedAt, stopReason: final.stopReason)
     } catch {
       storeError = storeError ?? error
     }
+    var spendGuardStop: Double?
+    if case .spendGuard(let spent, _) = stop { spendGuardStop = spent }
     return RunResult(
-      run: final, recorded: recorded, storeError: storeError,
-      budgetReached: final.stopReason?.hasPrefix("spend guard") == true ? budgetReached : nil)
+      run: final, recorded: recorded, storeError: storeError, budgetReached: spendGuardStop, harnessError: harnessError)
   }
 
   /// `r-YYYYMMDD-xxxxxx`.

@@ -97,7 +97,7 @@ extension ResultStore {
           for id in summary.runs {
             guard let run = try Row.fetchOne(db, sql: "SELECT * FROM main.runs WHERE id = ?", arguments: [id]).map(ResultStore.runRecord) else { continue }
             let recorded = try Int.fetchOne(db, sql: "SELECT count(*) FROM main.trials WHERE run_id = ?", arguments: [id]) ?? 0
-            let status = recorded >= run.plan.keys.count ? RunStatus.completed : RunStatus.interrupted
+            let status = recorded >= run.plan.trialCount ? RunStatus.completed : RunStatus.interrupted
             try db.execute(sql: "UPDATE main.runs SET status = ? WHERE id = ?", arguments: [status.rawValue, id])
           }
           return .commit

@@ -82,6 +82,9 @@ public struct RunPlan: Sendable, Hashable, Codable {
   /// Every planned triple, agents outermost, then tasks, then trial numbers.
   public var keys: [TrialKey] { Array(pending()) }
 
+  /// How many trials the plan holds, counted without making them.
+  public var trialCount: Int { agents.count * tasks.reduce(0) { $0 + Swift.max(1, $1.trials) } }
+
   /// This plan and another's agents and tasks together (shards of one run).
   public func union(_ other: RunPlan) -> RunPlan {
     var agents = self.agents

@@ -190,7 +190,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         guard left > 0 else { return end() }
         let context = bound.value
         guard context.channel.isActive else { return }
-        let part = block.getSlice(at: 0, length: min(left, block.readableBytes))!
+        guard let part = block.getSlice(at: 0, length: min(left, block.readableBytes)) else { return end() }
         context.writeAndFlush(NIOAny(HTTPServerResponsePart.body(.byteBuffer(part)))).whenSuccess { send(left - part.readableBytes) }
       }
       send(bytes)

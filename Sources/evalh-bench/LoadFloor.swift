@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
   import Glibc
@@ -68,12 +69,12 @@ enum LoadFloor {
               needed = end + 4 + length
             }
           }
-          slot.value += 1
+          slot.value.add(1, ordering: .relaxed)
         }
       }.start()
     }
     group.wait()
-    return Double(counts.map(\.value).reduce(0, +)) / seconds
+    return Double(counts.map { $0.value.load(ordering: .relaxed) }.reduce(0, +)) / seconds
   }
 
   static func find(_ bytes: [UInt8], _ pattern: String) -> Int? {
@@ -85,6 +86,6 @@ enum LoadFloor {
 }
 
 /// One thread's count, read after the threads are joined.
-final class Count: @unchecked Sendable {
-  var value = 0
+final class Count: Sendable {
+  let value = Atomic<Int>(0)
 }

@@ -81,7 +81,10 @@ enum Measure {
             // Close-on-exec, as a harness running trials side by side must: another thread's child
             // holding this one's stdin open would never let it see the end of its request.
             for i in 0..<3 {
-              _ = pipes.withUnsafeMutableBufferPointer { evalh_pipe2($0.baseAddress! + 2 * i, O_CLOEXEC) }
+              var pair: [Int32] = [-1, -1]
+              _ = evalh_pipe2(&pair, O_CLOEXEC)
+              pipes[2 * i] = pair[0]
+              pipes[2 * i + 1] = pair[1]
             }
             posix_spawn_file_actions_adddup2(&actions, pipes[0], 0)
             posix_spawn_file_actions_adddup2(&actions, pipes[3], 1)

@@ -57,17 +57,12 @@ struct Compare: AsyncParsableCommand {
     }
     // compare's intervals are its own, paired by task: the runs' bootstrap is not needed. The two
     // runs are read side by side.
-    let loaded = Mutex([Result<RunReport, any Error>?](repeating: nil, count: 2))
     let sources = [(base, baseStore), (candidate, candidateStore)]
-    DispatchQueue.concurrentPerform(iterations: 2) { i in
-      let result = Result {
-        try loadReport(sources[i].0, from: sources[i].1, bootstrapResamples: 0, violationsByCheck: false)
-      }
-      loaded.withLock { $0[i] = result }
+    let reports = sources.indices.concurrentMap { i in
+      Result { try loadReport(sources[i].0, from: sources[i].1, bootstrapResamples: 0, violationsByCheck: false) }
     }
-    let reports = loaded.withLock { $0 }
-    let baseReport = try reports[0]!.get()
-    let candidateReport = try reports[1]!.get()
+    let baseReport = try reports[0].get()
+    let candidateReport = try reports[1].get()
     let gated = metric.isEmpty ? CompareMetric.defaultGated : metric.compactMap(CompareMetric.init(rawValue:))
     let comparison = Comparison(
       base: baseReport.agents.map(\.metrics), candidate: candidateReport.agents.map(\.metrics), alpha: alpha,

@@ -35,38 +35,3 @@ struct Report: AsyncParsableCommand {
     try write(text, to: output)
   }
 }
-
-/// Loads the report of a run reference, failing with cli.md's exit codes.
-func loadReport(_ reference: String, from store: ResultStore, bootstrapResamples: Int = 2000, violationsByCheck: Bool = true)
-  throws -> RunReport
-{
-  do {
-    return try RunReport.load(
-      try store.resolve(reference), from: store, bootstrapResamples: bootstrapResamples,
-      violationsByCheck: violationsByCheck)
-  } catch {
-    throw Failure(error)
-  }
-}
-
-/// The statuses of every trial, for the HTML trial grid.
-func trialGrid(_ report: RunReport, _ store: ResultStore) throws -> TrialGrid {
-  do {
-    return try TrialGrid.load(report, from: store)
-  } catch {
-    throw Failure(error)
-  }
-}
-
-/// Writes to `path`, or to stdout when nil.
-func write(_ text: String, to path: String?) throws {
-  guard let path else {
-    emit(text)
-    return
-  }
-  do {
-    try Data(text.utf8).write(to: URL(fileURLWithPath: path))
-  } catch {
-    throw Failure("cannot write \(path): \(error.localizedDescription)", code: 2)
-  }
-}

@@ -106,17 +106,15 @@ struct Run: AsyncParsableCommand {
       throw Failure(error)
     }
     let run = prepared.run
-    let total = run.plan.keys.count
+    let total = run.plan.trialCount
     let verb = resume == nil ? "run" : "resuming"
     FileHandle.standardError.write(
       Data("\(verb) \(run.id): \(prepared.pending.count) of \(total) trials, \(run.plan.agents.count) agent(s) × \(run.plan.tasks.count) tasks, seed \(run.seed) → \(database.resolved)\n".utf8))
     let mode: ProgressDisplay.Mode = noProgress ? .none : Terminal.stderrIsTTY ? .terminal : .plain
     let result = await runner.execute(run: run, pending: prepared.pending, progress: ProgressDisplay(total: prepared.pending.count, mode: mode))
 
-    if let storeError = result.storeError {
-      FileHandle.standardError.write(Data("error: \(storeError.errorDescription ?? "database error")\n".utf8))
-      FileHandle.standardError.write(Data("what was committed stays committed; to finish: \(resumeCommand(run.id))\n".utf8))
-      throw ExitCode(3)
+    if let why = result.storeError?.errorDescription ?? result.harnessError {
+      throw Failure("\(why)\nwhat was committed stays committed; to finish: \(resumeCommand(run.id))", code: 3)
     }
     let report: RunReport
     do {
@@ -131,12 +129,10 @@ struct Run: AsyncParsableCommand {
       FileHandle.standardError.write(
         Data(String(format: "spend guard: recorded cost $%.4f reached --max-cost; run %@ stopped and is resumable with\n  %@ --max-cost NEW_BUDGET\n", spent, run.id, resumeCommand(run.id)).utf8))
     } else if result.run.status == .interrupted {
-      FileHandle.standardError.write(Data("interrupted: run \(run.id) is resumable with\n  \(resumeCommand(run.id))\n".utf8))
-      throw ExitCode(130)
+      throw Failure(verbatim: "interrupted: run \(run.id) is resumable with\n  \(resumeCommand(run.id))", code: 130)
     }
     if !failures.isEmpty {
-      FileHandle.standardError.write(Data(failures.map { "gate failed: \($0)\n" }.joined().utf8))
-      throw ExitCode(1)
+      throw Failure(verbatim: failures.map { "gate failed: \($0)" }.joined(separator: "\n"), code: 1)
     }
   }
 
@@ -146,34 +142,5 @@ struct Run: AsyncParsableCommand {
     if let path = database.path { words += ["--db", path] }
     if let concurrency { words += ["--concurrency", String(concurrency)] }
     return words.map(shellQuoted).joined(separator: " ")
-  }
-}
-
-/// Quotes a word for a POSIX shell when it needs it.
-func shellQuoted(_ word: String) -> String {
-  let safe = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_./=:@+,")
-  if !word.isEmpty, word.unicodeScalars.allSatisfy({ safe.contains($0) }) { return word }
-  return "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
-}
-
-/// Turns SIGINT and SIGTERM into an interruption: stop launching, end what is in flight.
-final class SignalWatch: @unchecked Sendable {
-  private var sources: [any DispatchSourceSignal] = []
-
-  init(interruption: Interruption) {
-    for s in [SIGINT, SIGTERM] {
-      signal(s, SIG_IGN)
-      let source = DispatchSource.makeSignalSource(signal: s, queue: .global())
-      source.setEventHandler {
-        interruption.trigger()
-        FileHandle.standardError.write(Data("\nevalh: \(ChildProcess.signalName(s)) received: stopping, ending the trials in flight…\n".utf8))
-      }
-      source.resume()
-      sources.append(source)
-    }
-  }
-
-  func cancel() {
-    for source in sources { source.cancel() }
   }
 }

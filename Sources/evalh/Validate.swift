@@ -14,14 +14,3 @@ struct Validate: AsyncParsableCommand {
     emit("ok: \(loaded.tasks.count) tasks × \(loaded.evaluatedAgents.count) agents\n")
   }
 }
-
-/// Loads a suite or fails with every diagnostic (exit 2).
-func loadSuite(_ path: String) throws -> Suite {
-  do {
-    return try SuiteLoader.load(path: path)
-  } catch {
-    let count = error.diagnostics.count
-    throw Failure(
-      "\(path) is not a valid suite (\(count) error\(count == 1 ? "" : "s")):\n\(error.description)", code: 2)
-  }
-}

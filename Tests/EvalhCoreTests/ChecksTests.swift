@@ -11,7 +11,7 @@ let sampleSteps = steps(
 
 @Suite struct TrajectoryGraderTests {
   func grade(_ kind: GraderKind, steps: [JSONValue] = sampleSteps) -> Grade {
-    Grading.grade(Grader(kind: kind), GradingInput(output: .string("ok"), steps: steps))!
+    Grading.grade(Grader(kind: kind), GradingInput(output: .string("ok"), steps: steps)).grade!
   }
 
   @Test func toolCalled() {
@@ -36,17 +36,17 @@ let sampleSteps = steps(
 
   @Test func jsonSchemaGrader() throws {
     let schema = try JSONSchema(JSONValue.parse(#"{"type":"object","required":["status"],"properties":{"status":{"enum":["approved","denied"]}}}"#)!)
-    let ok = Grading.grade(Grader(kind: .jsonSchema(schema)), GradingInput(output: .string(#"{"status":"approved"}"#)))!
+    let ok = Grading.grade(Grader(kind: .jsonSchema(schema)), GradingInput(output: .string(#"{"status":"approved"}"#))).grade!
     #expect(ok.passed)
-    let bad = Grading.grade(Grader(kind: .jsonSchema(schema)), GradingInput(output: .object(["status": .string("maybe")])))!
+    let bad = Grading.grade(Grader(kind: .jsonSchema(schema)), GradingInput(output: .object(["status": .string("maybe")]))).grade!
     #expect(bad.detail == #"$.status: "maybe" is not one of ["approved","denied"]"#)
-    let notJSON = Grading.grade(Grader(kind: .jsonSchema(schema)), GradingInput(output: .string("plain")))!
+    let notJSON = Grading.grade(Grader(kind: .jsonSchema(schema)), GradingInput(output: .string("plain"))).grade!
     #expect(notJSON.detail == "output is not JSON")
   }
 }
 
 @Suite struct AssuranceCheckTests {
-  func check(_ kind: CheckKind, _ input: GradingInput) -> Grade? { Grading.check(Check(kind: kind), input) }
+  func check(_ kind: CheckKind, _ input: GradingInput) -> Grade? { Grading.check(Check(kind: kind), input).grade }
   func text(_ s: String) -> GradingInput { GradingInput(output: .string(s)) }
 
   @Test func noPIIByKind() {

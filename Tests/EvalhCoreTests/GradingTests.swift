@@ -4,7 +4,7 @@ import Testing
 
 @Suite struct GradingTests {
   func grade(_ kind: GraderKind, _ output: JSONValue) -> Grade? {
-    Grading.grade(Grader(name: nil, kind: kind), GradingInput(output: output))
+    Grading.grade(Grader(name: nil, kind: kind), GradingInput(output: output)).grade
   }
 
   @Test func textGraders() throws {
@@ -42,11 +42,11 @@ import Testing
 
   @Test func assuranceChecks() throws {
     let leak = Check(name: "no-email", kind: .notRegex(try Pattern("[a-z]+@[a-z]+\\.com")))
-    let g = try #require(Grading.check(leak, GradingInput(output: .string("mail bob@example.com"))))
+    let g = try #require(Grading.check(leak, GradingInput(output: .string("mail bob@example.com"))).grade)
     #expect(!g.passed && g.kind == .assure && g.grader == "no-email")
-    #expect(Grading.check(leak, GradingInput(output: .string("no mail")))?.passed == true)
+    #expect(Grading.check(leak, GradingInput(output: .string("no mail"))).grade?.passed == true)
     let words = Check(name: nil, kind: .notContains(["internal", "secret"]))
-    #expect(Grading.check(words, GradingInput(output: .string("top secret")))?.detail == "output contains 'secret'")
+    #expect(Grading.check(words, GradingInput(output: .string("top secret"))).grade?.detail == "output contains 'secret'")
   }
 
   @Test func jsonPathSubset() throws {

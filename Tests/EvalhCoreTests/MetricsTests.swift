@@ -18,15 +18,15 @@ import Testing
     var successes: [Double] = []
     for _ in 0..<301 {
       let draw = (0..<40).map { _ in Int(rng.next() % 40) }
-      successes.append(table.estimate(draw)[RateTable.success]!)
+      successes.append(table.estimate(draw)[.success]!)
     }
     successes.sort()
-    #expect(one[RateTable.success]!.low == Statistics.percentile(successes, 2.5))
-    #expect(one[RateTable.success]!.high == Statistics.percentile(successes, 97.5))
+    #expect(one[.success]!.low == Statistics.percentile(successes, 2.5))
+    #expect(one[.success]!.high == Statistics.percentile(successes, 97.5))
     for parts in [2, 3, 7] {
       let split = table.bootstrap(resamples: 301, parts: parts)
-      #expect(split.count == one.count)
-      for (a, b) in zip(one, split) { #expect(a?.low == b?.low && a?.high == b?.high, "\(parts) parts") }
+      #expect(split.values.count == one.values.count)
+      for (a, b) in zip(one.values, split.values) { #expect(a?.low == b?.low && a?.high == b?.high, "\(parts) parts") }
     }
   }
 

@@ -65,8 +65,8 @@ let head = """
             expect: [{ contains: x }]
           - { id: b, input: y }
         """)
-    #expect(suite.slo == SLO(latency: 5, cost: 0.05))
-    #expect(suite.clearWeights.cost == 0 && suite.clearWeights.reliability == 4)
+    #expect(suite.targets.slo == SLO(latency: 5, cost: 0.05))
+    #expect(suite.targets.weights.cost == 0 && suite.targets.weights.reliability == 4)
     let a = suite.tasks[0]
     #expect(a.tags == ["own", "all"])
     #expect(a.metadata == ["tier": .string("gold"), "region": .string("us")])

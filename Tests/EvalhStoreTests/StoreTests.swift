@@ -34,6 +34,9 @@ func sampleTrial(_ run: String = "r-1", task: String = "t1", trial: Int = 1, sta
     let plan = RunPlan(agents: ["a", "b"], tasks: [.init(id: "t1", trials: 3), .init(id: "t2", trials: 0), .init(id: "t3", trials: 2)])
     #expect(Array(plan.pending()) == plan.keys)
     #expect(plan.pending().count == 2 * (3 + 1 + 2))
+    // Counted from the plan, without making the keys: the same number.
+    #expect(plan.trialCount == plan.keys.count)
+    #expect(RunPlan(agents: [], tasks: [.init(id: "t", trials: 2)]).trialCount == 0)
     let done: Set<TrialKey> = [
       TrialKey(agent: "a", taskID: "t1", trial: 2), TrialKey(agent: "b", taskID: "t3", trial: 2),
       TrialKey(agent: "c", taskID: "t1", trial: 1),  // another shard's: not in this plan
@@ -192,7 +195,7 @@ func sampleTrial(_ run: String = "r-1", task: String = "t1", trial: Int = 1, sta
     await withTaskGroup(of: Void.self) { group in
       for (store, run) in [(first, "r-1"), (second, "r-2")] {
         group.addTask {
-          for i in 1...300 { try? await store.insert(sampleTrial(run, task: "t\(i)")) }
+          for i in 1...300 { try? await store.insert([sampleTrial(run, task: "t\(i)")]) }
         }
       }
     }

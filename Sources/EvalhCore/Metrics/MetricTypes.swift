@@ -1,0 +1,222 @@
+import Foundation
+import Synchronization
+
+/// The facts about one trial that metrics need (a slim `trials` row).
+public struct TrialFacts: Sendable, Hashable {
+  public var taskID: String
+  public var trial: Int
+  public var status: TrialStatus
+  public var errorKind: ErrorKind?
+  public var latencyMs: Double
+  public var costUSD: Double?
+  public var violations: Int
+  public var efficacyPass: Bool?
+  public var efficacyScore: Double?
+  /// Assurance checks evaluated on this trial.
+  public var checks: Int
+  /// What its judge graders cost: reported apart from the agent's cost.
+  public var judgeCostUSD: Double?
+
+  public init(
+    taskID: String, trial: Int, status: TrialStatus, errorKind: ErrorKind? = nil, latencyMs: Double,
+    costUSD: Double? = nil, violations: Int = 0, efficacyPass: Bool? = nil, efficacyScore: Double? = nil,
+    checks: Int = 0, judgeCostUSD: Double? = nil
+  ) {
+    self.judgeCostUSD = judgeCostUSD
+    self.taskID = taskID
+    self.trial = trial
+    self.status = status
+    self.errorKind = errorKind
+    self.latencyMs = latencyMs
+    self.costUSD = costUSD
+    self.violations = violations
+    self.efficacyPass = efficacyPass
+    self.efficacyScore = efficacyScore
+    self.checks = checks
+  }
+
+  /// Grader errors are the harness's fault: not counted in reliability metrics.
+  public var isCounted: Bool { errorKind != .grader }
+}
+
+/// Per-task figures.
+public struct TaskMetrics: Sendable {
+  public var taskID: String
+  /// Counted trials (n).
+  public var trials: Int
+  /// Passing trials (c).
+  public var passes: Int
+  /// Trials planned for this task; more than recorded when the run was cut short.
+  public var planned: Int
+  /// Whether the first counted trial passed.
+  public var firstRun: Bool
+  /// c / n.
+  public var successRate: Double
+  /// pass^n: every trial passed.
+  public var passHatN: Double
+  /// Wilson 95% interval of the success rate.
+  public var interval: (low: Double, high: Double)
+  public var latencyP50Ms: Double?
+  public var latencyP95Ms: Double?
+  public var costPerTrialUSD: Double?
+  public var violations: Int
+  /// Errors and timeouts among counted trials.
+  public var errors: Int
+  /// Grader errors (recorded, not counted).
+  public var graderErrors: Int
+
+  // Sums the suite-level rates are built from (and resampled by the bootstrap).
+  var efficacyPasses = 0
+  var cleanTrials = 0
+  var checks = 0
+  var slaCompliant = 0
+  var efficacyScoreSum = 0.0
+  var efficacyScored = 0
+
+  /// 0 < c < n.
+  public var isFlaky: Bool { passes > 0 && passes < trials }
+  /// Fewer recorded trials than planned (an interrupted run); grader errors are recorded, only not counted.
+  public var isShort: Bool { trials + graderErrors < planned }
+  /// Every counted trial had the same status.
+  public var isConsistent: Bool { passes == 0 || passes == trials }
+}
+
+/// Per-agent figures of metrics.md, with their 95% intervals.
+public struct AgentMetrics: Sendable {
+  public var agent: String
+  public var tasks: [TaskMetrics]
+  /// Counted trials.
+  public var trials: Int
+  /// The smallest n across the agent's tasks with at least one counted trial.
+  public var nMin: Int
+  public var successRate: Double?
+  public var firstRunSuccess: Double?
+  /// pass^k for k = 1...nMin (index k-1).
+  public var passHatK: [Double]
+  /// pass@k for k = 1...nMin (index k-1).
+  public var passAtK: [Double]
+  public var consistency: Double?
+  public var efficacyRate: Double?
+  public var efficacyScore: Double?
+  public var assuranceRate: Double?
+  public var policyAdherence: Double?
+  public var violations: Int
+  /// Violations per check name, most frequent first.
+  public var violationsByCheck: [(check: String, count: Int)] = []
+  public var costTotalUSD: Double?
+  public var costPerTrialUSD: Double?
+  public var costPerSuccessUSD: Double?
+  public var costUnknownTrials: Int
+  /// What judge graders cost on this agent's trials: apart from the agent's own cost (nil: none known).
+  public var judgeCostUSD: Double?
+  public var latency: Latency
+  /// Every counted trial's latency (ms), ascending: the HTML report's histogram.
+  public var latencySamples: [Double] = []
+  /// Share of counted trials within `slo.latency`; nil without an SLO.
+  public var slaCompliance: Double?
+  /// The targets the figures were measured against.
+  public var targets: MetricTargets
+  /// Timeouts and errors by kind (grader errors included, reported apart).
+  public var errors: [String: Int]
+  /// 95% intervals: a percentile bootstrap over tasks (2,000 resamples, fixed seed).
+  public var intervals: Intervals
+
+  /// pass^k at k = n_min: "does it keep passing".
+  public var sustainedSuccess: Double? { passHatK.last }
+  /// 1 − sustained / first run; nil when first-run success is 0 or unknown.
+  public var reliabilityCliff: Double? {
+    guard let first = firstRunSuccess, first > 0, let sustained = sustainedSuccess else { return nil }
+    return 1 - sustained / first
+  }
+  /// 100 × success_rate / cost_per_trial (CLEAR's cost-normalised accuracy); nil when cost is unknown or 0.
+  public var cna: Double? {
+    guard let s = successRate, let c = costPerTrialUSD, c > 0 else { return nil }
+    return 100 * s / c
+  }
+  /// Tasks with 0 < c < n, by id.
+  public var flakyTasks: [String] { tasks.filter(\.isFlaky).map(\.taskID) }
+  /// Tasks with fewer trials than planned.
+  public var shortTasks: [String] { tasks.filter(\.isShort).map(\.taskID) }
+
+  /// The CLEAR dimensions in [0, 1]; a dimension is nil when what it needs is missing.
+  public var clear: ClearScore {
+    var c: Double?
+    if let budget = targets.slo.cost, let perTrial = costPerTrialUSD {
+      c = perTrial > 0 ? min(1, budget / perTrial) : 1
+    }
+    return ClearScore(
+      cost: c, latency: slaCompliance, efficacy: efficacyRate, assurance: assuranceRate,
+      reliability: sustainedSuccess, weights: targets.weights)
+  }
+}
+
+/// The CLEAR score of metrics.md: 100 × Σ wᵢxᵢ / Σ wᵢ over the dimensions available.
+public struct ClearScore: Sendable {
+  public var cost: Double?
+  public var latency: Double?
+  public var efficacy: Double?
+  public var assurance: Double?
+  public var reliability: Double?
+  public var weights: ClearWeights
+
+  /// (letter, value, weight) for every dimension.
+  public var dimensions: [(name: String, value: Double?, weight: Double)] {
+    [
+      ("C", cost, weights.cost), ("L", latency, weights.latency), ("E", efficacy, weights.efficacy),
+      ("A", assurance, weights.assurance), ("R", reliability, weights.reliability),
+    ]
+  }
+
+  /// The score in 0–100; nil when no weighted dimension is available.
+  public var score: Double? {
+    let used = dimensions.compactMap { d in d.value.map { ($0, d.weight) } }
+    let total = used.reduce(0) { $0 + $1.1 }
+    guard total > 0 else { return nil }
+    return 100 * used.reduce(0) { $0 + $1.0 * $1.1 } / total
+  }
+
+  /// The dimensions left out for lack of data.
+  public var missing: [String] { dimensions.filter { $0.value == nil }.map(\.name) }
+
+  /// Whether the weights are the equal default.
+  public var equalWeights: Bool { weights == ClearWeights() }
+}
+
+/// 95% intervals of the suite-level rates.
+public struct Intervals: Sendable {
+  public typealias Range = (low: Double, high: Double)
+  public var successRate: Range?
+  public var firstRunSuccess: Range?
+  public var sustainedSuccess: Range? { passHatK.last ?? nil }
+  public var passHatK: [Range?] = []
+  public var passAtK: [Range?] = []
+  public var consistency: Range?
+  public var efficacyRate: Range?
+  public var assuranceRate: Range?
+  public var policyAdherence: Range?
+  public var slaCompliance: Range?
+}
+
+/// Latency percentiles over counted trials, milliseconds.
+public struct Latency: Sendable, Hashable {
+  public var p50: Double?
+  public var p90: Double?
+  public var p95: Double?
+  public var p99: Double?
+  public var max: Double?
+  public var mean: Double?
+
+  /// Percentiles of `sorted` (ascending) by linear interpolation.
+  public init(sorted: [Double]) {
+    p50 = Statistics.percentile(sorted, 50)
+    p90 = Statistics.percentile(sorted, 90)
+    p95 = Statistics.percentile(sorted, 95)
+    p99 = Statistics.percentile(sorted, 99)
+    max = sorted.last
+    mean = Statistics.mean(sorted)
+  }
+
+  /// Percentiles of `values` in any order.
+  public init(_ values: [Double]) { self.init(sorted: values.sorted()) }
+}
+
