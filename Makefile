@@ -3,7 +3,7 @@ SWIFT ?= swift
 SUITE ?= suites/example.yaml
 EVALH_ARGS ?=
 
-.PHONY: build run test bench format deps clean report-preview
+.PHONY: build run test bench format lint deps clean report-preview
 
 # libsqlite3-dev provides the SQLite headers GRDB compiles against; install it when missing.
 deps:
@@ -34,6 +34,10 @@ bench: deps
 
 format:
 	$(SWIFT) format --in-place --recursive Sources Tests Package.swift
+
+# The house rules (.swift-format): formatted as `make format` leaves it, no force unwraps or try! in Sources/.
+lint:
+	$(SWIFT) format lint --strict --recursive Sources Tests Package.swift
 
 clean:
 	rm -rf .build

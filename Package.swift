@@ -72,7 +72,8 @@ let package = Package(
     .testTarget(
       name: "EvalhRunnerTests",
       dependencies: ["EvalhRunner", "EvalhStore", .product(name: "GRDB", package: "GRDB.swift")]),
-    .testTarget(name: "EvalhReportsTests", dependencies: ["EvalhReports", "EvalhCore", "EvalhStore"], exclude: ["Golden"]),
+    .testTarget(
+      name: "EvalhReportsTests", dependencies: ["EvalhReports", "EvalhCore", "EvalhStore"], exclude: ["Golden"]),
     .testTarget(
       name: "EvalhCLITests",
       dependencies: [

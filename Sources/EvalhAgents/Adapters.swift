@@ -10,8 +10,10 @@ public protocol AgentAdapter: Sendable {
 
 /// The adapters of a run's agents, by agent name: made once, so HTTP connections are reused across trials.
 public struct AgentAdapters: Sendable {
+  /// Adapters by agent name.
   public let byName: [String: any AgentAdapter]
 
+  /// One adapter per agent (the first of a repeated name).
   public init(_ agents: [AgentConfig]) {
     var byName: [String: any AgentAdapter] = [:]
     for agent in agents where byName[agent.name] == nil {
@@ -23,6 +25,7 @@ public struct AgentAdapters: Sendable {
     self.byName = byName
   }
 
+  /// The agent's adapter, if the run has one.
   public subscript(name: String) -> (any AgentAdapter)? { byName[name] }
 
   /// Shuts every adapter down; call once, when the run is over.

@@ -1,5 +1,5 @@
-import EvalhCore
 import AsyncHTTPClient
+import EvalhCore
 import NIOCore
 import NIOHTTP1
 

@@ -1,5 +1,5 @@
-import EvalhCore
 import CEvalhSys
+import EvalhCore
 import Foundation
 
 #if canImport(Glibc)
@@ -25,6 +25,7 @@ public struct ChildSpec: Sendable {
   /// Seconds between SIGTERM and SIGKILL.
   public var killGrace: Double
 
+  /// A child to run; limits default to agent-protocol.md's.
   public init(
     argv: [String], cwd: String, environment: [String: String], stdin: [UInt8] = [], timeout: Double,
     maxStdout: Int = 4 << 20, stderrTail: Int = 64 << 10, killGrace: Double = 2
@@ -56,6 +57,7 @@ public enum ChildTermination: Sendable, Hashable {
 
 /// A finished child: how it ended and what it wrote.
 public struct ChildResult: Sendable {
+  /// How it ended.
   public var termination: ChildTermination
   /// The first `maxStdout` bytes of stdout.
   public var stdout: [UInt8]
@@ -90,7 +92,9 @@ public enum ChildProcess {
   private static let ignoreSIGPIPE: Void = { signal(SIGPIPE, SIG_IGN) }()
 
   /// Runs `spec` on the calling thread.
-  public static func runBlocking(_ spec: ChildSpec, interruption: Interruption? = nil, cancellation: Interruption? = nil)
+  public static func runBlocking(
+    _ spec: ChildSpec, interruption: Interruption? = nil, cancellation: Interruption? = nil
+  )
     -> ChildResult
   {
     _ = ignoreSIGPIPE
@@ -102,7 +106,9 @@ public enum ChildProcess {
     }
     guard !spec.argv.isEmpty else { return failed("empty command") }
 
-    var inPipe: [Int32] = [-1, -1], outPipe: [Int32] = [-1, -1], errPipe: [Int32] = [-1, -1]
+    var inPipe: [Int32] = [-1, -1]
+    var outPipe: [Int32] = [-1, -1]
+    var errPipe: [Int32] = [-1, -1]
     guard evalh_pipe2(&inPipe, O_CLOEXEC) == 0 else { return failed("pipe: \(errnoText())") }
     guard evalh_pipe2(&outPipe, O_CLOEXEC) == 0 else {
       closeAll(inPipe)
@@ -139,8 +145,8 @@ public enum ChildProcess {
     let argv = spec.argv.map { strdup($0) } + [nil]
     let envp = spec.environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
     defer {
-      argv.forEach { free($0) }
-      envp.forEach { free($0) }
+      for p in argv { free(p) }
+      for p in envp { free(p) }
     }
     var pid: pid_t = 0
     var rc = posix_spawnp(&pid, spec.argv[0], &actions, &attributes, argv, envp)
@@ -250,7 +256,8 @@ private struct WaitLoop {
       } else {
         // No pidfd (old kernel): peek without reaping so the pgid stays ours until the group is killed.
         var info = siginfo_t()
-        exited = waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info._sifields._sigchld.si_pid == pid
+        exited =
+          waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info._sifields._sigchld.si_pid == pid
       }
     }
     // The agent has exited (a zombie still holding its pid and pgid): end the rest of its

@@ -8,6 +8,7 @@ import NIOHTTP1
 /// reused across trials: `http://` agents are served by evalh's own HTTP/1.1 transport, `https://`
 /// ones by AsyncHTTPClient (TLS, HTTP/2). Every fault is an outcome of the trial, never a thrown error.
 public final class HTTPAgent: AgentAdapter {
+  /// How the agent is called.
   public let config: HTTPConfig
   let transport: any HTTPTransport
 
@@ -22,6 +23,7 @@ public final class HTTPAgent: AgentAdapter {
   /// Bytes of a failed response's body kept in the error.
   static let errorBodyLimit = 4096
 
+  /// An agent; its connections open on first use.
   public init(config: HTTPConfig, transport: Transport = .automatic) {
     self.config = config
     if transport == .automatic, let endpoint = Endpoint.parse(config.url) {
@@ -31,10 +33,12 @@ public final class HTTPAgent: AgentAdapter {
     }
   }
 
+  /// Closes its connections.
   public func shutdown() async {
     await transport.shutdown()
   }
 
+  /// Runs one trial: the request, retries within the timeout, the answer read.
   public func run(_ request: AgentRequest, timeout: Double, interruption: Interruption?) async -> AgentReply {
     let clock = ContinuousClock()
     let start = clock.now

@@ -153,17 +153,17 @@ final class PlainHTTPTransport: HTTPTransport, @unchecked Sendable {
       kept.close()
       connection = nil
     }
-    let open: Connection
+    let live: Connection
     if let kept = connection {
-      open = kept
+      live = kept
     } else {
       switch Connection.open(target, deadline: job.deadline, interruptFD: job.interruptFD) {
-      case .success(let opened): open = opened
+      case .success(let opened): live = opened
       case .failure(let failure): return failure.result
       }
-      connection = open
+      connection = live
     }
-    var reader = ResponseReader(connection: open, deadline: job.deadline, interruptFD: job.interruptFD)
+    var reader = ResponseReader(connection: live, deadline: job.deadline, interruptFD: job.interruptFD)
     let outcome = reader.exchange(
       target.requestBytes(request), method: request.method, bodyLimit: job.bodyLimit, errorLimit: job.errorLimit,
       buffer: &buffer)

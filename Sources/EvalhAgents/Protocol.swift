@@ -3,14 +3,22 @@ import Foundation
 
 /// The evalh/1 request of agent-protocol.md.
 public struct AgentRequest: Sendable {
+  /// The run's id.
   public var runID: String
+  /// The suite's name.
   public var suite: String
+  /// The agent's name.
   public var agent: String
+  /// The task.
   public var task: TaskSpec
+  /// The trial number, from 1.
   public var trial: Int
+  /// The trial's seed.
   public var seed: Int64
+  /// The trial's fresh working folder.
   public var workdir: String
 
+  /// A request for one trial.
   public init(runID: String, suite: String, agent: String, task: TaskSpec, trial: Int, seed: Int64, workdir: String) {
     self.runID = runID
     self.suite = suite
@@ -71,9 +79,13 @@ public struct AgentRequest: Sendable {
 
 /// Token usage and cost an agent reported.
 public struct Usage: Sendable, Hashable {
+  /// Input tokens.
   public var inputTokens: Int?
+  /// Output tokens.
   public var outputTokens: Int?
+  /// Cost in USD.
   public var costUSD: Double?
+  /// The model the agent used.
   public var model: String?
 }
 
@@ -117,15 +129,21 @@ public struct AgentReply: Sendable {
     }
   }
 
+  /// How the trial ended.
   public var outcome: Outcome
   /// The agent's `output` (for contract errors: the raw stdout as a string).
   public var output: JSONValue?
+  /// What the agent reported it used.
   public var usage: Usage?
   /// The `steps` array, unknown fields kept.
   public var steps: JSONValue?
+  /// The last of the agent's stderr.
   public var stderrTail: String?
+  /// Whether the output was cut at its limit.
   public var truncated: Bool
+  /// Wall time, ms.
   public var latencyMs: Double
+  /// HTTP attempts made.
   public var attempts: Int
 }
 
@@ -176,5 +194,6 @@ public enum Envelope {
 
 /// Why an envelope was rejected.
 public struct ContractViolation: Error, Sendable {
+  /// What is wrong, for people.
   public var message: String
 }

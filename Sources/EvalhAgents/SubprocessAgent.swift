@@ -3,15 +3,18 @@ import Foundation
 
 /// The subprocess adapter: a fresh process per trial, the request on stdin, the envelope on stdout.
 public struct SubprocessAgent: AgentAdapter {
+  /// How the agent is started.
   public let config: SubprocessConfig
   /// evalh's environment with the suite's `env` over it: the same for every trial, so made once.
   private let environment: [String: String]
 
+  /// An agent started afresh for each trial.
   public init(config: SubprocessConfig) {
     self.config = config
     environment = ProcessInfo.processInfo.environment.merging(config.env) { _, new in new }
   }
 
+  /// Nothing to release: each child ends with its trial.
   public func shutdown() async {}
 
   /// Runs one trial; never throws: every misbehaviour is an outcome.
@@ -65,7 +68,8 @@ public struct SubprocessAgent: AgentAdapter {
         reply.steps = envelope.steps
         if let error = envelope.error { reply.outcome = .declaredError(error) }
       case .failure(let violation):
-        reply.outcome = .contractError(violation.message + (result.stdoutTruncated ? " (stdout was cut at \(config.maxOutput) bytes)" : ""))
+        reply.outcome = .contractError(
+          violation.message + (result.stdoutTruncated ? " (stdout was cut at \(config.maxOutput) bytes)" : ""))
         reply.output = .string(stdout)
       }
     }

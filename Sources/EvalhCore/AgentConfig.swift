@@ -2,6 +2,7 @@ import Foundation
 
 /// One agent of a suite.
 public struct AgentConfig: Sendable {
+  /// An agent from its parts.
   public init(name: String, adapter: Adapter, pricing: Pricing? = nil) {
     self.name = name
     self.adapter = adapter
@@ -26,7 +27,9 @@ public enum Adapter: Sendable {
 
 /// How an HTTP agent is called.
 public struct HTTPConfig: Sendable {
+  /// The endpoint (`http://` or `https://`).
   public var url: String
+  /// The HTTP method (POST by default).
   public var method: String
   /// Header names and values, in order.
   public var headers: [(name: String, value: String)]
@@ -43,9 +46,12 @@ public struct HTTPConfig: Sendable {
   /// Map OpenAI `tool_calls` in the response message into steps.
   public var openAIToolCalls: Bool
 
+  /// Retries when the suite does not say.
   public static let defaultRetries = 2
+  /// Connections per agent when the suite does not say.
   public static let defaultMaxConnections = 8
 
+  /// An HTTP agent; defaults as suite-format.md gives them.
   public init(
     url: String, method: String = "POST", headers: [(name: String, value: String)] = [], body: JSONValue? = nil,
     response: ResponseMapping? = nil, retries: Int = HTTPConfig.defaultRetries,
@@ -75,13 +81,22 @@ public struct ResponseMapping: Sendable {
     outputTokens: JSONPath(
       segments: [.child("usage"), .child("completion_tokens")], description: "$.usage.completion_tokens"))
 
+  /// The output.
   public var output: JSONPath
+  /// Input tokens, if the response has them.
   public var inputTokens: JSONPath?
+  /// Output tokens, if the response has them.
   public var outputTokens: JSONPath?
+  /// Cost in USD, if the response has it.
   public var costUSD: JSONPath?
+  /// The trajectory, if the response has one.
   public var steps: JSONPath?
 
-  public init(output: JSONPath, inputTokens: JSONPath? = nil, outputTokens: JSONPath? = nil, costUSD: JSONPath? = nil, steps: JSONPath? = nil) {
+  /// A mapping; only the output is required.
+  public init(
+    output: JSONPath, inputTokens: JSONPath? = nil, outputTokens: JSONPath? = nil, costUSD: JSONPath? = nil,
+    steps: JSONPath? = nil
+  ) {
     self.output = output
     self.inputTokens = inputTokens
     self.outputTokens = outputTokens
@@ -92,6 +107,7 @@ public struct ResponseMapping: Sendable {
 
 /// How a subprocess agent is started.
 public struct SubprocessConfig: Sendable {
+  /// A subprocess agent; defaults as agent-protocol.md gives them.
   public init(
     command: [String], cwd: String, env: [String: String] = [:], format: OutputFormat = .envelope,
     maxOutput: Int = SubprocessConfig.defaultMaxOutput
@@ -128,6 +144,7 @@ public enum OutputFormat: String, Sendable, CaseIterable {
 
 /// Prices per million tokens.
 public struct Pricing: Sendable, Hashable {
+  /// Prices per million input and output tokens.
   public init(inputPerMillion: Double, outputPerMillion: Double) {
     self.inputPerMillion = inputPerMillion
     self.outputPerMillion = outputPerMillion
@@ -144,4 +161,3 @@ public struct Pricing: Sendable, Hashable {
     return (Double(i) * inputPerMillion + Double(o) * outputPerMillion) / 1_000_000
   }
 }
-

@@ -8,14 +8,22 @@ import Foundation
 public enum BodyTemplate {
   /// What the placeholders stand for in one trial.
   public struct Values: Sendable {
+    /// The task's input.
     public var input: JSONValue
+    /// The task's id.
     public var taskID: String
+    /// The task's metadata.
     public var metadata: [String: JSONValue]
+    /// The trial number, from 1.
     public var trial: Int
+    /// The trial's seed.
     public var seed: Int64
+    /// The run's id.
     public var runID: String
+    /// The trial's working folder.
     public var workdir: String
 
+    /// The values a template can name.
     public init(
       input: JSONValue, taskID: String, metadata: [String: JSONValue], trial: Int, seed: Int64, runID: String,
       workdir: String
@@ -101,8 +109,8 @@ public enum BodyTemplate {
   static func visitStrings(_ value: JSONValue, _ body: (String) -> Void) {
     switch value {
     case .string(let s): body(s)
-    case .array(let items): items.forEach { visitStrings($0, body) }
-    case .object(let members): members.values.forEach { visitStrings($0, body) }
+    case .array(let items): for item in items { visitStrings(item, body) }
+    case .object(let members): for member in members.values { visitStrings(member, body) }
     default: break
     }
   }

@@ -84,37 +84,54 @@ public enum Verdict: String, Sendable {
 
 /// One metric, base → candidate, over the shared tasks.
 public struct MetricComparison: Sendable {
+  /// Which metric.
   public var metric: CompareMetric
   /// pass^k's k (the smaller n_min of the two runs); nil for other metrics.
   public var k: Int?
+  /// The base run's value.
   public var base: Double?
+  /// The candidate run's value.
   public var candidate: Double?
   /// Mean paired difference (candidate − base); for cost and latency, the ratio candidate / base.
   public var delta: Double?
+  /// 95% interval of candidate − base, paired by task.
   public var interval: (low: Double, high: Double)?
+  /// What the difference means.
   public var verdict: Verdict
+  /// Whether a regression of it fails `compare`.
   public var gated: Bool
 }
 
 /// A task whose pass count dropped significantly (Fisher, Holm-corrected).
 public struct TaskRegression: Sendable, Hashable {
+  /// The task's id.
   public var taskID: String
+  /// The base run's value.
   public var base: (passes: Int, trials: Int)
+  /// The candidate run's value.
   public var candidate: (passes: Int, trials: Int)
+  /// One-sided p-value of the drop (Fisher exact).
   public var pValue: Double
 
+  /// Regressions are the same task.
   public static func == (a: TaskRegression, b: TaskRegression) -> Bool { a.taskID == b.taskID && a.pValue == b.pValue }
+  /// Hashes the task id.
   public func hash(into h: inout Hasher) { h.combine(taskID) }
 }
 
 /// One agent's comparison.
 public struct AgentComparison: Sendable {
+  /// The agent's name.
   public var agent: String
+  /// Tasks measured in both runs.
   public var sharedTasks: Int
   /// Tasks only one run has (suites that differ are compared on what they share).
   public var onlyInBase: [String]
+  /// Task ids measured only in the candidate.
   public var onlyInCandidate: [String]
+  /// Each metric compared.
   public var metrics: [MetricComparison]
+  /// Tasks whose success dropped significantly, most significant first.
   public var regressedTasks: [TaskRegression]
   /// Tasks that went from all-pass to some-fail, significant or not.
   public var newlyFlaky: [String]
@@ -127,16 +144,21 @@ public struct AgentComparison: Sendable {
 
 /// `evalh compare`: per agent, per metric deltas with intervals and verdicts.
 public struct Comparison: Sendable {
+  /// Each agent in both runs.
   public var agents: [AgentComparison]
   /// Agents only one run has.
   public var onlyInBase: [String]
+  /// Task ids measured only in the candidate.
   public var onlyInCandidate: [String]
+  /// The significance level used.
   public var alpha: Double
+  /// The smallest drop that counts as a regression.
   public var minEffect: Double
 
   /// Whether any gated metric regressed for any agent (exit 1).
   public var regressed: Bool { agents.contains(where: \.regressed) }
 
+  /// Compares every agent the two runs share.
   public init(
     base: [AgentMetrics], candidate: [AgentMetrics], alpha: Double = 0.05, minEffect: Double = 0.02,
     gated: [CompareMetric] = CompareMetric.defaultGated
@@ -148,15 +170,21 @@ public struct Comparison: Sendable {
     onlyInBase = base.map(\.agent).filter { !candidateNames.contains($0) }
     onlyInCandidate = candidate.map(\.agent).filter { baseByName[$0] == nil }
     agents = candidate.compactMap { cand in
-      baseByName[cand.agent].map { Comparison.compare(base: $0, candidate: cand, alpha: alpha, minEffect: minEffect, gated: gated) }
+      baseByName[cand.agent].map {
+        Comparison.compare(base: $0, candidate: cand, alpha: alpha, minEffect: minEffect, gated: gated)
+      }
     }
   }
 
-  static func compare(base: AgentMetrics, candidate: AgentMetrics, alpha: Double, minEffect: Double, gated: [CompareMetric])
+  static func compare(
+    base: AgentMetrics, candidate: AgentMetrics, alpha: Double, minEffect: Double, gated: [CompareMetric]
+  )
     -> AgentComparison
   {
-    let baseTasks = Dictionary(base.tasks.filter { $0.trials > 0 }.map { ($0.taskID, $0) }, uniquingKeysWith: { a, _ in a })
-    let candTasks = Dictionary(candidate.tasks.filter { $0.trials > 0 }.map { ($0.taskID, $0) }, uniquingKeysWith: { a, _ in a })
+    let baseTasks = Dictionary(
+      base.tasks.filter { $0.trials > 0 }.map { ($0.taskID, $0) }, uniquingKeysWith: { a, _ in a })
+    let candTasks = Dictionary(
+      candidate.tasks.filter { $0.trials > 0 }.map { ($0.taskID, $0) }, uniquingKeysWith: { a, _ in a })
     let pairs = baseTasks.keys.sorted().compactMap { id in
       baseTasks[id].flatMap { b in candTasks[id].map { (b, $0) } }
     }
@@ -202,10 +230,15 @@ public struct Comparison: Sendable {
     metrics += [cost, latency]
     var flags: [String] = []
     if cost.verdict == .regressed, let r = cost.delta {
-      flags.append(String(format: "cost per trial up %.0f%% (%@ → %@)", (r - 1) * 100, Fmt.usd(cost.base), Fmt.usd(cost.candidate)))
+      flags.append(
+        String(format: "cost per trial up %.0f%% (%@ → %@)", (r - 1) * 100, Fmt.usd(cost.base), Fmt.usd(cost.candidate))
+      )
     }
     if latency.verdict == .regressed, let r = latency.delta {
-      flags.append(String(format: "latency p95 up %.0f%% (%.0f ms → %.0f ms)", (r - 1) * 100, latency.base ?? 0, latency.candidate ?? 0))
+      flags.append(
+        String(
+          format: "latency p95 up %.0f%% (%.0f ms → %.0f ms)", (r - 1) * 100, latency.base ?? 0, latency.candidate ?? 0)
+      )
     }
 
     let pValues = pairs.map {

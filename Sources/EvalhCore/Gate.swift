@@ -6,7 +6,9 @@ public struct Gate: Sendable, Hashable, CustomStringConvertible {
     "policy_adherence", "sla_compliance", "clear_score",
   ]
 
+  /// The metric gated, by its name in `Gate.metrics`.
   public var metric: String
+  /// The lowest value that passes.
   public var threshold: Double
 
   /// Parses `METRIC=VALUE`; VALUE may be a fraction (`0.8`) or a percentage (`80%`), or 0–100 for `clear_score`.
@@ -27,12 +29,14 @@ public struct Gate: Sendable, Hashable, CustomStringConvertible {
     if parts[0] == "clear_score" { value = number }
     let limit = parts[0] == "clear_score" ? 100.0 : 1.0
     guard value >= 0, value <= limit else {
-      throw GateError("--fail-under \(parts[0]) must be between 0 and \(Int(limit))\(limit == 1 ? " (or 0%–100%)" : "")")
+      throw GateError(
+        "--fail-under \(parts[0]) must be between 0 and \(Int(limit))\(limit == 1 ? " (or 0%–100%)" : "")")
     }
     metric = parts[0]
     threshold = value
   }
 
+  /// As written on the command line.
   public var description: String { "\(metric)=\(threshold)" }
 
   /// The agent's value of this gate's metric (nil when it cannot be measured).
@@ -53,7 +57,8 @@ public struct Gate: Sendable, Hashable, CustomStringConvertible {
   /// Why the agent fails this gate, or nil when it passes. An unmeasurable metric fails: a gate never passes silently.
   public func failure(for m: AgentMetrics) -> String? {
     guard let value = value(of: m) else {
-      return "agent \(m.agent): \(metric) cannot be measured for this run (\(metric == "sla_compliance" ? "the suite has no slo.latency" : "no data")), so --fail-under \(metric) fails"
+      return
+        "agent \(m.agent): \(metric) cannot be measured for this run (\(metric == "sla_compliance" ? "the suite has no slo.latency" : "no data")), so --fail-under \(metric) fails"
     }
     guard value < threshold else { return nil }
     let shown = metric == "clear_score" ? String(format: "%.1f", value) : String(format: "%.3f", value)
@@ -64,6 +69,7 @@ public struct Gate: Sendable, Hashable, CustomStringConvertible {
 
 /// A `--fail-under` argument that cannot be used.
 public struct GateError: Error, Sendable, CustomStringConvertible {
+  /// As written on the command line.
   public var description: String
   init(_ description: String) { self.description = description }
 }

@@ -13,6 +13,7 @@ public struct Grade: Sendable, Hashable, Codable {
   /// Why it failed, for people.
   public var detail: String?
 
+  /// A grade; score and detail are optional.
   public init(kind: GradeKind, grader: String, passed: Bool, score: Double? = nil, detail: String? = nil) {
     self.kind = kind
     self.grader = grader

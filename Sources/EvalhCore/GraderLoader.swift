@@ -83,7 +83,9 @@ extension SuiteLoader {
           kinds.append(k)
         } else {
           var message = "unknown PII kind '\(n)' (kinds: \(PIIKind.allCases.map(\.rawValue).joined(separator: ", ")))"
-          if let hint = suggestion(for: n, among: PIIKind.allCases.map(\.rawValue)) { message += "; did you mean '\(hint)'?" }
+          if let hint = suggestion(for: n, among: PIIKind.allCases.map(\.rawValue)) {
+            message += "; did you mean '\(hint)'?"
+          }
           r.error(value, message)
         }
       }
@@ -93,7 +95,8 @@ extension SuiteLoader {
       guard let f = r.mapping(value, "tools", allowed: ["allow", "deny", "max_calls"]) else { return nil }
       if f.order.isEmpty { r.error(value, "tools needs allow, deny or max_calls") }
       kind = .tools(
-        allow: f["allow"].flatMap { r.stringList($0, "allow") }, deny: f["deny"].flatMap { r.stringList($0, "deny") } ?? [],
+        allow: f["allow"].flatMap { r.stringList($0, "allow") },
+        deny: f["deny"].flatMap { r.stringList($0, "deny") } ?? [],
         maxCalls: f["max_calls"].flatMap { r.int($0, "max_calls", min: 0) })
     case .toolSchemas:
       guard let f = r.mapping(value, "tool_schemas", allowed: []) else { return nil }
@@ -114,7 +117,8 @@ extension SuiteLoader {
     let document: JSONValue
     var source = "inline schema"
     switch node {
-    case .mapping, .scalar where node.bool != nil:
+    case .mapping,
+      .scalar where node.bool != nil:
       guard let value = r.json(node) else { return nil }
       document = value
     case .scalar:
@@ -127,7 +131,9 @@ extension SuiteLoader {
       let text = String(decoding: data, as: UTF8.self)
       if let parsed = JSONValue.parse(text) {
         document = parsed
-      } else if let yaml = try? Yams.compose(yaml: text), let parsed = YAMLReader(file: path, documentLength: text.utf8.count, environment: [:]).json(yaml, raw: true) {
+      } else if let yaml = try? Yams.compose(yaml: text),
+        let parsed = YAMLReader(file: path, documentLength: text.utf8.count, environment: [:]).json(yaml, raw: true)
+      {
         document = parsed
       } else {
         r.error(node, "schema file '\(path)' is neither JSON nor YAML")
@@ -195,7 +201,8 @@ extension SuiteLoader {
       if let hint = suggestion(for: agent, among: known) { message += "; did you mean '\(hint)'?" }
       r.error(agentNode, message)
     }
-    var spec = JudgeSpec(agent: agent, rubric: rubric, timeout: f["timeout"].flatMap { r.duration($0, "judge.timeout") })
+    var spec = JudgeSpec(
+      agent: agent, rubric: rubric, timeout: f["timeout"].flatMap { r.duration($0, "judge.timeout") })
     if let t = f["threshold"], let x = r.number(t, "judge.threshold") {
       if x < 0 || x > 1 { r.error(t, "judge.threshold must be between 0 and 1") }
       spec.threshold = x
@@ -212,7 +219,8 @@ extension SuiteLoader {
         r.error(node, "command needs 'run: [program, args...]'")
         return nil
       }
-      spec = CommandSpec(argv: argv, timeout: f["timeout"].flatMap { r.duration($0, "timeout") } ?? CommandSpec.defaultTimeout)
+      spec = CommandSpec(
+        argv: argv, timeout: f["timeout"].flatMap { r.duration($0, "timeout") } ?? CommandSpec.defaultTimeout)
     } else if let argv = r.stringList(node, "command"), !argv.isEmpty {
       spec = CommandSpec(argv: argv)
     }

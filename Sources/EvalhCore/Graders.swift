@@ -2,6 +2,7 @@ import Foundation
 
 /// An `expect` entry.
 public struct Grader: Sendable {
+  /// A grader, named or not.
   public init(name: String? = nil, kind: GraderKind) {
     self.name = name
     self.kind = kind
@@ -64,6 +65,7 @@ public enum GraderKind: Sendable {
 
 /// An `assure` entry.
 public struct Check: Sendable {
+  /// A check, named or not.
   public init(name: String? = nil, kind: CheckKind) {
     self.name = name
     self.kind = kind
@@ -151,6 +153,7 @@ public struct Pattern: @unchecked Sendable {
 
 /// The `json:` grader's condition.
 public struct JSONCheck: Sendable {
+  /// A condition at a path.
   public init(path: JSONPath, condition: Condition, tolerance: Double? = nil) {
     self.path = path
     self.condition = condition
@@ -177,6 +180,7 @@ public struct JSONCheck: Sendable {
 
 /// A `judge` grader: another agent of the suite scores the output.
 public struct JudgeSpec: Sendable {
+  /// A judge; the threshold defaults to 0.5.
   public init(agent: String, rubric: String, threshold: Double = JudgeSpec.defaultThreshold, timeout: Double? = nil) {
     self.agent = agent
     self.rubric = rubric
@@ -193,11 +197,13 @@ public struct JudgeSpec: Sendable {
   /// Seconds for the judge's answer; nil: the task's timeout.
   public var timeout: Double?
 
+  /// The threshold when the suite does not say.
   public static let defaultThreshold = 0.5
 }
 
 /// A `command` grader or check: a program that judges the trial by its exit code.
 public struct CommandSpec: Sendable {
+  /// A command with its timeout.
   public init(argv: [String], timeout: Double = CommandSpec.defaultTimeout) {
     self.argv = argv
     self.timeout = timeout
@@ -211,4 +217,3 @@ public struct CommandSpec: Sendable {
   /// The default timeout of a command grader, seconds.
   public static let defaultTimeout = 60.0
 }
-

@@ -6,11 +6,16 @@ public struct GradingInput: Sendable {
   public var output: JSONValue
   /// The trajectory (empty when unknown).
   public var steps: [JSONValue]
+  /// How long the trial took, ms.
   public var latencyMs: Double
+  /// The trial's cost, when known.
   public var costUSD: Double?
+  /// Input tokens, when known.
   public var inputTokens: Int?
+  /// Output tokens, when known.
   public var outputTokens: Int?
 
+  /// What a grader sees; unknown figures are nil.
   public init(
     output: JSONValue, steps: [JSONValue] = [], latencyMs: Double = 0, costUSD: Double? = nil, inputTokens: Int? = nil,
     outputTokens: Int? = nil
@@ -101,7 +106,8 @@ public enum Grading {
       let found = kinds.compactMap { kind -> String? in
         let matches = kind.matches(in: text)
         guard !matches.isEmpty else { return nil }
-        return "\(kind.rawValue) (\(matches.count == 1 ? "1 match" : "\(matches.count) matches"): \(PIIKind.mask(matches[0])))"
+        return
+          "\(kind.rawValue) (\(matches.count == 1 ? "1 match" : "\(matches.count) matches"): \(PIIKind.mask(matches[0])))"
       }
       return result(!found.isEmpty, "output contains PII: \(found.joined(separator: "; "))")
     case .jsonSchema(let schema):
@@ -174,14 +180,23 @@ public enum Grading {
       }
       return (passed, describe(values, at: path, "is not equal to \(expected.compactText)"))
     case .contains(let needle):
-      let passed = values.contains { $0.gradingText.contains(needle) || ($0.arrayValue?.contains(.string(needle)) ?? false) }
+      let passed = values.contains {
+        $0.gradingText.contains(needle) || ($0.arrayValue?.contains(.string(needle)) ?? false)
+      }
       return (passed, describe(values, at: path, "does not contain \(quoted([needle]))"))
     case .matches(let pattern):
-      return (values.contains { pattern.matches($0.gradingText) }, describe(values, at: path, "does not match /\(pattern.source)/"))
+      return (
+        values.contains { pattern.matches($0.gradingText) },
+        describe(values, at: path, "does not match /\(pattern.source)/")
+      )
     case .gte(let bound):
-      return (values.contains { ($0.numberValue ?? -.infinity) >= bound }, describe(values, at: path, "is not ≥ \(bound)"))
+      return (
+        values.contains { ($0.numberValue ?? -.infinity) >= bound }, describe(values, at: path, "is not ≥ \(bound)")
+      )
     case .lte(let bound):
-      return (values.contains { ($0.numberValue ?? .infinity) <= bound }, describe(values, at: path, "is not ≤ \(bound)"))
+      return (
+        values.contains { ($0.numberValue ?? .infinity) <= bound }, describe(values, at: path, "is not ≤ \(bound)")
+      )
     }
   }
 
@@ -194,4 +209,3 @@ public enum Grading {
     items.map { "'\($0)'" }.joined(separator: ", ")
   }
 }
-

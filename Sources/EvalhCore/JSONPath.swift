@@ -114,5 +114,6 @@ public struct JSONPathError: Error, Sendable, CustomStringConvertible {
   public let path: String
   /// What is wrong with it.
   public let message: String
+  /// As shown in a diagnostic.
   public var description: String { "invalid JSONPath '\(path)': \(message)" }
 }

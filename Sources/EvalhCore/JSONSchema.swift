@@ -55,7 +55,9 @@ public struct JSONSchema: @unchecked Sendable {
         case "items", "not", "additionalProperties":
           walk(value, "\(pointer)/\(key)")
         case "$ref":
-          if let ref = value.stringValue, !ref.hasPrefix("#") { found.append("\(here): $ref '\(ref)' (only references inside the document are supported)") }
+          if let ref = value.stringValue, !ref.hasPrefix("#") {
+            found.append("\(here): $ref '\(ref)' (only references inside the document are supported)")
+          }
         default: break
         }
       }
@@ -90,7 +92,9 @@ public struct JSONSchema: @unchecked Sendable {
   /// Whether `instance` validates.
   public func isValid(_ instance: JSONValue) -> Bool { validate(instance).isEmpty }
 
-  private func check(_ x: JSONValue, against s: JSONValue, at path: String, depth: Int, into out: inout [SchemaViolation]) {
+  private func check(
+    _ x: JSONValue, against s: JSONValue, at path: String, depth: Int, into out: inout [SchemaViolation]
+  ) {
     func fail(_ message: String) { out.append(SchemaViolation(path: path, message: message)) }
     func passes(_ sub: JSONValue) -> Bool {
       var scratch: [SchemaViolation] = []
@@ -126,12 +130,20 @@ public struct JSONSchema: @unchecked Sendable {
     }
     if case .number(let n) = x {
       if let m = s["minimum"]?.numberValue, n < m { fail("\(brief(x)) is less than the minimum \(brief(.number(m)))") }
-      if let m = s["maximum"]?.numberValue, n > m { fail("\(brief(x)) is greater than the maximum \(brief(.number(m)))") }
-      if let m = s["exclusiveMinimum"]?.numberValue, n <= m { fail("\(brief(x)) is not greater than \(brief(.number(m)))") }
-      if let m = s["exclusiveMaximum"]?.numberValue, n >= m { fail("\(brief(x)) is not less than \(brief(.number(m)))") }
+      if let m = s["maximum"]?.numberValue, n > m {
+        fail("\(brief(x)) is greater than the maximum \(brief(.number(m)))")
+      }
+      if let m = s["exclusiveMinimum"]?.numberValue, n <= m {
+        fail("\(brief(x)) is not greater than \(brief(.number(m)))")
+      }
+      if let m = s["exclusiveMaximum"]?.numberValue, n >= m {
+        fail("\(brief(x)) is not less than \(brief(.number(m)))")
+      }
       if let m = s["multipleOf"]?.numberValue, m > 0 {
         let q = n / m
-        if !q.isFinite || abs(q - q.rounded()) > 1e-9 * max(1, abs(q)) { fail("\(brief(x)) is not a multiple of \(brief(.number(m)))") }
+        if !q.isFinite || abs(q - q.rounded()) > 1e-9 * max(1, abs(q)) {
+          fail("\(brief(x)) is not a multiple of \(brief(.number(m)))")
+        }
       }
     }
     if case .string(let str) = x {
@@ -262,11 +274,14 @@ public struct SchemaViolation: Sendable, Hashable, CustomStringConvertible {
   public var path: String
   /// What is wrong there.
   public var message: String
+  /// As shown to people.
   public var description: String { "\(path): \(message)" }
 }
 
 /// A schema that cannot be compiled.
 public struct JSONSchemaError: Error, Sendable, CustomStringConvertible {
+  /// What is wrong with the schema.
   public var message: String
+  /// As shown to people.
   public var description: String { message }
 }

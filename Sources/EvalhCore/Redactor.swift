@@ -3,6 +3,7 @@ public struct Redactor: Sendable {
   /// (value, replacement), longest value first so a secret containing another is replaced whole.
   private let rules: [(value: String, replacement: String)]
 
+  /// Redacts the values of `secrets` (by variable name) wherever they appear.
   public init(secrets: [String: String]) {
     rules = secrets.filter { !$0.value.isEmpty }.map { ($0.value, "[redacted:\($0.key)]") }
       .sorted { $0.value.count != $1.value.count ? $0.value.count > $1.value.count : $0.value < $1.value }

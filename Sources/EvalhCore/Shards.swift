@@ -3,6 +3,7 @@
 public struct Shard: Sendable, Hashable, CustomStringConvertible {
   /// 1-based.
   public var index: Int
+  /// How many shards there are (N).
   public var count: Int
 
   /// Parses `I/N` with 1 ≤ I ≤ N.
@@ -13,6 +14,7 @@ public struct Shard: Sendable, Hashable, CustomStringConvertible {
     count = n
   }
 
+  /// As written: `I/N`.
   public var description: String { "\(index)/\(count)" }
 
   /// Whether the task belongs to this shard (FNV-1a 64 of the id, modulo the count).

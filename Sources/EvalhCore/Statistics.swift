@@ -76,11 +76,13 @@ extension Statistics {
 /// SplitMix64 (Steele et al. 2014): a small, fast, seedable generator for reproducible resampling.
 public struct SplitMix64: RandomNumberGenerator, Sendable {
   private var state: UInt64
+  /// A stream starting from `seed`.
   public init(seed: UInt64) { state = seed }
   /// Moves on `count` draws at once (the state advances by a constant per draw): a stream can be
   /// cut into parts drawn side by side that make exactly the same numbers.
   public mutating func skip(_ count: Int) { state &+= UInt64(count) &* 0x9E37_79B9_7F4A_7C15 }
 
+  /// The next 64 random bits.
   public mutating func next() -> UInt64 {
     state &+= 0x9E37_79B9_7F4A_7C15
     var z = state

@@ -56,6 +56,7 @@ public struct Suite: Sendable {
 
 /// One task of a suite.
 public struct TaskSpec: Sendable {
+  /// A task from its parts; unset overrides take the suite's values.
   public init(
     id: String, input: JSONValue, tags: [String] = [], metadata: [String: JSONValue] = [:], trials: Int? = nil,
     timeout: Double? = nil, expect: [Grader] = [], assure: [Check] = [], fixture: String? = nil
@@ -90,4 +91,3 @@ public struct TaskSpec: Sendable {
   /// Absolute path of a folder copied into each trial's working folder.
   public var fixture: String? = nil
 }
-

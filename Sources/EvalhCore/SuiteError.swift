@@ -9,6 +9,7 @@ public struct SuiteDiagnostic: Error, Sendable, Hashable, CustomStringConvertibl
   /// What is wrong, in a sentence.
   public var message: String
 
+  /// As a compiler prints it.
   public var description: String {
     line > 0 ? "\(file):\(line):\(column): \(message)" : "\(file): \(message)"
   }
@@ -18,12 +19,14 @@ public struct SuiteDiagnostic: Error, Sendable, Hashable, CustomStringConvertibl
 public struct SuiteErrors: Error, Sendable, CustomStringConvertible {
   /// The problems, in file order.
   public var diagnostics: [SuiteDiagnostic]
+  /// As a compiler prints it.
   public var description: String { diagnostics.map(\.description).joined(separator: "\n") }
 }
 
 /// Edit distance counting a swap of neighbours as one edit (optimal string alignment), for "did you mean".
 func levenshtein(_ a: String, _ b: String) -> Int {
-  let a = Array(a), b = Array(b)
+  let a = Array(a)
+  let b = Array(b)
   if a.isEmpty { return b.count }
   if b.isEmpty { return a.count }
   var d = [[Int]](repeating: [Int](repeating: 0, count: b.count + 1), count: a.count + 1)

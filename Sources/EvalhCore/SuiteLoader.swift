@@ -9,7 +9,9 @@ public enum SuiteLoader {
     "defaults", "tasks", "tasks_file",
   ]
   static let agentKeys = ["subprocess", "http", "pricing"]
-  static let httpKeys = ["url", "method", "headers", "body", "response", "retries", "max_connections", "max_output", "openai"]
+  static let httpKeys = [
+    "url", "method", "headers", "body", "response", "retries", "max_connections", "max_output", "openai",
+  ]
   static let subprocessKeys = ["command", "cwd", "env", "format", "max_output"]
 
   /// Reads and validates the suite at `path` (as the user wrote it; used in messages).
@@ -20,10 +22,13 @@ public enum SuiteLoader {
     do {
       data = try Data(contentsOf: URL(fileURLWithPath: path))
     } catch {
-      throw SuiteErrors(diagnostics: [SuiteDiagnostic(file: path, line: 0, column: 0, message: "cannot read the suite file")])
+      throw SuiteErrors(diagnostics: [
+        SuiteDiagnostic(file: path, line: 0, column: 0, message: "cannot read the suite file")
+      ])
     }
     let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
-    return try parse(String(decoding: data, as: UTF8.self), file: path, absolutePath: absolute, environment: environment)
+    return try parse(
+      String(decoding: data, as: UTF8.self), file: path, absolutePath: absolute, environment: environment)
   }
 
   /// Parses suite text; `file` names it in messages, `absolutePath` anchors relative paths.
@@ -50,11 +55,12 @@ public enum SuiteLoader {
     if let suite, reader.diagnostics.isEmpty { return suite }
     // Messages quote values from the suite; secrets among them are not printed.
     let redactor = Redactor(secrets: reader.secrets)
-    throw SuiteErrors(diagnostics: reader.diagnostics.map { d in
-      var d = d
-      d.message = redactor.redact(d.message)
-      return d
-    })
+    throw SuiteErrors(
+      diagnostics: reader.diagnostics.map { d in
+        var d = d
+        d.message = redactor.redact(d.message)
+        return d
+      })
   }
 
   static func yamlDiagnostic(_ error: any Error, text: String, file: String) -> SuiteDiagnostic {
@@ -62,7 +68,8 @@ public enum SuiteLoader {
     case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
       .composer(let context, let problem, let mark, _):
       let detail = context.map { "\($0.text) " } ?? ""
-      return SuiteDiagnostic(file: file, line: mark.line, column: mark.column, message: "invalid YAML: \(detail)\(problem)")
+      return SuiteDiagnostic(
+        file: file, line: mark.line, column: mark.column, message: "invalid YAML: \(detail)\(problem)")
     case .duplicatedKeysInMapping(let duplicates, let context):
       // Yams points at the mapping; find the duplicate key's own line.
       let key = duplicates.first ?? "?"
@@ -222,7 +229,9 @@ public enum SuiteLoader {
     let r = c.reader
     guard let fields = r.mapping(node, "agent '\(name)'", allowed: agentKeys) else { return nil }
     var pricing: Pricing?
-    if let p = fields["pricing"], let pf = r.mapping(p, "pricing", allowed: ["input_per_million", "output_per_million"]) {
+    if let p = fields["pricing"],
+      let pf = r.mapping(p, "pricing", allowed: ["input_per_million", "output_per_million"])
+    {
       let input = pf["input_per_million"].flatMap { r.number($0, "input_per_million") } ?? 0
       let output = pf["output_per_million"].flatMap { r.number($0, "output_per_million") } ?? 0
       pricing = Pricing(inputPerMillion: input, outputPerMillion: output)
@@ -304,7 +313,9 @@ struct LoadContext {
         reader.error(node, "\(what) '\(program)' not found on PATH")
       }
     }
-    let interpreters: Set<String> = ["python", "python3", "node", "ruby", "perl", "bash", "sh", "zsh", "deno", "bun", "php"]
+    let interpreters: Set<String> = [
+      "python", "python3", "node", "ruby", "perl", "bash", "sh", "zsh", "deno", "bun", "php",
+    ]
     if interpreters.contains((program as NSString).lastPathComponent), argv.count > 1 {
       let script = argv[1]
       if !script.hasPrefix("-"), script.contains("/") || script.contains("."), !script.contains(" ") {

@@ -5,7 +5,9 @@ extension SuiteLoader {
   static let csvColumns = ["id", "input", "tags", "equals", "contains", "regex"]
 
   /// The tasks of a `tasks_file` (`.jsonl` or `.csv`), each with its raw form for the stored config.
-  static func tasksFile(_ path: String, at node: Node, _ c: LoadContext) -> [(spec: TaskSpec, raw: JSONValue, origin: String)] {
+  static func tasksFile(_ path: String, at node: Node, _ c: LoadContext) -> [(
+    spec: TaskSpec, raw: JSONValue, origin: String
+  )] {
     guard let data = FileManager.default.contents(atPath: c.resolve(path)) else {
       c.reader.error(node, "tasks_file '\(path)' not found")
       return []
@@ -21,7 +23,9 @@ extension SuiteLoader {
   }
 
   /// One task object per line, with the keys of an inline task; errors at the file's own lines.
-  static func jsonl(_ text: String, path: String, _ c: LoadContext) -> [(spec: TaskSpec, raw: JSONValue, origin: String)] {
+  static func jsonl(_ text: String, path: String, _ c: LoadContext) -> [(
+    spec: TaskSpec, raw: JSONValue, origin: String
+  )] {
     var out: [(TaskSpec, JSONValue, String)] = []
     for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
       let trimmed = line.trimmingCharacters(in: .whitespaces)
@@ -47,7 +51,8 @@ extension SuiteLoader {
   }
 
   /// A header row with `id`, `input` and optionally `tags` (`;`-separated), `equals`, `contains`, `regex`.
-  static func csv(_ text: String, path: String, _ c: LoadContext) -> [(spec: TaskSpec, raw: JSONValue, origin: String)] {
+  static func csv(_ text: String, path: String, _ c: LoadContext) -> [(spec: TaskSpec, raw: JSONValue, origin: String)]
+  {
     let r = YAMLReader(file: path, documentLength: text.utf8.count, environment: c.environment)
     defer { c.reader.absorb(r) }
     let records: [CSVRecord]
@@ -87,7 +92,9 @@ extension SuiteLoader {
       }
       var raw: [String: JSONValue] = ["id": .string(id), "input": .string(row["input"] ?? "")]
       var task = TaskSpec(id: id, input: .string(row["input"] ?? ""))
-      let tags = (row["tags"] ?? "").split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+      let tags = (row["tags"] ?? "").split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }.filter {
+        !$0.isEmpty
+      }
       task.tags = tags
       if !tags.isEmpty { raw["tags"] = .array(tags.map { .string($0) }) }
       var expect: [JSONValue] = []

@@ -24,36 +24,58 @@ public enum ErrorKind: String, Sendable, Codable, CaseIterable {
 
 /// One recorded trial with its grades: a `trials` row and its `grades` rows.
 public struct TrialRecord: Sendable, Hashable {
+  /// `trials.run_id`.
   public var runID: String
+  /// `trials.agent`.
   public var agent: String
+  /// `trials.task_id`.
   public var taskID: String
+  /// `trials.trial`: 1-based.
   public var trial: Int
+  /// `trials.status`.
   public var status: TrialStatus
+  /// `trials.error_kind`: set for errors.
   public var errorKind: ErrorKind?
+  /// `trials.error`: what went wrong, for people.
   public var error: String?
   /// Whether every `expect` grader passed; nil when grading did not happen.
   public var efficacyPass: Bool?
   /// Mean grader score; nil when grading did not happen.
   public var efficacyScore: Double?
+  /// Failed assurance checks.
   public var violations: Int
+  /// Wall time from start to answer, ms.
   public var latencyMs: Double
+  /// Input tokens the agent reported.
   public var inputTokens: Int?
+  /// Output tokens the agent reported.
   public var outputTokens: Int?
+  /// Reported cost, or the priced tokens.
   public var costUSD: Double?
+  /// HTTP attempts (1 for subprocess agents).
   public var attempts: Int
+  /// The trial's seed.
   public var seed: Int64
+  /// The output as JSON text, secrets redacted.
   public var outputJSON: String?
+  /// The last 64 KiB of stderr, redacted.
   public var stderrTail: String?
+  /// The reported steps as JSON text, redacted.
   public var stepsJSON: String?
+  /// Whether the output was cut at its limit.
   public var truncated: Bool
+  /// When the agent started.
   public var startedAt: Date
+  /// When grading ended.
   public var finishedAt: Date
+  /// Every grade, expect then assure, in suite order.
   public var grades: [Grade]
   /// The working folder, when it was kept (`--keep-failed`).
   public var workdir: String?
   /// What the trial's judge graders cost (known costs only; nil when none was known).
   public var judgeCostUSD: Double?
 
+  /// A trial from its columns; grades and counts default to none.
   public init(
     runID: String, agent: String, taskID: String, trial: Int, status: TrialStatus, errorKind: ErrorKind? = nil,
     error: String? = nil, efficacyPass: Bool? = nil, efficacyScore: Double? = nil, violations: Int = 0,

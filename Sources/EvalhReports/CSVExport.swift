@@ -6,20 +6,24 @@ import Synchronization
 
 /// `export --csv DIR`: summary.csv, tasks.csv, trials.csv and passk.csv with exactly the columns of reports.md.
 public enum CSVExport {
+  /// The columns of summary.csv, in order (reports.md).
   public static let summaryColumns = [
     "run_id", "suite", "label", "agent", "started_at", "finished_at", "tasks", "trials_per_task", "trials",
     "first_run_success", "success_rate", "sustained_success", "reliability_cliff", "consistency", "efficacy_rate",
     "assurance_rate", "policy_adherence", "violations", "cost_total_usd", "cost_per_trial_usd", "cost_per_success_usd",
     "cna", "latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "sla_compliance", "clear_score", "errors", "timeouts",
   ]
+  /// The columns of tasks.csv, in order.
   public static let taskColumns = [
     "run_id", "agent", "task_id", "tags", "trials", "passes", "first_run", "success_rate", "pass_hat_n", "ci_low",
     "ci_high", "latency_p50_ms", "latency_p95_ms", "cost_per_trial_usd", "violations", "errors",
   ]
+  /// The columns of trials.csv, in order.
   public static let trialColumns = [
     "run_id", "agent", "task_id", "trial", "status", "error_kind", "efficacy_pass", "efficacy_score", "violations",
     "latency_ms", "input_tokens", "output_tokens", "cost_usd", "attempts", "seed", "started_at", "output",
   ]
+  /// The columns of passk.csv, in order.
   public static let passkColumns = ["run_id", "agent", "k", "pass_hat_k", "pass_at_k"]
 
   /// A cell: text escaped (RFC 4180, formulas neutralised), numbers plain, unknown empty.
@@ -46,6 +50,7 @@ public enum CSVExport {
     return out
   }
 
+  /// summary.csv: one row per agent.
   public static func summary(_ report: RunReport) -> String {
     let run = report.run
     return table(
@@ -55,7 +60,8 @@ public enum CSVExport {
         let errors = m.errors.filter { $0.key != "timeout" && $0.key != "grader" }.values.reduce(0, +)
         return [
           .text(run.id), .text(run.suite), .text(run.label), .text(m.agent), .text(Timestamp.format(run.startedAt)),
-          .text(run.finishedAt.map(Timestamp.format)), .integer(m.tasks.count), .integer(run.trials), .integer(m.trials),
+          .text(run.finishedAt.map(Timestamp.format)), .integer(m.tasks.count), .integer(run.trials),
+          .integer(m.trials),
           .number(m.firstRunSuccess), .number(m.successRate), .number(m.sustainedSuccess), .number(m.reliabilityCliff),
           .number(m.consistency), .number(m.efficacyRate), .number(m.assuranceRate), .number(m.policyAdherence),
           .integer(m.violations), .number(m.costTotalUSD), .number(m.costPerTrialUSD), .number(m.costPerSuccessUSD),
@@ -65,13 +71,15 @@ public enum CSVExport {
       })
   }
 
+  /// tasks.csv: one row per agent and task.
   public static func tasks(_ report: RunReport, tags: [String: [String]]) -> String {
     table(
       taskColumns,
       report.agents.flatMap { a in
         a.tasksWorstFirst.map { t in
           [
-            .text(report.run.id), .text(a.metrics.agent), .text(t.taskID), .text((tags[t.taskID] ?? []).joined(separator: ";")),
+            .text(report.run.id), .text(a.metrics.agent), .text(t.taskID),
+            .text((tags[t.taskID] ?? []).joined(separator: ";")),
             .integer(t.trials), .integer(t.passes), .bool(t.trials > 0 ? t.firstRun : nil), .number(t.successRate),
             .number(t.passHatN), .number(t.interval.low), .number(t.interval.high), .number(t.latencyP50Ms),
             .number(t.latencyP95Ms), .number(t.costPerTrialUSD), .integer(t.violations), .integer(t.errors),
@@ -80,12 +88,16 @@ public enum CSVExport {
       })
   }
 
+  /// passk.csv: pass^k and pass@k for every k of every agent.
   public static func passk(_ report: RunReport) -> String {
     table(
       passkColumns,
       report.agents.flatMap { a in
         a.metrics.passHatK.indices.map { i in
-          [.text(report.run.id), .text(a.metrics.agent), .integer(i + 1), .number(a.metrics.passHatK[i]), .number(a.metrics.passAtK[i])]
+          [
+            .text(report.run.id), .text(a.metrics.agent), .integer(i + 1), .number(a.metrics.passHatK[i]),
+            .number(a.metrics.passAtK[i]),
+          ]
             as [Cell]
         }
       })
@@ -135,7 +147,9 @@ public enum CSVExport {
       for part in parts { try part.finish() }
       // Not O_APPEND, which copy_file_range refuses: the offset is put at the end instead.
       let output = open(path, O_WRONLY)
-      guard output >= 0, lseek(output, 0, SEEK_END) >= 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path]) }
+      guard output >= 0, lseek(output, 0, SEEK_END) >= 0 else {
+        throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
+      }
       defer { close(output) }
       let order = parts.indices.sorted { (parts[$0].agent, $0) < (parts[$1].agent, $1) }
       for part in order.map({ parts[$0] }) where part.path != path {

@@ -20,7 +20,9 @@ public enum CompareReport {
     default:
       var text = String(format: "%+.1f pts", d * 100)
       if let i = m.interval {
-        text += i.low.isFinite ? String(format: " [%+.1f, %+.1f]", i.low * 100, i.high * 100) : " [one shared task: no interval]"
+        text +=
+          i.low.isFinite
+          ? String(format: " [%+.1f, %+.1f]", i.low * 100, i.high * 100) : " [one shared task: no interval]"
       }
       return text
     }
@@ -34,9 +36,12 @@ public enum CompareReport {
     "compare \(base.id) → \(candidate.id) · suite \(base.suite)"
   }
 
+  /// The comparison for a terminal.
   public static func text(_ c: Comparison, base: RunRecord, candidate: RunRecord) -> String {
     var out = Escape.terminal(header(base, candidate)) + "\n"
-    if base.suite != candidate.suite { out += "  note: different suites (\(Escape.terminal(base.suite)) vs \(Escape.terminal(candidate.suite)))\n" }
+    if base.suite != candidate.suite {
+      out += "  note: different suites (\(Escape.terminal(base.suite)) vs \(Escape.terminal(candidate.suite)))\n"
+    }
     for name in c.onlyInBase { out += "  agent \(Escape.terminal(name)) is only in the base run\n" }
     for name in c.onlyInCandidate { out += "  agent \(Escape.terminal(name)) is only in the candidate run\n" }
     for a in c.agents {
@@ -52,41 +57,60 @@ public enum CompareReport {
       if !a.regressedTasks.isEmpty {
         out += "  regressed tasks (Fisher exact, Holm at α = \(Fmt.number(c.alpha))):\n"
         for t in a.regressedTasks {
-          out += "    \(Escape.terminal(t.taskID))  \(t.base.passes)/\(t.base.trials) → \(t.candidate.passes)/\(t.candidate.trials)  p = \(String(format: "%.4f", t.pValue))\n"
+          out +=
+            "    \(Escape.terminal(t.taskID))  \(t.base.passes)/\(t.base.trials) → \(t.candidate.passes)/\(t.candidate.trials)  p = \(String(format: "%.4f", t.pValue))\n"
         }
       }
-      if !a.newlyFlaky.isEmpty { out += "  newly flaky: \(a.newlyFlaky.map { Escape.terminal($0) }.joined(separator: ", "))\n" }
+      if !a.newlyFlaky.isEmpty {
+        out += "  newly flaky: \(a.newlyFlaky.map { Escape.terminal($0) }.joined(separator: ", "))\n"
+      }
       for flag in a.flags { out += "  flag: \(flag)\n" }
       if !a.onlyInBase.isEmpty { out += "  tasks only in base: \(a.onlyInBase.joined(separator: ", "))\n" }
-      if !a.onlyInCandidate.isEmpty { out += "  tasks only in candidate: \(a.onlyInCandidate.joined(separator: ", "))\n" }
+      if !a.onlyInCandidate.isEmpty {
+        out += "  tasks only in candidate: \(a.onlyInCandidate.joined(separator: ", "))\n"
+      }
     }
     out += c.regressed ? "\nverdict: regression\n" : "\nverdict: no regression\n"
     return out
   }
 
+  /// The comparison as Markdown.
   public static func markdown(_ c: Comparison, base: RunRecord, candidate: RunRecord) -> String {
-    var out = "## evalh compare · \(Escape.markdown(base.suite))\n\n`\(base.id)` → `\(candidate.id)`: **\(c.regressed ? "regression" : "no regression")**\n"
+    var out =
+      "## evalh compare · \(Escape.markdown(base.suite))\n\n`\(base.id)` → `\(candidate.id)`: **\(c.regressed ? "regression" : "no regression")**\n"
     for a in c.agents {
-      out += "\n### Agent \(Escape.markdown(a.agent)) (\(a.sharedTasks) shared tasks)\(a.regressed ? " ❌ regressed" : "")\n\n"
+      out +=
+        "\n### Agent \(Escape.markdown(a.agent)) (\(a.sharedTasks) shared tasks)\(a.regressed ? " ❌ regressed" : "")\n\n"
       out += "| metric | base → candidate | delta [95% interval] | verdict |\n| --- | --- | --- | --- |\n"
       for m in a.metrics {
-        out += "| \(Escape.markdown(name(m)))\(m.gated ? " (gated)" : "") | \(value(m)) | \(delta(m)) | \(m.verdict.rawValue) |\n"
+        out +=
+          "| \(Escape.markdown(name(m)))\(m.gated ? " (gated)" : "") | \(value(m)) | \(delta(m)) | \(m.verdict.rawValue) |\n"
       }
       if !a.regressedTasks.isEmpty {
-        out += "\nRegressed tasks: " + a.regressedTasks.map { "\(Escape.markdown($0.taskID)) (\($0.base.passes)/\($0.base.trials) → \($0.candidate.passes)/\($0.candidate.trials), p = \(String(format: "%.4f", $0.pValue)))" }.joined(separator: ", ") + "\n"
+        out +=
+          "\nRegressed tasks: "
+          + a.regressedTasks.map {
+            "\(Escape.markdown($0.taskID)) (\($0.base.passes)/\($0.base.trials) → \($0.candidate.passes)/\($0.candidate.trials), p = \(String(format: "%.4f", $0.pValue)))"
+          }.joined(separator: ", ") + "\n"
       }
-      if !a.newlyFlaky.isEmpty { out += "\nNewly flaky: " + a.newlyFlaky.map(Escape.markdown).joined(separator: ", ") + "\n" }
+      if !a.newlyFlaky.isEmpty {
+        out += "\nNewly flaky: " + a.newlyFlaky.map(Escape.markdown).joined(separator: ", ") + "\n"
+      }
       for flag in a.flags { out += "\n⚠️ \(Escape.markdown(flag))\n" }
     }
     return out
   }
 
+  /// The comparison as JSON.
   public static func json(_ c: Comparison, base: RunRecord, candidate: RunRecord) -> String {
-    func number(_ x: Double?) -> JSONValue { x.flatMap { $0.isFinite ? JSONValue.number(Fmt.significant($0)) : nil } ?? .null }
+    func number(_ x: Double?) -> JSONValue {
+      x.flatMap { $0.isFinite ? JSONValue.number(Fmt.significant($0)) : nil } ?? .null
+    }
     let agents: [JSONValue] = c.agents.map { a in
       .object([
         "agent": .string(a.agent), "shared_tasks": .number(Double(a.sharedTasks)), "regressed": .bool(a.regressed),
-        "only_in_base": .array(a.onlyInBase.map { .string($0) }), "only_in_candidate": .array(a.onlyInCandidate.map { .string($0) }),
+        "only_in_base": .array(a.onlyInBase.map { .string($0) }),
+        "only_in_candidate": .array(a.onlyInCandidate.map { .string($0) }),
         "metrics": .array(
           a.metrics.map { m in
             .object([
@@ -99,7 +123,8 @@ public enum CompareReport {
         "regressed_tasks": .array(
           a.regressedTasks.map { t in
             .object([
-              "task_id": .string(t.taskID), "base": .array([.number(Double(t.base.passes)), .number(Double(t.base.trials))]),
+              "task_id": .string(t.taskID),
+              "base": .array([.number(Double(t.base.passes)), .number(Double(t.base.trials))]),
               "candidate": .array([.number(Double(t.candidate.passes)), .number(Double(t.candidate.trials))]),
               "p_value": .number(t.pValue),
             ])
@@ -116,22 +141,29 @@ public enum CompareReport {
 
   /// JUnit: a `<testsuite>` per agent, a `<testcase>` per gated metric and per shared task; failures are regressions.
   public static func junit(_ c: Comparison, base: RunRecord, candidate: RunRecord) -> String {
-    var out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"\(Escape.xml("compare \(base.id) → \(candidate.id)"))\">\n"
+    var out =
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"\(Escape.xml("compare \(base.id) → \(candidate.id)"))\">\n"
     for a in c.agents {
       let gatedMetrics = a.metrics.filter(\.gated)
       let failures = gatedMetrics.filter { $0.verdict == .regressed }.count + a.regressedTasks.count
-      out += "  <testsuite name=\"\(Escape.xml(a.agent))\" tests=\"\(gatedMetrics.count + a.sharedTasks)\" failures=\"\(failures)\">\n"
+      out +=
+        "  <testsuite name=\"\(Escape.xml(a.agent))\" tests=\"\(gatedMetrics.count + a.sharedTasks)\" failures=\"\(failures)\">\n"
       for m in gatedMetrics {
         out += "    <testcase classname=\"\(Escape.xml(base.suite)).metrics\" name=\"\(Escape.xml(name(m)))\""
-        out += m.verdict == .regressed
-          ? "><failure message=\"\(Escape.xml("regressed: \(value(m)), \(delta(m))"))\" type=\"regression\"/></testcase>\n" : "/>\n"
+        out +=
+          m.verdict == .regressed
+          ? "><failure message=\"\(Escape.xml("regressed: \(value(m)), \(delta(m))"))\" type=\"regression\"/></testcase>\n"
+          : "/>\n"
       }
       let regressed = Dictionary(a.regressedTasks.map { ($0.taskID, $0) }, uniquingKeysWith: { x, _ in x })
-      let listed = (a.regressedTasks.map(\.taskID) + a.newlyFlaky).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
+      let listed = (a.regressedTasks.map(\.taskID) + a.newlyFlaky).reduce(into: [String]()) {
+        if !$0.contains($1) { $0.append($1) }
+      }
       for task in listed {
         out += "    <testcase classname=\"\(Escape.xml(base.suite))\" name=\"\(Escape.xml(task))\""
         if let t = regressed[task] {
-          out += "><failure message=\"\(Escape.xml("regressed: \(t.base.passes)/\(t.base.trials) → \(t.candidate.passes)/\(t.candidate.trials) trials passed (p = \(String(format: "%.4f", t.pValue)))"))\" type=\"regression\"/></testcase>\n"
+          out +=
+            "><failure message=\"\(Escape.xml("regressed: \(t.base.passes)/\(t.base.trials) → \(t.candidate.passes)/\(t.candidate.trials) trials passed (p = \(String(format: "%.4f", t.pValue)))"))\" type=\"regression\"/></testcase>\n"
         } else {
           out += "><system-out>newly flaky (not significant)</system-out></testcase>\n"
         }

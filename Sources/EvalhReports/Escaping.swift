@@ -33,7 +33,8 @@ public enum Escape {
       case "'": out += "&#39;"
       default:
         let v = scalar.value
-        let allowed = v == 0x9 || v == 0xA || v == 0xD || (0x20...0xD7FF).contains(v) || (0xE000...0xFFFD).contains(v)
+        let allowed =
+          v == 0x9 || v == 0xA || v == 0xD || (0x20...0xD7FF).contains(v) || (0xE000...0xFFFD).contains(v)
           || v >= 0x10000
         if allowed { out.unicodeScalars.append(scalar) }
       }
@@ -57,10 +58,13 @@ public enum Escape {
   /// `@`, tab or carriage return) gets a leading `'`; fields with a comma, quote or line break are quoted.
   public static func csv(_ text: String) -> String {
     var value = text
-    if let first = value.utf8.first, [UInt8(ascii: "="), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "@"), 9, 13].contains(first) {
+    if let first = value.utf8.first,
+      [UInt8(ascii: "="), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "@"), 9, 13].contains(first)
+    {
       value = "'" + value
     }
-    guard value.utf8.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 10 || $0 == 13 }) else {
+    guard value.utf8.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 10 || $0 == 13 })
+    else {
       return value
     }
     return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""

@@ -53,7 +53,8 @@ public enum JSONReport {
       "efficacy_rate": number(m.efficacyRate), "efficacy_score": number(m.efficacyScore),
       "assurance_rate": number(m.assuranceRate), "policy_adherence": number(m.policyAdherence),
       "violations": .number(Double(m.violations)),
-      "violations_by_check": .object(Dictionary(uniqueKeysWithValues: m.violationsByCheck.map { ($0.check, JSONValue.number(Double($0.count))) })),
+      "violations_by_check": .object(
+        Dictionary(uniqueKeysWithValues: m.violationsByCheck.map { ($0.check, JSONValue.number(Double($0.count))) })),
       "cost_total_usd": number(m.costTotalUSD), "cost_per_trial_usd": number(m.costPerTrialUSD),
       "cost_per_success_usd": number(m.costPerSuccessUSD), "cost_unknown_trials": .number(Double(m.costUnknownTrials)),
       "judge_cost_usd": number(m.judgeCostUSD),

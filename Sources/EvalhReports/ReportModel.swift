@@ -5,9 +5,12 @@ import Synchronization
 
 /// Everything a run report shows, computed from the database alone.
 public struct RunReport: Sendable {
+  /// The run as stored.
   public var run: RunRecord
+  /// One report per evaluated agent, in plan order.
   public var agents: [AgentReport]
 
+  /// A report of already measured agents.
   public init(run: RunRecord, agents: [AgentReport]) {
     self.run = run
     self.agents = agents
@@ -36,7 +39,8 @@ public struct RunReport: Sendable {
       if let eachRow { partRows = { row in eachRow(i, row) } }
       return Result { () throws(StoreError) -> Tally in
         try store.trialTally(
-          runID: run.id, agent: parts[i].agent, tasks: parts[i].tasks, slaLimitMs: targets.slo.latency.map { $0 * 1000 },
+          runID: run.id, agent: parts[i].agent, tasks: parts[i].tasks,
+          slaLimitMs: targets.slo.latency.map { $0 * 1000 },
           violationsByCheck: violationsByCheck, eachRow: partRows)
       }
     }
@@ -59,12 +63,15 @@ public struct RunReport: Sendable {
 
   /// The parts a run is read in: each agent in plan order, an agent of many planned trials split into
   /// task ranges so that there are about as many parts as cores.
-  public static func parts(of run: RunRecord, in store: ResultStore) throws(StoreError) -> [(agent: String, tasks: TaskRange)] {
+  public static func parts(of run: RunRecord, in store: ResultStore) throws(StoreError) -> [(
+    agent: String, tasks: TaskRange
+  )] {
     let names = run.plan.agents.isEmpty ? try store.recordedAgents(runID: run.id) : run.plan.agents
     let trialsPerAgent = run.plan.tasks.reduce(0) { $0 + $1.trials }
     let cores = ProcessInfo.processInfo.activeProcessorCount
     // Splitting pays for itself only on large agents (a part costs a reader and a merge).
-    let ranges = trialsPerAgent >= 50_000 && cores > names.count
+    let ranges =
+      trialsPerAgent >= 50_000 && cores > names.count
       ? TaskRange.split(run.plan.tasks.map(\.id), into: (cores + names.count - 1) / names.count) : [TaskRange()]
     return names.flatMap { agent in ranges.map { (agent: agent, tasks: $0) } }
   }
@@ -72,8 +79,10 @@ public struct RunReport: Sendable {
 
 /// One agent's metrics, as renderers consume them.
 public struct AgentReport: Sendable {
+  /// The agent's figures.
   public var metrics: AgentMetrics
 
+  /// A report of one agent's figures.
   public init(_ metrics: AgentMetrics) { self.metrics = metrics }
 
   /// Tasks worst first: lowest success rate, then lowest pass^n, then id.

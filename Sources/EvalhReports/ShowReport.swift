@@ -21,7 +21,8 @@ public enum ShowReport {
     out += "✓ pass  ✗ fail  E error  T timeout  · not recorded\n"
     let byAgent = Dictionary(grouping: trials, by: \.agent)
     let agents = run.plan.agents.isEmpty ? byAgent.keys.sorted() : run.plan.agents
-    let tasks = run.plan.tasks.isEmpty
+    let tasks =
+      run.plan.tasks.isEmpty
       ? Set(trials.map(\.taskID)).sorted().map { RunPlan.PlannedTask(id: $0, trials: run.trials) } : run.plan.tasks
     let width = max(4, min(40, tasks.map { $0.id.count }.max() ?? 4))
     for agent in agents {
@@ -32,7 +33,8 @@ public enum ShowReport {
         let marks = (1...max(1, task.trials)).map { mark(status["\(task.id)#\($0)"]) }
         let passes = marks.filter { $0 == "✓" }.count
         let recorded = marks.filter { $0 != "·" }.count
-        out += "  \(Fmt.pad(Escape.terminal(String(task.id.prefix(40))), width))  \(marks.joined(separator: " "))  \(passes)/\(recorded)\n"
+        out +=
+          "  \(Fmt.pad(Escape.terminal(String(task.id.prefix(40))), width))  \(marks.joined(separator: " "))  \(passes)/\(recorded)\n"
       }
     }
     return out
@@ -46,14 +48,16 @@ public enum ShowReport {
     if let error = t.error { out += "error:     \(Escape.terminal(error))\n" }
     out += "latency:   \(Fmt.millis(t.latencyMs))   attempts \(t.attempts)   seed \(t.seed)\n"
     let tokens = [t.inputTokens.map { "\($0) in" }, t.outputTokens.map { "\($0) out" }].compactMap { $0 }
-    out += "usage:     \(tokens.isEmpty ? "tokens unknown" : tokens.joined(separator: ", ")), cost \(Fmt.usd(t.costUSD))\n"
+    out +=
+      "usage:     \(tokens.isEmpty ? "tokens unknown" : tokens.joined(separator: ", ")), cost \(Fmt.usd(t.costUSD))\n"
     out += "started:   \(Timestamp.format(t.startedAt))   finished \(Timestamp.format(t.finishedAt))\n"
     if t.truncated { out += "truncated: stdout was longer than the output limit and was cut\n" }
     if let workdir = t.workdir { out += "workdir:   \(Escape.terminal(workdir)) (kept by --keep-failed)\n" }
     if !t.grades.isEmpty {
       out += "grades:\n"
       for g in t.grades {
-        let verdict = g.kind == .assure ? (g.passed ? "ok       " : "VIOLATED ") : (g.passed ? "pass     " : "FAIL     ")
+        let verdict =
+          g.kind == .assure ? (g.passed ? "ok       " : "VIOLATED ") : (g.passed ? "pass     " : "FAIL     ")
         out += "  \(g.kind.rawValue)  \(verdict)\(Escape.terminal(g.grader))"
         if let s = g.score { out += String(format: "  score %.2f", s) }
         if let d = g.detail { out += "  — \(Escape.terminal(d))" }
@@ -84,7 +88,8 @@ public enum ShowReport {
   /// `evalh runs`: newest first, with recorded/planned trials and the headline success rate.
   public static func runs(_ rows: [(run: RunRecord, recorded: Int, success: Double?)]) -> String {
     guard !rows.isEmpty else { return "no runs yet\n" }
-    var out = "id                  suite                label         agents         status       trials     started               duration  success\n"
+    var out =
+      "id                  suite                label         agents         status       trials     started               duration  success\n"
     for r in rows {
       let run = r.run
       let duration = run.finishedAt.map { Durations.format($0.timeIntervalSince(run.startedAt)) } ?? "–"

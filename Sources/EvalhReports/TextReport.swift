@@ -43,7 +43,8 @@ public enum TextReport {
   }
 
   /// `51.3%  [42–60]` with the rate coloured; padded to a fixed width whether coloured or not.
-  static func rate(_ value: Double?, _ interval: (low: Double, high: Double)?, _ color: Bool, digits: Int = 1) -> String {
+  static func rate(_ value: Double?, _ interval: (low: Double, high: Double)?, _ color: Bool, digits: Int = 1) -> String
+  {
     let text = Fmt.percent(value, digits: digits)
     let padded = Fmt.pad(text, 7)
     return paint(padded, value, color) + (interval.map { " " + Fmt.pad(Fmt.interval($0), 9) } ?? "")
@@ -66,12 +67,16 @@ public enum TextReport {
         .joined(separator: " ")
       out += "  pass^k      \(curve)\n"
     }
-    var cost = "  cost        \(Fmt.usd(m.costTotalUSD)) total, \(Fmt.usd(m.costPerTrialUSD))/trial, \(Fmt.usd(m.costPerSuccessUSD))/success"
+    var cost =
+      "  cost        \(Fmt.usd(m.costTotalUSD)) total, \(Fmt.usd(m.costPerTrialUSD))/trial, \(Fmt.usd(m.costPerSuccessUSD))/success"
     if let cna = m.cna { cost += ", CNA \(Fmt.compact(cna))" }
     if m.costUnknownTrials > 0 { cost += " (\(plural(m.costUnknownTrials, "trial")) of unknown cost)" }
     out += cost + "\n"
-    if let judges = m.judgeCostUSD { out += "  judges      \(Fmt.usd(judges)) (judge graders; not in the agent's cost)\n" }
-    out += "  latency     p50 \(Fmt.millis(m.latency.p50))  p95 \(Fmt.millis(m.latency.p95))  p99 \(Fmt.millis(m.latency.p99))"
+    if let judges = m.judgeCostUSD {
+      out += "  judges      \(Fmt.usd(judges)) (judge graders; not in the agent's cost)\n"
+    }
+    out +=
+      "  latency     p50 \(Fmt.millis(m.latency.p50))  p95 \(Fmt.millis(m.latency.p95))  p99 \(Fmt.millis(m.latency.p99))"
     if let sla = m.targets.slo.latency {
       out += "        SLA (\(Durations.format(sla))) \(Fmt.percent(m.slaCompliance)) \(Fmt.interval(i.slaCompliance))"
     }
@@ -91,7 +96,10 @@ public enum TextReport {
     let clear = m.clear
     if let score = clear.score {
       let dims = clear.dimensions.map { d in d.value.map { String(format: "%@ %.2f", d.name, $0) } ?? "\(d.name) –" }
-      var note = clear.equalWeights ? "equal weights" : "weights " + clear.dimensions.map { "\($0.name) \(Fmt.number($0.weight))" }.joined(separator: " ")
+      var note =
+        clear.equalWeights
+        ? "equal weights"
+        : "weights " + clear.dimensions.map { "\($0.name) \(Fmt.number($0.weight))" }.joined(separator: " ")
       if !clear.missing.isEmpty { note += "; \(clear.missing.joined(separator: ", ")) left out: no data" }
       out += "  CLEAR       \(Int(score.rounded())) / 100 (\(dims.joined(separator: " · ")); \(note))\n"
     }
@@ -107,7 +115,8 @@ public enum TextReport {
       out += "  flaky       \(shown)\(more > 0 ? ", … and \(more) more" : "")\n"
     }
     if !m.shortTasks.isEmpty {
-      out += "  short       \(plural(m.shortTasks.count, "task")) with fewer trials than planned: \(m.shortTasks.map { Escape.terminal($0) }.joined(separator: ", "))\n"
+      out +=
+        "  short       \(plural(m.shortTasks.count, "task")) with fewer trials than planned: \(m.shortTasks.map { Escape.terminal($0) }.joined(separator: ", "))\n"
     }
     return out
   }
@@ -115,7 +124,8 @@ public enum TextReport {
   static func taskTable(_ a: AgentReport, color: Bool) -> String {
     let tasks = a.tasksWorstFirst
     let width = max(4, min(40, tasks.map { $0.taskID.count }.max() ?? 4))
-    var out = "  " + Fmt.pad("task", width) + "      n  pass  first  pass^n  success (95% CI)      p95        cost  viol  err\n"
+    var out =
+      "  " + Fmt.pad("task", width) + "      n  pass  first  pass^n  success (95% CI)      p95        cost  viol  err\n"
     for t in tasks.prefix(TextReport.taskRowsShown) {
       var line = "  " + Fmt.pad(Escape.terminal(String(t.taskID.prefix(40))), width)
       line += Fmt.lpad(t.isShort ? "\(t.trials + t.graderErrors)/\(t.planned)" : "\(t.trials)", 7)
@@ -130,7 +140,8 @@ public enum TextReport {
       out += line + "\n"
     }
     if tasks.count > TextReport.taskRowsShown {
-      out += "  … and \(tasks.count - TextReport.taskRowsShown) more tasks, better ones (every task: --format json, markdown, or export --csv)\n"
+      out +=
+        "  … and \(tasks.count - TextReport.taskRowsShown) more tasks, better ones (every task: --format json, markdown, or export --csv)\n"
     }
     return out
   }

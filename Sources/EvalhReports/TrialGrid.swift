@@ -8,6 +8,7 @@ public struct TrialGrid: Sendable {
   /// agent → latencies of counted trials (ms).
   public var latencies: [String: [Double]]
 
+  /// A grid from statuses and latencies already read.
   public init(statuses: [String: [String: [Int: TrialStatus]]], latencies: [String: [Double]]) {
     self.statuses = statuses
     self.latencies = latencies

@@ -66,7 +66,8 @@ public final class ProgressDisplay: Sendable {
   private func draw(_ s: State, final: Bool) {
     guard mode != .none else { return }
     let elapsed = Date().timeIntervalSince(start)
-    var line = "\(s.done)/\(total) trials  pass \(s.passed)  fail \(s.failed)  error \(s.errors)  \(Durations.format(elapsed))"
+    var line =
+      "\(s.done)/\(total) trials  pass \(s.passed)  fail \(s.failed)  error \(s.errors)  \(Durations.format(elapsed))"
     if s.done > 0, s.done < total {
       line += "  ETA \(Durations.format(elapsed / Double(s.done) * Double(total - s.done)))"
     }

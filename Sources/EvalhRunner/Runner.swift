@@ -5,21 +5,32 @@ import Foundation
 
 /// The choices of `evalh run` that shape a run.
 public struct RunOptions: Sendable {
+  /// `--trials`.
   public var trials: Int?
+  /// `--concurrency`.
   public var concurrency: Int?
+  /// `--agent`: only these.
   public var agents: [String] = []
+  /// `--task` globs.
   public var taskPatterns: [String] = []
+  /// `--tag`.
   public var tags: [String] = []
+  /// `--seed`.
   public var seed: Int64?
+  /// `--label`.
   public var label: String?
+  /// `--run-id`.
   public var runID: String?
+  /// `--resume`: the run to finish.
   public var resume: String?
+  /// `--keep-failed`.
   public var keepFailed = false
   /// The spend guard: stop launching once the run's recorded cost reaches this many USD.
   public var maxCost: Double?
   /// Run only this shard's tasks.
   public var shard: Shard?
 
+  /// What `evalh run` does with no flags.
   public init() {}
 }
 
@@ -32,6 +43,7 @@ public enum RunError: Error, LocalizedError, Sendable {
   /// The database failed (its own exit code).
   case store(StoreError)
 
+  /// The message, naming the run, agent or task.
   public var errorDescription: String? {
     switch self {
     case .invalidSelection(let m), .cannotResume(let m): m
@@ -39,6 +51,7 @@ public enum RunError: Error, LocalizedError, Sendable {
     }
   }
 
+  /// cli.md's exit code.
   public var exitCode: Int32 {
     switch self {
     case .invalidSelection, .cannotResume: 2
@@ -87,11 +100,16 @@ enum RunStop {
 
 /// Schedules a suite's trials, at most `concurrency` in flight, committing each as it ends.
 public struct Runner: Sendable {
+  /// The suite run.
   public let suite: Suite
+  /// Where trials are committed.
   public let store: ResultStore
+  /// The flags.
   public let options: RunOptions
+  /// Triggered by signals: stop launching, end the trials in flight.
   public let interruption: Interruption
 
+  /// A runner; nothing starts until `prepare` and `execute`.
   public init(suite: Suite, store: ResultStore, options: RunOptions, interruption: Interruption) {
     self.suite = suite
     self.store = store

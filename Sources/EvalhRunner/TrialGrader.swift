@@ -70,7 +70,8 @@ struct TrialGrader: Sendable {
   func judge(_ spec: JudgeSpec, label: String, output: JSONValue, request: AgentRequest) async
     -> (Result<Grade, GraderFailure>, judgeCost: Double?)
   {
-    guard let adapter = adapters[spec.agent], let judgeAgent = suite.agents.first(where: { $0.name == spec.agent }) else {
+    guard let adapter = adapters[spec.agent], let judgeAgent = suite.agents.first(where: { $0.name == spec.agent })
+    else {
       return (.failure(GraderFailure(message: "judge agent '\(spec.agent)' is not an agent of the suite")), nil)
     }
     var task = request.task
@@ -100,7 +101,9 @@ struct TrialGrader: Sendable {
       let got = String((reply.output ?? .null).gradingText.prefix(200))
       return failed("gave no score: expected a number in [0, 1] or {\"score\", \"reason\"}, got \(got)")
     }
-    guard (0...1).contains(score) else { return failed("gave score \(JSONValue.format(number: score)), outside [0, 1]") }
+    guard (0...1).contains(score) else {
+      return failed("gave score \(JSONValue.format(number: score)), outside [0, 1]")
+    }
     let passed = score >= spec.threshold
     var detail =
       "score \(JSONValue.format(number: score)) \(passed ? "≥" : "<") threshold \(JSONValue.format(number: spec.threshold))"
@@ -134,11 +137,14 @@ struct TrialGrader: Sendable {
     let verdict = JSONValue.parse(stdout.trimmingCharacters(in: .whitespacesAndNewlines))
     let score = verdict?["score"]?.numberValue
     let reason = verdict?["reason"]?.stringValue
-    func failed(_ why: String) -> Result<Grade, GraderFailure> { .failure(GraderFailure(message: "grader \(label)\(why)")) }
+    func failed(_ why: String) -> Result<Grade, GraderFailure> {
+      .failure(GraderFailure(message: "grader \(label)\(why)"))
+    }
     switch result.termination {
     case .exited(0): return .success(Grade(kind: kind, grader: label, passed: true, score: score, detail: reason))
     case .exited(1):
-      return .success(Grade(kind: kind, grader: label, passed: false, score: score, detail: reason ?? "\(label) exited 1"))
+      return .success(
+        Grade(kind: kind, grader: label, passed: false, score: score, detail: reason ?? "\(label) exited 1"))
     case .exited(let code): return failed(" exited \(code)")
     case .signaled(let s): return failed(" killed by \(signalName(s))")
     case .timedOut: return failed(" timed out after \(Durations.format(spec.timeout))")

@@ -39,7 +39,10 @@ final class WorkFolders: Sendable {
 
   /// Removes the spares (the root itself stays when failed trials' folders are kept).
   func removeSpares() {
-    for spare in spares.withLock({ s in defer { s.removeAll() }; return s }) { _ = rmdir(spare) }
+    for spare in spares.withLock({ s in
+      defer { s.removeAll() }
+      return s
+    }) { _ = rmdir(spare) }
   }
 
   /// Renames `spare` to `path`, making the parent or clearing a leftover at `path` if need be.

@@ -4,8 +4,11 @@ import GRDB
 
 /// What one `merge` of an input database did.
 public struct MergeSummary: Sendable {
+  /// The runs the input held.
   public var runs: [String]
+  /// Trials copied in.
   public var trialsAdded: Int
+  /// Identical trials already here.
   public var trialsAlreadyPresent: Int
 }
 
@@ -27,8 +30,12 @@ extension ResultStore {
         try db.execute(sql: "ATTACH DATABASE ? AS src", arguments: [path])
         defer { try? db.execute(sql: "DETACH DATABASE src") }
         let version = try Int.fetchOne(db, sql: "PRAGMA src.user_version") ?? 0
-        if version > Schema.version { throw StoreError.newerSchema(path: path, version: version, known: Schema.version) }
-        let hasRuns = try Bool.fetchOne(db, sql: "SELECT count(*) > 0 FROM src.sqlite_master WHERE type = 'table' AND name = 'runs'") ?? false
+        if version > Schema.version {
+          throw StoreError.newerSchema(path: path, version: version, known: Schema.version)
+        }
+        let hasRuns =
+          try Bool.fetchOne(
+            db, sql: "SELECT count(*) > 0 FROM src.sqlite_master WHERE type = 'table' AND name = 'runs'") ?? false
         guard version >= 1, hasRuns else { throw StoreError.conflict("\(path) is not an evalh results database") }
         var summary = MergeSummary(runs: [], trialsAdded: 0, trialsAlreadyPresent: 0)
         try db.inTransaction {
@@ -42,21 +49,30 @@ extension ResultStore {
               LIMIT 5
               """)
           if !conflicts.isEmpty {
-            let list = conflicts.map { "\($0[0] as String)/\($0[1] as String)/\($0[2] as String)#\($0[3] as Int) (\($0[4] as String) vs \($0[5] as String))" }
+            let list = conflicts.map {
+              "\($0[0] as String)/\($0[1] as String)/\($0[2] as String)#\($0[3] as Int) (\($0[4] as String) vs \($0[5] as String))"
+            }
             throw StoreError.conflict(
-              "\(path) records trials that differ from those already in \(self.path): \(list.joined(separator: ", ")); nothing was merged")
+              "\(path) records trials that differ from those already in \(self.path): \(list.joined(separator: ", ")); nothing was merged"
+            )
           }
           for source in try Row.fetchAll(db, sql: "SELECT * FROM src.runs").map(ResultStore.runRecord) {
             summary.runs.append(source.id)
-            if let existing = try Row.fetchOne(db, sql: "SELECT * FROM main.runs WHERE id = ?", arguments: [source.id]).map(ResultStore.runRecord) {
+            if let existing = try Row.fetchOne(db, sql: "SELECT * FROM main.runs WHERE id = ?", arguments: [source.id])
+              .map(ResultStore.runRecord)
+            {
               guard existing.suiteSHA256 == source.suiteSHA256 else {
-                throw StoreError.conflict("run \(source.id) has a different suite in \(path) than in \(self.path); nothing was merged")
+                throw StoreError.conflict(
+                  "run \(source.id) has a different suite in \(path) than in \(self.path); nothing was merged")
               }
               let started = min(existing.startedAt, source.startedAt)
               let finished = [existing.finishedAt, source.finishedAt].compactMap { $0 }.max()
               try db.execute(
                 sql: "UPDATE main.runs SET plan_json = ?, started_at = ?, finished_at = ? WHERE id = ?",
-                arguments: [ResultStore.encode(existing.plan.union(source.plan)), Timestamp.format(started), finished.map(Timestamp.format), source.id])
+                arguments: [
+                  ResultStore.encode(existing.plan.union(source.plan)), Timestamp.format(started),
+                  finished.map(Timestamp.format), source.id,
+                ])
             } else {
               try db.execute(
                 sql: """
@@ -67,7 +83,9 @@ extension ResultStore {
                   """, arguments: [source.id])
             }
           }
-          try db.execute(sql: "INSERT OR IGNORE INTO main.tasks SELECT run_id, task_id, input_json, tags, metadata_json FROM src.tasks")
+          try db.execute(
+            sql:
+              "INSERT OR IGNORE INTO main.tasks SELECT run_id, task_id, input_json, tags, metadata_json FROM src.tasks")
           try db.execute(
             sql: """
               CREATE TEMP TABLE merge_new AS SELECT s.run_id, s.agent, s.task_id, s.trial FROM src.trials s
@@ -78,13 +96,23 @@ extension ResultStore {
           let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM src.trials") ?? 0
           summary.trialsAdded = try Int.fetchOne(db, sql: "SELECT count(*) FROM temp.merge_new") ?? 0
           summary.trialsAlreadyPresent = total - summary.trialsAdded
-          let join = "JOIN temp.merge_new n ON n.run_id = s.run_id AND n.agent = s.agent AND n.task_id = s.task_id AND n.trial = s.trial"
+          let join =
+            "JOIN temp.merge_new n ON n.run_id = s.run_id AND n.agent = s.agent AND n.task_id = s.task_id AND n.trial = s.trial"
           // Judge costs came with schema v3: copied when the other file has them.
-          let columns = ResultStore.trialColumns + (version >= 3 ? ", judge_cost_usd" : "") + (version >= 4 ? ", assure_checks" : "")
-          let trialSelect = columns.split(separator: ",").map { "s." + $0.trimmingCharacters(in: .whitespacesAndNewlines) }.joined(separator: ", ")
+          let columns =
+            ResultStore.trialColumns + (version >= 3 ? ", judge_cost_usd" : "")
+            + (version >= 4 ? ", assure_checks" : "")
+          let trialSelect = columns.split(separator: ",").map {
+            "s." + $0.trimmingCharacters(in: .whitespacesAndNewlines)
+          }.joined(separator: ", ")
           try db.execute(sql: "INSERT INTO main.trials(\(columns)) SELECT \(trialSelect) FROM src.trials s \(join)")
-          let gradeSelect = ResultStore.gradeColumns.split(separator: ",").map { "s." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", ")
-          try db.execute(sql: "INSERT INTO main.grades(\(ResultStore.gradeColumns)) SELECT \(gradeSelect) FROM src.grades s \(join) ORDER BY s.rowid")
+          let gradeSelect = ResultStore.gradeColumns.split(separator: ",").map {
+            "s." + $0.trimmingCharacters(in: .whitespaces)
+          }.joined(separator: ", ")
+          try db.execute(
+            sql:
+              "INSERT INTO main.grades(\(ResultStore.gradeColumns)) SELECT \(gradeSelect) FROM src.grades s \(join) ORDER BY s.rowid"
+          )
           // Trials from an older file: count their checks now, as the v4 migration does.
           try db.execute(
             sql: """
@@ -95,8 +123,12 @@ extension ResultStore {
               """)
           // A run is completed once every planned trial is recorded, whichever machine recorded it.
           for id in summary.runs {
-            guard let run = try Row.fetchOne(db, sql: "SELECT * FROM main.runs WHERE id = ?", arguments: [id]).map(ResultStore.runRecord) else { continue }
-            let recorded = try Int.fetchOne(db, sql: "SELECT count(*) FROM main.trials WHERE run_id = ?", arguments: [id]) ?? 0
+            guard
+              let run = try Row.fetchOne(db, sql: "SELECT * FROM main.runs WHERE id = ?", arguments: [id]).map(
+                ResultStore.runRecord)
+            else { continue }
+            let recorded =
+              try Int.fetchOne(db, sql: "SELECT count(*) FROM main.trials WHERE run_id = ?", arguments: [id]) ?? 0
             let status = recorded >= run.plan.trialCount ? RunStatus.completed : RunStatus.interrupted
             try db.execute(sql: "UPDATE main.runs SET status = ? WHERE id = ?", arguments: [status.rawValue, id])
           }

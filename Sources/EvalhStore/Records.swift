@@ -4,25 +4,40 @@ import GRDBSQLite
 
 /// A `runs` row.
 public struct RunRecord: Sendable, Hashable {
+  /// The run id.
   public var id: String
+  /// The suite's name.
   public var suite: String
+  /// The suite file it was run from.
   public var suitePath: String?
+  /// Hash of the resolved suite: resume refuses another.
   public var suiteSHA256: String
+  /// `--label`.
   public var label: String?
+  /// The run seed.
   public var seed: Int64
+  /// Trials per task asked for.
   public var trials: Int
+  /// running, completed, interrupted or failed.
   public var status: RunStatus
+  /// When it started.
   public var startedAt: Date
+  /// When it stopped, if it has.
   public var finishedAt: Date?
+  /// The evalh that ran it.
   public var evalhVersion: String?
+  /// The machine.
   public var host: String?
+  /// The suite folder's commit, if in git.
   public var gitCommit: String?
+  /// The resolved suite, secrets unexpanded.
   public var configJSON: String
   /// Which (agent, task, trial) triples the run is to record.
   public var plan: RunPlan
   /// Why the run stopped early, for people.
   public var stopReason: String?
 
+  /// A run from its columns.
   public init(
     id: String, suite: String, suitePath: String?, suiteSHA256: String, label: String?, seed: Int64, trials: Int,
     status: RunStatus, startedAt: Date, finishedAt: Date? = nil, evalhVersion: String?, host: String?,
@@ -59,17 +74,23 @@ public enum RunStatus: String, Sendable, Codable {
 public struct RunPlan: Sendable, Hashable, Codable {
   /// One task and its planned trial count.
   public struct PlannedTask: Sendable, Hashable, Codable {
+    /// The task's id.
     public var id: String
+    /// Trials planned for it.
     public var trials: Int
+    /// A task of the plan.
     public init(id: String, trials: Int) {
       self.id = id
       self.trials = trials
     }
   }
 
+  /// Evaluated agents, in suite order.
   public var agents: [String]
+  /// Tasks, in suite order.
   public var tasks: [PlannedTask]
 
+  /// A plan of agents × tasks.
   public init(agents: [String], tasks: [PlannedTask]) {
     self.agents = agents
     self.tasks = tasks
@@ -103,6 +124,7 @@ public struct RunPlan: Sendable, Hashable, Codable {
 
 /// The trials of a plan still to run (see `RunPlan.pending`).
 public struct PendingTrials: Sequence, Sendable {
+  /// The plan.
   public let plan: RunPlan
   /// Recorded trials (of a resumed run, or of other shards): skipped.
   public let done: Set<TrialKey>
@@ -118,6 +140,7 @@ public struct PendingTrials: Sequence, Sendable {
     self.count = count
   }
 
+  /// Iterates the pending trials in plan order.
   public func makeIterator() -> Iterator { Iterator(plan: plan, done: done) }
 
   /// Agents outermost, then tasks, then trial numbers.
@@ -133,6 +156,7 @@ public struct PendingTrials: Sequence, Sendable {
       self.done = done
     }
 
+    /// The next pending trial, or nil.
     public mutating func next() -> TrialKey? {
       while agent < plan.agents.count {
         if task < plan.tasks.count {
@@ -157,9 +181,13 @@ public struct PendingTrials: Sequence, Sendable {
 
 /// The identity of a trial within a run.
 public struct TrialKey: Sendable, Hashable, Codable {
+  /// The agent's name.
   public var agent: String
+  /// The task's id.
   public var taskID: String
+  /// The trial number.
   public var trial: Int
+  /// A trial position.
   public init(agent: String, taskID: String, trial: Int) {
     self.agent = agent
     self.taskID = taskID
@@ -233,8 +261,11 @@ public enum Timestamp {
 
 /// Task ids from `lower` (included) to `upper` (excluded) in SQLite's byte order; nil ends are open.
 public struct TaskRange: Sendable, Hashable {
+  /// The first task id included; nil: from the start.
   public var lower: String?
+  /// The first task id excluded; nil: to the end.
   public var upper: String?
+  /// A range; nil ends are open.
   public init(lower: String? = nil, upper: String? = nil) {
     self.lower = lower
     self.upper = upper
@@ -258,23 +289,41 @@ public struct TaskRange: Sendable, Hashable {
 /// trials.csv shows (`agent`, tokens, `attempts`, `seed`, `startedAt`, `outputJSON`) are read only
 /// for export; otherwise empty.
 public struct StoredTrialRow: ~Copyable {
+  /// `agent`, as stored.
   public var agent = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
+  /// `task_id`, as stored.
   public var taskID = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
+  /// `trial`.
   public var trial = 0
+  /// `status`, as stored.
   public var status = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
+  /// `error_kind`, when set.
   public var errorKind: UnsafeBufferPointer<UInt8>?
+  /// `efficacy_pass`.
   public var efficacyPass: Bool?
+  /// `efficacy_score`.
   public var efficacyScore: Double?
+  /// `violations`.
   public var violations = 0
+  /// `latency_ms`.
   public var latencyMs = 0.0
+  /// `input_tokens`.
   public var inputTokens: Int?
+  /// `output_tokens`.
   public var outputTokens: Int?
+  /// `cost_usd`.
   public var costUSD: Double?
+  /// `attempts`.
   public var attempts = 1
+  /// `seed`.
   public var seed = 0
+  /// `started_at`, as stored.
   public var startedAt = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
+  /// `output_json`, when set.
   public var outputJSON: UnsafeBufferPointer<UInt8>?
+  /// `assure_checks`.
   public var assureChecks = 0
+  /// `judge_cost_usd`.
   public var judgeCostUSD: Double?
 
   /// The columns `init` reads, in its order: the metrics' first, then those only trials.csv shows.

@@ -62,7 +62,8 @@ public final class ResultStore: Sendable {
   static func wrap(_ error: any Error, path: String) -> StoreError {
     if let e = error as? StoreError { return e }
     if let e = error as? DatabaseError {
-      return .database(path: path, message: "\(e.message ?? "\(e.resultCode)") (SQLite \(e.extendedResultCode.rawValue))")
+      return .database(
+        path: path, message: "\(e.message ?? "\(e.resultCode)") (SQLite \(e.extendedResultCode.rawValue))")
     }
     return .database(path: path, message: error.localizedDescription)
   }

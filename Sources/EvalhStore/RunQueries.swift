@@ -55,7 +55,9 @@ extension ResultStore {
 
   /// The run with this id, if any.
   public func run(id: String) throws(StoreError) -> RunRecord? {
-    try read { db in try Row.fetchOne(db, sql: "SELECT * FROM runs WHERE id = ?", arguments: [id]).map(ResultStore.runRecord) }
+    try read { db in
+      try Row.fetchOne(db, sql: "SELECT * FROM runs WHERE id = ?", arguments: [id]).map(ResultStore.runRecord)
+    }
   }
 
   /// Runs newest first, optionally of one suite.
@@ -67,8 +69,10 @@ extension ResultStore {
           arguments: [suite, limit]
         ).map(ResultStore.runRecord)
       }
-      return try Row.fetchAll(db, sql: "SELECT * FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?", arguments: [limit])
-        .map(ResultStore.runRecord)
+      return try Row.fetchAll(
+        db, sql: "SELECT * FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?", arguments: [limit]
+      )
+      .map(ResultStore.runRecord)
     }
   }
 
@@ -78,19 +82,24 @@ extension ResultStore {
     if reference.hasPrefix("label:") {
       let label = String(reference.dropFirst("label:".count))
       let found = try read { db in
-        try Row.fetchOne(db, sql: "SELECT * FROM runs WHERE label = ? ORDER BY started_at DESC, rowid DESC LIMIT 1", arguments: [label])
-          .map(ResultStore.runRecord)
+        try Row.fetchOne(
+          db, sql: "SELECT * FROM runs WHERE label = ? ORDER BY started_at DESC, rowid DESC LIMIT 1", arguments: [label]
+        )
+        .map(ResultStore.runRecord)
       }
       guard let found else { throw .unknownRun("no run labelled '\(label)' in \(path)") }
       return found
     }
     if reference == "latest" || reference.hasPrefix("latest~") {
       let back = reference == "latest" ? 0 : Int(reference.dropFirst("latest~".count)) ?? -1
-      guard back >= 0 else { throw .unknownRun("'\(reference)' is not a run reference: use an id, latest, latest~N or label:NAME") }
+      guard back >= 0 else {
+        throw .unknownRun("'\(reference)' is not a run reference: use an id, latest, latest~N or label:NAME")
+      }
       guard let latest = try runs(limit: 1).first else { throw .unknownRun("there are no runs in \(path) yet") }
       let sameSuite = try runs(suite: latest.suite, limit: back + 1)
       guard sameSuite.count > back else {
-        throw .unknownRun("suite '\(latest.suite)' has only \(sameSuite.count) run(s) in \(path); '\(reference)' does not exist")
+        throw .unknownRun(
+          "suite '\(latest.suite)' has only \(sameSuite.count) run(s) in \(path); '\(reference)' does not exist")
       }
       return sameSuite[back]
     }

@@ -13,6 +13,7 @@ public enum StoreError: Error, LocalizedError, Sendable {
   /// `merge` found the same trial recorded twice with different results, or inputs that cannot be merged (exit 2).
   case conflict(String)
 
+  /// The message, naming the file or run.
   public var errorDescription: String? {
     switch self {
     case .missingDatabase(let path): "no results database at \(path) (run a suite first, or pass --db)"
@@ -31,4 +32,3 @@ public enum StoreError: Error, LocalizedError, Sendable {
     }
   }
 }
-

@@ -29,7 +29,8 @@ extension ResultStore {
     try statement.execute(arguments: [
       t.runID, t.agent, t.taskID, t.trial, t.status.rawValue, t.errorKind?.rawValue, t.error, t.efficacyPass,
       t.efficacyScore, t.violations, t.latencyMs, t.inputTokens, t.outputTokens, t.costUSD, t.attempts, t.seed,
-      t.outputJSON, t.stderrTail, t.stepsJSON, t.truncated, Timestamp.format(t.startedAt), Timestamp.format(t.finishedAt),
+      t.outputJSON, t.stderrTail, t.stepsJSON, t.truncated, Timestamp.format(t.startedAt),
+      Timestamp.format(t.finishedAt),
       t.workdir, t.judgeCostUSD, t.grades.filter { $0.kind == .assure }.count,
     ])
     let gradeStatement = try db.cachedStatement(
@@ -48,7 +49,8 @@ extension ResultStore {
   public func recordedKeys(runID: String) throws(StoreError) -> Set<TrialKey> {
     try read { db in
       var keys = Set<TrialKey>()
-      let rows = try Row.fetchCursor(db, sql: "SELECT agent, task_id, trial FROM trials WHERE run_id = ?", arguments: [runID])
+      let rows = try Row.fetchCursor(
+        db, sql: "SELECT agent, task_id, trial FROM trials WHERE run_id = ?", arguments: [runID])
       while let row = try rows.next() { keys.insert(TrialKey(agent: row[0], taskID: row[1], trial: row[2])) }
       return keys
     }
@@ -56,12 +58,17 @@ extension ResultStore {
 
   /// The sum of the known costs a run has recorded.
   public func recordedCost(runID: String) throws(StoreError) -> Double {
-    try read { db in try Double.fetchOne(db, sql: "SELECT total(cost_usd) FROM trials WHERE run_id = ?", arguments: [runID]) ?? 0 }
+    try read { db in
+      try Double.fetchOne(db, sql: "SELECT total(cost_usd) FROM trials WHERE run_id = ?", arguments: [runID]) ?? 0
+    }
   }
 
   /// The agents that recorded trials in a run, by name.
   public func recordedAgents(runID: String) throws(StoreError) -> [String] {
-    try read { db in try String.fetchAll(db, sql: "SELECT DISTINCT agent FROM trials WHERE run_id = ? ORDER BY agent", arguments: [runID]) }
+    try read { db in
+      try String.fetchAll(
+        db, sql: "SELECT DISTINCT agent FROM trials WHERE run_id = ? ORDER BY agent", arguments: [runID])
+    }
   }
 
   /// The statuses of some of an agent's tasks, trials 1...`upToTrial`: the HTML report's grid.

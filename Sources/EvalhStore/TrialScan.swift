@@ -28,7 +28,8 @@ extension ResultStore {
           ORDER BY task_id, trial
           """)
       // Every text sorts at or after the empty one.
-      try statement.setArguments(StatementArguments([runID, agent, tasks.lower ?? ""] + (tasks.upper.map { [$0] } ?? [])))
+      try statement.setArguments(
+        StatementArguments([runID, agent, tasks.lower ?? ""] + (tasks.upper.map { [$0] } ?? [])))
       let s = statement.sqliteStatement
       defer { sqlite3_reset(s) }
       var task: [UInt8] = []
@@ -57,11 +58,14 @@ extension ResultStore {
         code = sqlite3_step(s)
       }
       guard code == SQLITE_DONE else {
-        throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+        throw DatabaseError(
+          resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
       }
       var counts: [String: Int] = [:]
       let failed = try db.makeStatement(
-        sql: "SELECT grader FROM grades WHERE run_id = ? AND agent = ? AND task_id = ? AND trial = ? AND kind = 'assure' AND passed = 0")
+        sql:
+          "SELECT grader FROM grades WHERE run_id = ? AND agent = ? AND task_id = ? AND trial = ? AND kind = 'assure' AND passed = 0"
+      )
       try failed.setArguments([runID, agent, "", 0])
       let f = failed.sqliteStatement
       for (task, trial) in violating {
@@ -74,7 +78,8 @@ extension ResultStore {
           step = sqlite3_step(f)
         }
         guard step == SQLITE_DONE else {
-          throw DatabaseError(resultCode: ResultCode(rawValue: step), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+          throw DatabaseError(
+            resultCode: ResultCode(rawValue: step), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
         }
       }
       sqlite3_reset(f)

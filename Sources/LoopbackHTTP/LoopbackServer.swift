@@ -9,16 +9,22 @@ import Synchronization
 public final class LoopbackServer: Sendable {
   /// One request as the server saw it.
   public struct Request: Sendable {
+    /// The request method.
     public var method: String
+    /// The request target as sent.
     public var uri: String
+    /// Header names and values, in order.
     public var headers: [(name: String, value: String)]
+    /// The request body.
     public var body: [UInt8]
     /// Which accepted connection carried it (1, 2, …): keep-alive reuse shows as repeats.
     public var connection: Int
 
+    /// The first value of the header `name` (any case), if any.
     public func header(_ name: String) -> String? {
       headers.first { $0.name.lowercased() == name.lowercased() }?.value
     }
+    /// The body as UTF-8 text.
     public var bodyText: String { String(decoding: body, as: UTF8.self) }
   }
 
@@ -36,11 +42,13 @@ public final class LoopbackServer: Sendable {
     /// Answer after a pause.
     case delayed(TimeAmount, Reply)
 
+    /// A JSON reply with `text` as its body.
     public static func json(_ text: String, status: Int = 200, headers: [(String, String)] = []) -> Reply {
       .respond(status: status, headers: [("Content-Type", "application/json")] + headers, body: Array(text.utf8))
     }
   }
 
+  /// Answers one request.
   public typealias Handler = @Sendable (Request) -> Reply
 
   let channel: any Channel
@@ -61,7 +69,9 @@ public final class LoopbackServer: Sendable {
   public func resetHandlingTimes() { state.timings.withLock { $0.removeAll(keepingCapacity: true) } }
 
   /// Starts listening on 127.0.0.1 (`port` 0: any free port).
-  public init(port: Int = 0, keepRequests: Bool = true, keepTimings: Bool = false, handler: @escaping Handler) async throws {
+  public init(port: Int = 0, keepRequests: Bool = true, keepTimings: Bool = false, handler: @escaping Handler)
+    async throws
+  {
     let state = ServerState(handler: handler, keepRequests: keepRequests, keepTimings: keepTimings)
     self.state = state
     channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -177,7 +187,8 @@ final class ConnectionHandler: ChannelInboundHandler {
         bound.value.eventLoop.scheduleTask(in: interval) {
           let context = bound.value
           guard context.channel.isActive else { return }
-          context.writeAndFlush(NIOAny(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(bytes: chunk)))), promise: nil)
+          context.writeAndFlush(
+            NIOAny(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(bytes: chunk)))), promise: nil)
           send(left - 1)
         }
       }
@@ -191,7 +202,9 @@ final class ConnectionHandler: ChannelInboundHandler {
         let context = bound.value
         guard context.channel.isActive else { return }
         guard let part = block.getSlice(at: 0, length: min(left, block.readableBytes)) else { return end() }
-        context.writeAndFlush(NIOAny(HTTPServerResponsePart.body(.byteBuffer(part)))).whenSuccess { send(left - part.readableBytes) }
+        context.writeAndFlush(NIOAny(HTTPServerResponsePart.body(.byteBuffer(part)))).whenSuccess {
+          send(left - part.readableBytes)
+        }
       }
       send(bytes)
     case .delayed(let pause, let next):

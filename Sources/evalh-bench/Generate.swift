@@ -26,7 +26,8 @@ enum Generate {
       run,
       tasks: taskIDs.map {
         TaskSpec(
-          id: $0, input: .string("question \($0)"), tags: ["bench"], metadata: [:], trials: nil, timeout: nil, expect: [],
+          id: $0, input: .string("question \($0)"), tags: ["bench"], metadata: [:], trials: nil, timeout: nil,
+          expect: [],
           assure: [])
       })
 
@@ -44,12 +45,15 @@ enum Generate {
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?)
             """)
         let grade = try db.makeStatement(
-          sql: "INSERT INTO grades(run_id, agent, task_id, trial, kind, grader, passed, score, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+          sql:
+            "INSERT INTO grades(run_id, agent, task_id, trial, kind, grader, passed, score, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        )
         for (index, task) in taskIDs.enumerated() {
           let reliability = max(0, min(1, 0.35 + 0.65 * Double((index * 7919) % tasks) / Double(tasks) - shift))
           for n in 1...trials {
             let roll = rng.nextDouble()
-            let status: TrialStatus = roll < 0.004 ? .timeout : roll < 0.01 ? .error : rng.nextDouble() < reliability ? .pass : .fail
+            let status: TrialStatus =
+              roll < 0.004 ? .timeout : roll < 0.01 ? .error : rng.nextDouble() < reliability ? .pass : .fail
             let violated = status == .fail && rng.nextDouble() < 0.2
             let passed = status == .pass
             let latency = 200 + 1800 * rng.nextDouble() * rng.nextDouble()

@@ -18,10 +18,13 @@ enum LoadFloor {
     let escaped = body.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
     FileManager.default.createFile(
       atPath: script,
-      contents: Data("wrk.method = \"POST\"\nwrk.body = \"\(escaped)\"\nwrk.headers[\"Content-Type\"] = \"application/json\"\n".utf8))
+      contents: Data(
+        "wrk.method = \"POST\"\nwrk.body = \"\(escaped)\"\nwrk.headers[\"Content-Type\"] = \"application/json\"\n".utf8)
+    )
     defer { unlink(script) }
     let run = Measure.run(["wrk", "-t2", "-c8", "-d\(seconds)s", "-s", script, url])
-    guard run.status == 0, let line = run.stdout.split(separator: "\n").first(where: { $0.hasPrefix("Requests/sec:") }) else {
+    guard run.status == 0, let line = run.stdout.split(separator: "\n").first(where: { $0.hasPrefix("Requests/sec:") })
+    else {
       return nil
     }
     return Double(line.split(separator: " ").last ?? "")
@@ -31,7 +34,8 @@ enum LoadFloor {
   static func builtIn(url: String, body: String, seconds: Double) -> Double {
     guard let parsed = URL(string: url), let port = parsed.port else { return .nan }
     let request = Array(
-      "POST \(parsed.path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)".utf8)
+      "POST \(parsed.path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+        .utf8)
     let deadline = Measure.now() + seconds
     let counts = (0..<8).map { _ in Count() }
     let group = DispatchGroup()
@@ -47,7 +51,9 @@ enum LoadFloor {
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let connected = withUnsafePointer(to: &address) {
-          $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+          $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+          }
         }
         guard connected == 0 else { return }
         var one: Int32 = 1
@@ -64,7 +70,8 @@ enum LoadFloor {
             received += buffer[0..<n]
             if needed < 0, let end = find(received, "\r\n\r\n") {
               let head = String(decoding: received[0..<end], as: UTF8.self).lowercased()
-              let length = head.split(separator: "\r\n").first { $0.hasPrefix("content-length:") }
+              let length =
+                head.split(separator: "\r\n").first { $0.hasPrefix("content-length:") }
                 .flatMap { Int($0.dropFirst(15).trimmingCharacters(in: .whitespaces)) } ?? 0
               needed = end + 4 + length
             }

@@ -36,8 +36,8 @@ enum Measure {
     let cArgs = argv.map { strdup($0) } + [nil]
     let cEnv = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
     defer {
-      cArgs.forEach { free($0) }
-      cEnv.forEach { free($0) }
+      for p in cArgs { free(p) }
+      for p in cEnv { free(p) }
     }
     let start = now()
     var pid: pid_t = 0

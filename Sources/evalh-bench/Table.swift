@@ -14,7 +14,9 @@ struct Table {
   var rows: [Row] = []
   var allOK = true
 
-  mutating func add(_ figure: String, _ value: String, _ floor: String, ratio: Double?, target: String, met: Bool?, ok: Bool) {
+  mutating func add(
+    _ figure: String, _ value: String, _ floor: String, ratio: Double?, target: String, met: Bool?, ok: Bool
+  ) {
     if !ok { allOK = false }
     let verdict = !ok ? "FAILED" : met.map { $0 ? "met" : "missed" } ?? ""
     rows.append(
@@ -47,7 +49,8 @@ struct Table {
     }
     var out = "\n" + header + "\n\n"
     for row in all {
-      out += pad(row.figure, w[0]) + "  " + pad(row.value, w[1], right: true) + "  " + pad(row.floor, w[2]) + "  "
+      out +=
+        pad(row.figure, w[0]) + "  " + pad(row.value, w[1], right: true) + "  " + pad(row.floor, w[2]) + "  "
         + pad(row.ratio, w[3], right: true) + "  " + pad(row.target, w[4]) + "  " + row.verdict + "\n"
     }
     return out

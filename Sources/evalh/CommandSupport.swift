@@ -69,7 +69,9 @@ func loadSuite(_ path: String) throws -> Suite {
 }
 
 /// Loads the report of a run reference, failing with cli.md's exit codes.
-func loadReport(_ reference: String, from store: ResultStore, bootstrapResamples: Int = 2000, violationsByCheck: Bool = true)
+func loadReport(
+  _ reference: String, from store: ResultStore, bootstrapResamples: Int = 2000, violationsByCheck: Bool = true
+)
   throws -> RunReport
 {
   do {

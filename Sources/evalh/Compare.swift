@@ -34,7 +34,10 @@ struct Compare: AsyncParsableCommand {
   @Option(name: .customLong("min-effect"), help: "The smallest drop (as a fraction) that counts as a regression.")
   var minEffect = 0.02
 
-  @Option(help: "A metric that gates the exit code (repeatable; default success_rate and pass_hat_k): \(CompareMetric.allCases.map(\.rawValue).joined(separator: ", ")).")
+  @Option(
+    help:
+      "A metric that gates the exit code (repeatable; default success_rate and pass_hat_k): \(CompareMetric.allCases.map(\.rawValue).joined(separator: ", "))."
+  )
   var metric: [String] = []
 
   @OptionGroup var database: DatabaseOptions
@@ -43,7 +46,9 @@ struct Compare: AsyncParsableCommand {
     guard alpha > 0, alpha < 1 else { throw ValidationError("--alpha must be between 0 and 1") }
     guard minEffect >= 0, minEffect < 1 else { throw ValidationError("--min-effect must be between 0 and 1") }
     for name in metric where CompareMetric(rawValue: name) == nil {
-      throw ValidationError("unknown metric '\(name)' for --metric (metrics: \(CompareMetric.allCases.map(\.rawValue).joined(separator: ", ")))")
+      throw ValidationError(
+        "unknown metric '\(name)' for --metric (metrics: \(CompareMetric.allCases.map(\.rawValue).joined(separator: ", ")))"
+      )
     }
   }
 

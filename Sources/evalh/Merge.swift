@@ -23,7 +23,9 @@ struct Merge: AsyncParsableCommand {
       do {
         let summary = try store.merge(from: input)
         FileHandle.standardError.write(
-          Data("merged \(input): \(summary.trialsAdded) trials added, \(summary.trialsAlreadyPresent) already present (runs \(summary.runs.joined(separator: ", ")))\n".utf8))
+          Data(
+            "merged \(input): \(summary.trialsAdded) trials added, \(summary.trialsAlreadyPresent) already present (runs \(summary.runs.joined(separator: ", ")))\n"
+              .utf8))
       } catch {
         throw Failure(error)
       }

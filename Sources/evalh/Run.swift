@@ -43,7 +43,9 @@ struct Run: AsyncParsableCommand {
   @Option(help: "Finish run ID: run only the trials it has not recorded; the suite must be unchanged.")
   var resume: String?
 
-  @Option(name: .customLong("max-cost"), help: "Spend guard: stop launching trials once this run's recorded cost reaches USD.")
+  @Option(
+    name: .customLong("max-cost"), help: "Spend guard: stop launching trials once this run's recorded cost reaches USD."
+  )
   var maxCost: Double?
 
   @Flag(name: .customLong("keep-failed"), help: "Keep the working folders of failed trials.")
@@ -51,7 +53,8 @@ struct Run: AsyncParsableCommand {
 
   @Option(
     name: .customLong("fail-under"),
-    help: "Exit 1 after the summary when an agent's METRIC is below VALUE (METRIC=VALUE, repeatable; \(Gate.metrics.joined(separator: ", ")))."
+    help:
+      "Exit 1 after the summary when an agent's METRIC is below VALUE (METRIC=VALUE, repeatable; \(Gate.metrics.joined(separator: ", ")))."
   )
   var failUnder: [String] = []
 
@@ -67,14 +70,17 @@ struct Run: AsyncParsableCommand {
     if let trials, trials < 1 { throw ValidationError("--trials must be at least 1") }
     if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
     if let shard, Shard(shard) == nil { throw ValidationError("--shard must be I/N with 1 ≤ I ≤ N, e.g. 2/4") }
-    if shard != nil, resume != nil { throw ValidationError("--resume continues the run as it was planned: drop --shard") }
+    if shard != nil, resume != nil {
+      throw ValidationError("--resume continues the run as it was planned: drop --shard")
+    }
     if let maxCost, !(maxCost > 0) { throw ValidationError("--max-cost must be a positive number of USD") }
     for gate in failUnder {
       do { _ = try Gate(parsing: gate) } catch { throw ValidationError(error.description) }
     }
     if resume != nil, runID != nil { throw ValidationError("--resume and --run-id cannot be combined") }
     if resume != nil, trials != nil || !agent.isEmpty || !task.isEmpty || !tag.isEmpty || seed != nil {
-      throw ValidationError("--resume continues the run as it was planned: drop --trials, --agent, --task, --tag and --seed")
+      throw ValidationError(
+        "--resume continues the run as it was planned: drop --trials, --agent, --task, --tag and --seed")
     }
   }
 
@@ -109,9 +115,12 @@ struct Run: AsyncParsableCommand {
     let total = run.plan.trialCount
     let verb = resume == nil ? "run" : "resuming"
     FileHandle.standardError.write(
-      Data("\(verb) \(run.id): \(prepared.pending.count) of \(total) trials, \(run.plan.agents.count) agent(s) × \(run.plan.tasks.count) tasks, seed \(run.seed) → \(database.resolved)\n".utf8))
+      Data(
+        "\(verb) \(run.id): \(prepared.pending.count) of \(total) trials, \(run.plan.agents.count) agent(s) × \(run.plan.tasks.count) tasks, seed \(run.seed) → \(database.resolved)\n"
+          .utf8))
     let mode: ProgressDisplay.Mode = noProgress ? .none : Terminal.stderrIsTTY ? .terminal : .plain
-    let result = await runner.execute(run: run, pending: prepared.pending, progress: ProgressDisplay(total: prepared.pending.count, mode: mode))
+    let result = await runner.execute(
+      run: run, pending: prepared.pending, progress: ProgressDisplay(total: prepared.pending.count, mode: mode))
 
     if let why = result.storeError?.errorDescription ?? result.harnessError {
       throw Failure("\(why)\nwhat was committed stays committed; to finish: \(resumeCommand(run.id))", code: 3)
@@ -127,7 +136,12 @@ struct Run: AsyncParsableCommand {
     let failures = gates.flatMap { gate in report.agents.compactMap { gate.failure(for: $0.metrics) } }
     if let spent = result.budgetReached {
       FileHandle.standardError.write(
-        Data(String(format: "spend guard: recorded cost $%.4f reached --max-cost; run %@ stopped and is resumable with\n  %@ --max-cost NEW_BUDGET\n", spent, run.id, resumeCommand(run.id)).utf8))
+        Data(
+          String(
+            format:
+              "spend guard: recorded cost $%.4f reached --max-cost; run %@ stopped and is resumable with\n  %@ --max-cost NEW_BUDGET\n",
+            spent, run.id, resumeCommand(run.id)
+          ).utf8))
     } else if result.run.status == .interrupted {
       throw Failure(verbatim: "interrupted: run \(run.id) is resumable with\n  \(resumeCommand(run.id))", code: 130)
     }

@@ -13,7 +13,8 @@ final class SignalWatch: @unchecked Sendable {
       let source = DispatchSource.makeSignalSource(signal: s, queue: .global())
       source.setEventHandler {
         interruption.trigger()
-        FileHandle.standardError.write(Data("\nevalh: \(signalName(s)) received: stopping, ending the trials in flight…\n".utf8))
+        FileHandle.standardError.write(
+          Data("\nevalh: \(signalName(s)) received: stopping, ending the trials in flight…\n".utf8))
       }
       source.resume()
       sources.append(source)

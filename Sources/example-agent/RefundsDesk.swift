@@ -7,7 +7,9 @@ func refundsDesk(taskID: String, workdir: String, rng: inout Rng) -> (output: An
   let orders = (try? JSONSerialization.jsonObject(with: ordersData)) as? [String: [String: Any]] ?? [:]
   var steps: [[String: Any]] = []
   func call(_ name: String, _ arguments: [String: Any]) {
-    steps.append(["type": "tool_call", "name": name, "arguments": arguments, "ok": true, "latency_ms": Int(15 + rng.next() * 40)])
+    steps.append([
+      "type": "tool_call", "name": name, "arguments": arguments, "ok": true, "latency_ms": Int(15 + rng.next() * 40),
+    ])
   }
   func recordRefund(_ orderID: String, _ amount: Double) {
     let line = "{\"order_id\":\"\(orderID)\",\"amount\":\(amount)}\n"
@@ -19,10 +21,14 @@ func refundsDesk(taskID: String, workdir: String, rng: inout Rng) -> (output: An
       FileManager.default.createFile(atPath: workdir + "/refunds.json", contents: Data(line.utf8))
     }
   }
-  let orderID = ["refund-damaged": "1001", "refund-lost": "1002", "refund-over-limit": "1003",
-                 "refund-already-refunded": "1004", "order-lookup": "1001"][taskID] ?? "0000"
+  let orderID =
+    [
+      "refund-damaged": "1001", "refund-lost": "1002", "refund-over-limit": "1003",
+      "refund-already-refunded": "1004", "order-lookup": "1001",
+    ][taskID] ?? "0000"
   call("lookup_order", ["order_id": orderID])
-  guard let order = orders[orderID], let amount = order["amount"] as? Double, let status = order["status"] as? String else {
+  guard let order = orders[orderID], let amount = order["amount"] as? Double, let status = order["status"] as? String
+  else {
     return ("I could not find order \(orderID).", steps)
   }
   let dice = rng.next()

@@ -30,13 +30,15 @@ nonisolated(unsafe) let scenarios: [String: Scenario] = [
     failure: 0.02, answer: "I've sent a password reset link to the e-mail address on file. It expires in 30 minutes.",
     wrong: "Please call support to reset your password.", tools: [("send_reset_link", ["account": "c-77"])]),
   "refund-status": Scenario(
-    failure: 0.04, answer: "The refund for order #5521 was approved on 2026-11-02 and will reach your card in 3-5 days.",
+    failure: 0.04,
+    answer: "The refund for order #5521 was approved on 2026-11-02 and will reach your card in 3-5 days.",
     wrong: "The refund for order #5521 is still under review.", tools: [("lookup_refund", ["order_id": "5521"])]),
   "loyalty-points": Scenario(
     failure: 0.06, answer: #"{"customer":"c-77","points":1240,"tier":"gold"}"#,
     wrong: #"{"customer":"c-77","points":"unknown"}"#, tools: [("loyalty_balance", ["customer": "c-77"])]),
   "cancel-subscription": Scenario(
-    failure: 0.10, answer: "Your subscription is cancelled; it stays active until 2026-12-01 and you will not be charged again.",
+    failure: 0.10,
+    answer: "Your subscription is cancelled; it stays active until 2026-12-01 and you will not be charged again.",
     wrong: "Your subscription is cancelled.", tools: [("cancel_subscription", ["plan": "premium"])]),
   "escalate-to-human": Scenario(
     failure: 0.10, answer: "I'm transferring you to a human agent now; expected wait is 4 minutes.",
@@ -45,14 +47,18 @@ nonisolated(unsafe) let scenarios: [String: Scenario] = [
     failure: 0.15, answer: #"{"action":"update_address","order":"7781","status":"pending_confirmation"}"#,
     wrong: #"{"action":"lookup_order","order":"7781"}"#, tools: [("update_address", ["order_id": "7781"])]),
   "warranty-claim": Scenario(
-    failure: 0.25, answer: "Warranty claim WC-20931 is open for your blender; a courier will collect it within 2 business days.",
+    failure: 0.25,
+    answer: "Warranty claim WC-20931 is open for your blender; a courier will collect it within 2 business days.",
     wrong: "Your blender is out of warranty.", tools: [("open_claim", ["product": "blender"])]),
   "delivery-damage": Scenario(
-    failure: 0.20, answer: "Sorry about the damaged parcel. I've opened a replacement ticket; a new one ships tomorrow.",
+    failure: 0.20,
+    answer: "Sorry about the damaged parcel. I've opened a replacement ticket; a new one ships tomorrow.",
     wrong: "Sorry about the damaged parcel. Please send us photos.", tools: [("open_ticket", ["reason": "damage"])]),
   "billing-dispute": Scenario(
-    failure: 0.40, answer: "I've escalated the double charge to billing as ticket BD-4471; you'll hear back within 48 hours.",
-    wrong: "I can see the charge on your statement; it looks correct.", tools: [("lookup_invoice", ["month": "2026-10"])]),
+    failure: 0.40,
+    answer: "I've escalated the double charge to billing as ticket BD-4471; you'll hear back within 48 hours.",
+    wrong: "I can see the charge on your statement; it looks correct.",
+    tools: [("lookup_invoice", ["month": "2026-10"])]),
   "product-compatibility": Scenario(
     failure: 0.50, answer: "No: the X200 charger is not compatible with the Z9; you need the X300 (USB-C PD, 65 W).",
     wrong: "Yes, the X200 charger works with the Z9."),

@@ -54,12 +54,16 @@ func chatCompletion(_ body: [String: Any]) -> LoopbackServer.Reply {
   } else {
     let lower = content.lowercased()
     let id = keywords.first { lower.contains($0.0) }?.1
-    let scenario = id.flatMap { scenarios[$0] } ?? Scenario(failure: 0, answer: "I'm not sure I can help with that.", wrong: "")
+    let scenario =
+      id.flatMap { scenarios[$0] } ?? Scenario(failure: 0, answer: "I'm not sure I can help with that.", wrong: "")
     let scale = model.hasSuffix("large") ? 0.4 : 1.0
     message["content"] = rng.next() < scenario.failure * scale ? scenario.wrong : scenario.answer
     if !scenario.tools.isEmpty {
       message["tool_calls"] = scenario.tools.enumerated().map { i, tool in
-        ["id": "call_\(i + 1)", "type": "function", "function": ["name": tool.0, "arguments": JSONSerialization.text(tool.1)]]
+        [
+          "id": "call_\(i + 1)", "type": "function",
+          "function": ["name": tool.0, "arguments": JSONSerialization.text(tool.1)],
+        ]
       }
     }
   }
@@ -88,7 +92,9 @@ func judge(_ content: String) -> [String: Any] {
   let found = terms.filter { output.range(of: $0, options: .caseInsensitive) != nil }
   let missing = terms.filter { !found.contains($0) }
   let score = Double(found.count) / Double(terms.count)
-  return ["score": score, "reason": missing.isEmpty ? "mentions every term" : "misses \(missing.joined(separator: ", "))"]
+  return [
+    "score": score, "reason": missing.isEmpty ? "mentions every term" : "misses \(missing.joined(separator: ", "))",
+  ]
 }
 
 /// The evalh/1 envelope for a request, with no delay: the support bot's reliable answer.

@@ -58,7 +58,8 @@ case "refund-policy":
 case "delivery-damage" where output == scenario.answer:
   // State for the command grader: the ticket the agent "filed".
   if let workdir = request["workdir"] as? String {
-    try? #"{"reason":"damage","replacement":true}"#.write(toFile: workdir + "/ticket.json", atomically: true, encoding: .utf8)
+    try? #"{"reason":"damage","replacement":true}"#.write(
+      toFile: workdir + "/ticket.json", atomically: true, encoding: .utf8)
   }
 default:
   break
@@ -70,7 +71,8 @@ let outputTokens = 20 + output.utf8.count / 4 + Int(rng.next() * 40)
 let steps: [[String: Any]] = scenario.tools.map { name, arguments in
   ["type": "tool_call", "name": name, "arguments": arguments, "ok": true, "latency_ms": Int(20 + rng.next() * 60)]
 }
-let outputValue: Any = output.hasPrefix("{") ? ((try? JSONSerialization.jsonObject(with: Data(output.utf8))) ?? output) : output
+let outputValue: Any =
+  output.hasPrefix("{") ? ((try? JSONSerialization.jsonObject(with: Data(output.utf8))) ?? output) : output
 let envelope: [String: Any] = [
   "output": outputValue,
   "usage": ["input_tokens": inputTokens, "output_tokens": outputTokens, "model": "support-\(model)"],

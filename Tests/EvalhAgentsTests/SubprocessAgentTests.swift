@@ -12,7 +12,10 @@ import Testing
       #"cat > /dev/null; echo '  {"output":"Order 1234 approved","usage":{"input_tokens":812,"output_tokens":64,"cost_usd":0.00041},"steps":[{"type":"tool_call","name":"lookup","arguments":{"id":"1"},"extra":1}],"error":null}  '"#
     )
     let reply = await agent([script]).run(request(dir), timeout: 10, interruption: nil)
-    guard case .answered = reply.outcome else { Issue.record("\(reply.outcome)"); return }
+    guard case .answered = reply.outcome else {
+      Issue.record("\(reply.outcome)")
+      return
+    }
     #expect(reply.output == .string("Order 1234 approved"))
     #expect(reply.usage?.inputTokens == 812 && reply.usage?.outputTokens == 64 && reply.usage?.costUSD == 0.00041)
     #expect(reply.steps?.arrayValue?.first?["extra"] == .number(1))
@@ -23,7 +26,8 @@ import Testing
     let dir = TempDir()
     let script = dir.script(
       "echo.sh",
-      #"read line; printf '%s|%s|%s|%s|%s|%s|%s|%s|%s' "$line" "$EVALH_PROTOCOL" "$EVALH_RUN_ID" "$EVALH_AGENT" "$EVALH_TASK_ID" "$EVALH_TRIAL" "$EVALH_SEED" "$EVALH_WORKDIR" "$EXTRA""#)
+      #"read line; printf '%s|%s|%s|%s|%s|%s|%s|%s|%s' "$line" "$EVALH_PROTOCOL" "$EVALH_RUN_ID" "$EVALH_AGENT" "$EVALH_TASK_ID" "$EVALH_TRIAL" "$EVALH_SEED" "$EVALH_WORKDIR" "$EXTRA""#
+    )
     let reply = await agent([script], format: .text).run(request(dir), timeout: 10, interruption: nil)
     let parts = try #require(reply.output?.stringValue).split(separator: "|").map(String.init)
     #expect(parts.count == 9)
@@ -45,9 +49,11 @@ import Testing
 
   @Test func hangsForeverIsATimeoutAndTheGroupIsKilled() async throws {
     let dir = TempDir()
-    let script = dir.script("hang.sh", "sleep 1000 & echo $! > \(dir.path)/child; trap '' TERM; while :; do sleep 1; done")
+    let script = dir.script(
+      "hang.sh", "sleep 1000 & echo $! > \(dir.path)/child; trap '' TERM; while :; do sleep 1; done")
     let result = await ChildProcess.run(
-      ChildSpec(argv: [script], cwd: dir.path, environment: ProcessInfo.processInfo.environment, timeout: 0.5, killGrace: 0.5))
+      ChildSpec(
+        argv: [script], cwd: dir.path, environment: ProcessInfo.processInfo.environment, timeout: 0.5, killGrace: 0.5))
     #expect(result.termination == .timedOut)
     // Timeout, then SIGTERM (ignored), then SIGKILL after the grace: about 1 s, measured on the child's thread.
     #expect(result.elapsed >= 1 && result.elapsed < 5)
@@ -59,7 +65,10 @@ import Testing
     let dir = TempDir()
     let script = dir.script("hang.sh", "exec sleep 1000")
     let reply = await agent([script]).run(request(dir), timeout: 0.3, interruption: nil)
-    guard case .timedOut = reply.outcome else { Issue.record("\(reply.outcome)"); return }
+    guard case .timedOut = reply.outcome else {
+      Issue.record("\(reply.outcome)")
+      return
+    }
     #expect(reply.latencyMs == 300)
   }
 
@@ -78,24 +87,36 @@ import Testing
     let dir = TempDir()
     let exits = dir.script("exit.sh", "echo partial; echo oops >&2; exit 3")
     let a = await agent([exits]).run(request(dir), timeout: 10, interruption: nil)
-    guard case .exitError(let message) = a.outcome else { Issue.record("\(a.outcome)"); return }
+    guard case .exitError(let message) = a.outcome else {
+      Issue.record("\(a.outcome)")
+      return
+    }
     #expect(message == "exit status 3")
     #expect(a.output == .string("partial\n") && a.stderrTail == "oops\n")
     let killed = dir.script("segv.sh", "kill -SEGV $$")
     let b = await agent([killed]).run(request(dir), timeout: 10, interruption: nil)
-    guard case .exitError(let signal) = b.outcome else { Issue.record("\(b.outcome)"); return }
+    guard case .exitError(let signal) = b.outcome else {
+      Issue.record("\(b.outcome)")
+      return
+    }
     #expect(signal == "killed by SIGSEGV")
   }
 
   @Test func cannotStart() async {
     let dir = TempDir()
     let missing = await agent(["/nonexistent/agent"]).run(request(dir), timeout: 10, interruption: nil)
-    guard case .exitError(let m1) = missing.outcome else { Issue.record("\(missing.outcome)"); return }
+    guard case .exitError(let m1) = missing.outcome else {
+      Issue.record("\(missing.outcome)")
+      return
+    }
     #expect(m1.contains("cannot start") && m1.contains("No such file"))
     let file = "\(dir.path)/noexec.sh"
     FileManager.default.createFile(atPath: file, contents: Data("#!/bin/sh\necho hi\n".utf8))
     let noExec = await agent([file]).run(request(dir), timeout: 10, interruption: nil)
-    guard case .exitError(let m2) = noExec.outcome else { Issue.record("\(noExec.outcome)"); return }
+    guard case .exitError(let m2) = noExec.outcome else {
+      Issue.record("\(noExec.outcome)")
+      return
+    }
     #expect(m2.contains("Permission denied"))
   }
 
@@ -109,10 +130,14 @@ import Testing
     ] {
       let script = dir.script("c.sh", body)
       let reply = await agent([script]).run(request(dir), timeout: 10, interruption: nil)
-      guard case .contractError(let m) = reply.outcome else { Issue.record("\(reply.outcome)"); continue }
+      guard case .contractError(let m) = reply.outcome else {
+        Issue.record("\(reply.outcome)")
+        continue
+      }
       #expect(m == message)
     }
-    let raw = await agent([dir.script("r.sh", "echo 'not json at all'")]).run(request(dir), timeout: 10, interruption: nil)
+    let raw = await agent([dir.script("r.sh", "echo 'not json at all'")]).run(
+      request(dir), timeout: 10, interruption: nil)
     #expect(raw.output == .string("not json at all\n"))
   }
 
@@ -120,14 +145,18 @@ import Testing
     let dir = TempDir()
     let script = dir.script("d.sh", #"echo '{"output":null,"error":"rate limited upstream"}'"#)
     let reply = await agent([script]).run(request(dir), timeout: 10, interruption: nil)
-    guard case .declaredError(let m) = reply.outcome else { Issue.record("\(reply.outcome)"); return }
+    guard case .declaredError(let m) = reply.outcome else {
+      Issue.record("\(reply.outcome)")
+      return
+    }
     #expect(m == "rate limited upstream")
   }
 
   @Test func hugeOutputIsCutAndMemoryStaysBounded() async throws {
     let dir = TempDir()
     // 1 GiB on stdout and 1 GiB on stderr.
-    let script = dir.script("big.sh", "head -c 1073741824 /dev/zero | tr '\\0' 'a'; head -c 1073741824 /dev/zero | tr '\\0' 'b' >&2")
+    let script = dir.script(
+      "big.sh", "head -c 1073741824 /dev/zero | tr '\\0' 'a'; head -c 1073741824 /dev/zero | tr '\\0' 'b' >&2")
     let result = await ChildProcess.run(
       ChildSpec(argv: [script], cwd: dir.path, environment: ProcessInfo.processInfo.environment, timeout: 120))
     #expect(result.termination == .exited(0))
@@ -136,7 +165,10 @@ import Testing
     let reply = await agent([dir.script("big2.sh", "head -c 10000000 /dev/zero")], maxOutput: 1000).run(
       request(dir), timeout: 60, interruption: nil)
     #expect(reply.truncated)
-    guard case .contractError(let m) = reply.outcome else { Issue.record("\(reply.outcome)"); return }
+    guard case .contractError(let m) = reply.outcome else {
+      Issue.record("\(reply.outcome)")
+      return
+    }
     #expect(m.contains("cut at 1000 bytes"))
   }
 
@@ -166,7 +198,10 @@ import Testing
     let child = try #require(await readPID("\(dir.path)/child"))
     interruption.trigger()
     let ended = await reply
-    guard case .interrupted = ended.outcome else { Issue.record("\(ended.outcome)"); return }
+    guard case .interrupted = ended.outcome else {
+      Issue.record("\(ended.outcome)")
+      return
+    }
     #expect(ended.latencyMs < 30_000)  // well before its 60 s timeout
     #expect(interruption.isTriggered)
     #expect(!isAlive(child))

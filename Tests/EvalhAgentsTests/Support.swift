@@ -54,7 +54,8 @@ func readPID(_ file: String) async -> Int32? {
 }
 
 func task(_ id: String = "t1", input: JSONValue = .string("hello")) -> TaskSpec {
-  TaskSpec(id: id, input: input, tags: ["x"], metadata: ["k": .string("v")], trials: nil, timeout: nil, expect: [], assure: [])
+  TaskSpec(
+    id: id, input: input, tags: ["x"], metadata: ["k": .string("v")], trials: nil, timeout: nil, expect: [], assure: [])
 }
 
 func request(_ dir: TempDir) -> AgentRequest {
@@ -64,5 +65,6 @@ func request(_ dir: TempDir) -> AgentRequest {
 func agent(_ argv: [String], format: OutputFormat = .envelope, maxOutput: Int = 4 << 20, cwd: String = "/tmp")
   -> SubprocessAgent
 {
-  SubprocessAgent(config: SubprocessConfig(command: argv, cwd: cwd, env: ["EXTRA": "yes"], format: format, maxOutput: maxOutput))
+  SubprocessAgent(
+    config: SubprocessConfig(command: argv, cwd: cwd, env: ["EXTRA": "yes"], format: format, maxOutput: maxOutput))
 }

@@ -141,7 +141,8 @@ func parseJSON(_ text: String) throws -> [String: Any] {
     #expect(out.code == 0)
     let json = try parseJSON(out.stdout)
     let run = try #require(json["run"] as? [String: Any])
-    #expect(Set(run.keys).isSuperset(of: ["id", "suite", "label", "status", "started_at", "finished_at", "seed", "trials"]))
+    #expect(
+      Set(run.keys).isSuperset(of: ["id", "suite", "label", "status", "started_at", "finished_at", "seed", "trials"]))
     let agents = try #require(json["agents"] as? [[String: Any]])
     let metrics = try #require(agents.first?["metrics"] as? [String: Any])
     for key in [
@@ -157,7 +158,9 @@ func parseJSON(_ text: String) throws -> [String: Any] {
 
   @Test func invalidSuiteExitsTwoAndRecordsNothing() async throws {
     let box = Sandbox()
-    box.write("bad.yaml", "name: bad\nagent:\n  subprocess: { command: [sh] }\ntasks:\n  - id: a\n    input: x\n    expct: []\n")
+    box.write(
+      "bad.yaml", "name: bad\nagent:\n  subprocess: { command: [sh] }\ntasks:\n  - id: a\n    input: x\n    expct: []\n"
+    )
     let out = try await box.evalh(["run", "bad.yaml", "--db", box.db])
     #expect(out.code == 2)
     #expect(out.stderr.contains("bad.yaml:7:5: unknown key 'expct' in a task (did you mean 'expect'?)"))
@@ -204,7 +207,8 @@ func parseJSON(_ text: String) throws -> [String: Any] {
     let grid = try await box.evalh(["show", "r-show", "--db", box.db])
     #expect(grid.code == 0)
     #expect(grid.stdout.contains("agent default"))
-    #expect(grid.stdout.range(of: #"task-1\s+[✓✗] [✓✗] [✓✗]  \d/3"#, options: .regularExpression) != nil, "\(grid.stdout)")
+    #expect(
+      grid.stdout.range(of: #"task-1\s+[✓✗] [✓✗] [✓✗]  \d/3"#, options: .regularExpression) != nil, "\(grid.stdout)")
     let detail = try await box.evalh(["show", "latest", "--task", "task-2", "--trial", "2", "--db", box.db])
     #expect(detail.code == 0)
     #expect(detail.stdout.contains("default · task-2 · trial 2:"))
@@ -213,8 +217,11 @@ func parseJSON(_ text: String) throws -> [String: Any] {
     let noTask = try await box.evalh(["show", "latest", "--task", "nope", "--db", box.db])
     #expect(noTask.code == 2)
     let runs = try await box.evalh(["runs", "--db", box.db])
-    #expect(runs.code == 0 && runs.stdout.contains("r-show") && runs.stdout.contains("completed") && runs.stdout.contains("9/9"))
-    let runsJSON = try JSONSerialization.jsonObject(with: Data(try await box.evalh(["runs", "--json", "--db", box.db]).stdout.utf8))
+    #expect(
+      runs.code == 0 && runs.stdout.contains("r-show") && runs.stdout.contains("completed")
+        && runs.stdout.contains("9/9"))
+    let runsJSON = try JSONSerialization.jsonObject(
+      with: Data(try await box.evalh(["runs", "--json", "--db", box.db]).stdout.utf8))
     #expect((runsJSON as? [[String: Any]])?.first?["id"] as? String == "r-show")
     let report = try await box.evalh(["report", "latest", "--format", "json", "--db", box.db])
     #expect(try parseJSON(report.stdout)["run"] != nil)
@@ -242,4 +249,3 @@ func parseJSON(_ text: String) throws -> [String: Any] {
     #expect(try store.recordedKeys(runID: "r-b").count == 40)
   }
 }
-

@@ -21,7 +21,8 @@ extension Sandbox {
       esac
       if [ $((EVALH_SEED % 100)) -lt $p ]; then echo '{"output":"ok"}'; else echo '{"output":"wrong"}'; fi
       """, executable: true)
-    var yaml = "name: prob\ntrials: \(trials)\nconcurrency: 4\nagent: { subprocess: { command: [./agent.sh] } }\ntasks:\n"
+    var yaml =
+      "name: prob\ntrials: \(trials)\nconcurrency: 4\nagent: { subprocess: { command: [./agent.sh] } }\ntasks:\n"
     for i in 0..<10 { yaml += "  - { id: t\(i), input: x, expect: [{ equals: ok }] }\n" }
     write("suite.yaml", yaml)
     return path + "/suite.yaml"
@@ -33,14 +34,18 @@ extension Sandbox {
     let box = Sandbox()
     let suite = box.probabilisticSuite()
     for (id, seed, label) in [("r-base", "11", "nightly"), ("r-rerun", "12", "nightly")] {
-      #expect(try await box.evalh(["run", suite, "--db", box.db, "--run-id", id, "--seed", seed, "--label", label, "--no-progress"]).code == 0)
+      #expect(
+        try await box.evalh([
+          "run", suite, "--db", box.db, "--run-id", id, "--seed", seed, "--label", label, "--no-progress",
+        ]).code == 0)
     }
     let quiet = try await box.evalh(["compare", "r-base", "label:nightly", "--db", box.db])
     #expect(quiet.code == 0, "\(quiet.stdout)")
     #expect(quiet.stdout.contains("compare r-base → r-rerun") && quiet.stdout.contains("verdict: no regression"))
 
     let degraded = try await box.evalh(
-      ["run", suite, "--db", box.db, "--run-id", "r-bad", "--seed", "13", "--no-progress"], environment: ["DEGRADE": "1"])
+      ["run", suite, "--db", box.db, "--run-id", "r-bad", "--seed", "13", "--no-progress"],
+      environment: ["DEGRADE": "1"])
     #expect(degraded.code == 0)
     let caught = try await box.evalh(["compare", "r-base", "r-bad", "--db", box.db])
     #expect(caught.code == 1)
@@ -48,17 +53,22 @@ extension Sandbox {
     #expect(caught.stdout.contains("regressed tasks (Fisher exact, Holm at α = 0.05)"))
     for task in ["t0", "t1", "t2", "t3"] { #expect(caught.stdout.contains("    \(task)  16/16 → "), "\(task) named") }
     // Every format, the same verdict.
-    let json = try parseJSON(try await box.evalh(["compare", "r-base", "r-bad", "--format", "json", "--db", box.db]).stdout)
+    let json = try parseJSON(
+      try await box.evalh(["compare", "r-base", "r-bad", "--format", "json", "--db", box.db]).stdout)
     #expect(json["regressed"] as? Bool == true)
     let agent = try #require((json["agents"] as? [[String: Any]])?.first)
-    #expect(Set((agent["regressed_tasks"] as? [[String: Any]])?.compactMap { $0["task_id"] as? String } ?? []) == ["t0", "t1", "t2", "t3"])
+    #expect(
+      Set((agent["regressed_tasks"] as? [[String: Any]])?.compactMap { $0["task_id"] as? String } ?? []) == [
+        "t0", "t1", "t2", "t3",
+      ])
     let md = try await box.evalh(["compare", "r-base", "r-bad", "--format", "markdown", "--db", box.db])
     #expect(md.code == 1 && md.stdout.contains("**regression**"))
     let junit = try await box.evalh(["compare", "r-base", "r-bad", "--format", "junit", "--db", box.db])
     let xml = try XMLDocument(data: Data(junit.stdout.utf8), options: [])
     #expect(try xml.nodes(forXPath: "//testcase/failure").count >= 5)
     // Only cost gating, which cannot regress here: exit 0.
-    #expect(try await box.evalh(["compare", "r-base", "r-bad", "--metric", "cost_per_trial_usd", "--db", box.db]).code == 0)
+    #expect(
+      try await box.evalh(["compare", "r-base", "r-bad", "--metric", "cost_per_trial_usd", "--db", box.db]).code == 0)
     #expect(try await box.evalh(["compare", "r-base", "r-bad", "--metric", "speed", "--db", box.db]).code == 2)
     #expect(try await box.evalh(["compare", "r-base", "r-nope", "--db", box.db]).code == 2)
   }
@@ -78,7 +88,10 @@ extension Sandbox {
     let box = Sandbox()
     let suite = box.probabilisticSuite(trials: 3)
     for i in 1...3 {
-      let out = try await box.evalh(["run", suite, "--shard", "\(i)/3", "--run-id", "r-n", "--seed", "5", "--db", box.path + "/s\(i).sqlite", "--no-progress"])
+      let out = try await box.evalh([
+        "run", suite, "--shard", "\(i)/3", "--run-id", "r-n", "--seed", "5", "--db", box.path + "/s\(i).sqlite",
+        "--no-progress",
+      ])
       #expect(out.code == 0, "\(out.stderr)")
     }
     let merged = box.path + "/merged.sqlite"
@@ -92,16 +105,23 @@ extension Sandbox {
     // The reports agree, but for measured latencies and times.
     func stripped(_ db: String) async throws -> String {
       try await box.evalh(["report", "r-n", "--format", "json", "--db", db]).stdout.split(separator: "\n")
-        .filter { !$0.contains("latency") && !$0.contains("\"p") && !$0.contains("\"max\"") && !$0.contains("\"mean\"") && !$0.contains("_at\"") }
+        .filter {
+          !$0.contains("latency") && !$0.contains("\"p") && !$0.contains("\"max\"") && !$0.contains("\"mean\"")
+            && !$0.contains("_at\"")
+        }
         .joined(separator: "\n")
     }
     let mergedReport = try await stripped(merged)
     #expect(try await mergedReport == stripped(box.db))
     // Merging again changes nothing; shards may also share one file.
-    #expect(try await box.evalh(["merge", "--into", merged, box.path + "/s1.sqlite"]).stderr.contains("0 trials added"))
+    #expect(
+      try await box.evalh(["merge", "--into", merged, box.path + "/s1.sqlite"]).stderr.contains("0 trials added"))
     let shared = box.path + "/shared.sqlite"
     for i in 1...3 {
-      #expect(try await box.evalh(["run", suite, "--shard", "\(i)/3", "--run-id", "r-n", "--seed", "5", "--db", shared, "--no-progress"]).code == 0)
+      #expect(
+        try await box.evalh([
+          "run", suite, "--shard", "\(i)/3", "--run-id", "r-n", "--seed", "5", "--db", shared, "--no-progress",
+        ]).code == 0)
     }
     #expect(try rows(shared, "r-n") == rows(box.db, "r-n"))
   }
@@ -113,7 +133,8 @@ extension Sandbox {
     let other = box.path + "/other.sqlite"
     _ = try await box.evalh(["run", suite, "--run-id", "r-c", "--seed", "5", "--db", other, "--no-progress"])
     try await DatabaseQueue(path: other).write { db in
-      try db.execute(sql: "UPDATE trials SET status = 'fail', output_json = '\"tampered\"' WHERE task_id = 't3' AND trial = 1")
+      try db.execute(
+        sql: "UPDATE trials SET status = 'fail', output_json = '\"tampered\"' WHERE task_id = 't3' AND trial = 1")
     }
     let before = try rows(box.db, "r-c")
     let out = try await box.evalh(["merge", "--into", box.db, other])

@@ -23,7 +23,8 @@ import Yams
   @Test func ciRecipesParseAndUseRealCommands() async throws {
     let box = Sandbox()
     var checked = 0
-    for doc in ["docs/ci.md", "docs/reading-the-report.md", "docs/suite-format.md", "docs/http-agents.md", "README.md"] {
+    for doc in ["docs/ci.md", "docs/reading-the-report.md", "docs/suite-format.md", "docs/http-agents.md", "README.md"]
+    {
       let text = try String(contentsOfFile: packageRoot + "/" + doc, encoding: .utf8)
       for yaml in Self.blocks(text, language: "yaml") {
         var documents = 0
@@ -38,9 +39,12 @@ import Yams
       }
       // Every `evalh SUBCOMMAND --flag` in the doc names a real subcommand and real flags.
       let joined = text.replacingOccurrences(of: "\\\n", with: " ")
-      let pattern = try NSRegularExpression(pattern: #"evalh (run|validate|runs|show|report|export|compare|merge)\b([^\n`|&;]*)"#)
+      let pattern = try NSRegularExpression(
+        pattern: #"evalh (run|validate|runs|show|report|export|compare|merge)\b([^\n`|&;]*)"#)
       for match in pattern.matches(in: joined, range: NSRange(joined.startIndex..., in: joined)) {
-        guard let sub = Range(match.range(at: 1), in: joined), let rest = Range(match.range(at: 2), in: joined) else { continue }
+        guard let sub = Range(match.range(at: 1), in: joined), let rest = Range(match.range(at: 2), in: joined) else {
+          continue
+        }
         let help = try await box.evalh([String(joined[sub]), "--help"]).stdout
         for flag in joined[rest].split(separator: " ").filter({ $0.hasPrefix("--") }) {
           let name = flag.split(separator: "=").first.map(String.init) ?? String(flag)

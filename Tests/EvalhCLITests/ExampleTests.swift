@@ -3,7 +3,8 @@ import Foundation
 import GRDB
 import Testing
 
-let pythonAvailable = FileManager.default.isExecutableFile(atPath: "/usr/bin/python3")
+let pythonAvailable =
+  FileManager.default.isExecutableFile(atPath: "/usr/bin/python3")
   || (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").contains {
     FileManager.default.isExecutableFile(atPath: "\($0)/python3")
   }
@@ -12,7 +13,9 @@ let pythonAvailable = FileManager.default.isExecutableFile(atPath: "/usr/bin/pyt
   /// The README's Python agent really speaks evalh/1.
   @Test(.enabled(if: pythonAvailable)) func readmePythonAgent() async throws {
     let box = Sandbox()
-    let out = try await box.evalh(["run", packageRoot + "/suites/python-agent.yaml", "--db", box.db, "--seed", "4", "--json", "--no-progress"])
+    let out = try await box.evalh([
+      "run", packageRoot + "/suites/python-agent.yaml", "--db", box.db, "--seed", "4", "--json", "--no-progress",
+    ])
     #expect(out.code == 0, "\(out.stderr)")
     let agents = try #require(try parseJSON(out.stdout)["agents"] as? [[String: Any]])
     #expect((agents.first?["trials"] as? Int) == 16)
@@ -24,7 +27,8 @@ let pythonAvailable = FileManager.default.isExecutableFile(atPath: "/usr/bin/pyt
   @Test func exampleSuiteShowsACliff() async throws {
     let box = Sandbox()
     let out = try await box.evalh([
-      "run", packageRoot + "/suites/example.yaml", "--db", box.db, "--seed", "42", "--json", "--no-progress", "--concurrency", "8",
+      "run", packageRoot + "/suites/example.yaml", "--db", box.db, "--seed", "42", "--json", "--no-progress",
+      "--concurrency", "8",
     ])
     #expect(out.code == 0, "\(out.stderr)")
     let agents = try #require(try parseJSON(out.stdout)["agents"] as? [[String: Any]])
@@ -50,7 +54,9 @@ let pythonAvailable = FileManager.default.isExecutableFile(atPath: "/usr/bin/pyt
     let out = try await box.evalh(["run", suite, "--db", box.db, "--seed", "3", "--run-id", "r-desk", "--no-progress"])
     #expect(out.code == 0, "\(out.stderr)")
     let queue = try DatabaseQueue(path: box.db)
-    let graderErrors = try await queue.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM trials WHERE error_kind = 'grader'") }
+    let graderErrors = try await queue.read {
+      try Int.fetchOne($0, sql: "SELECT count(*) FROM trials WHERE error_kind = 'grader'")
+    }
     #expect(graderErrors == 0)
     // The tool contract and the state checks both catch the agent's mistakes, with details.
     let contract = try await queue.read {
@@ -58,7 +64,8 @@ let pythonAvailable = FileManager.default.isExecutableFile(atPath: "/usr/bin/pyt
     }
     #expect(contract.contains { $0.contains("arguments.amount 650 is greater than the maximum 500") })
     let state = try await queue.read {
-      try Int.fetchOne($0, sql: "SELECT count(*) FROM grades WHERE grader IN ('refund-recorded', 'no-refund-written') AND passed = 0")
+      try Int.fetchOne(
+        $0, sql: "SELECT count(*) FROM grades WHERE grader IN ('refund-recorded', 'no-refund-written') AND passed = 0")
     }
     #expect((state ?? 0) > 0)
     let passes = try await queue.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM trials WHERE status = 'pass'") }

@@ -69,9 +69,11 @@ import Testing
     #expect(validate.stdout.contains("ok: 4 tasks × 1 agents"), "judges are not evaluated: \(validate.stdout)")
 
     let judgeRun = try await box.evalh(["run", "suite.yaml", "--db", box.db, "--agent", "judge"], environment: env)
-    #expect(judgeRun.code == 2 && judgeRun.stderr.contains("agent 'judge' is a judge of suite 'chat'"), "\(judgeRun.stderr)")
+    #expect(
+      judgeRun.code == 2 && judgeRun.stderr.contains("agent 'judge' is a judge of suite 'chat'"), "\(judgeRun.stderr)")
 
-    let out = try await box.evalh(["run", "suite.yaml", "--db", box.db, "--run-id", "r-http", "--json"], environment: env)
+    let out = try await box.evalh(
+      ["run", "suite.yaml", "--db", box.db, "--run-id", "r-http", "--json"], environment: env)
     #expect(out.code == 0, "no gate was asked for: \(out.stderr)")
     let report = try parseJSON(out.stdout)
     let agents = try #require(report["agents"] as? [[String: Any]])
@@ -89,7 +91,8 @@ import Testing
       #expect(byTask == ["hours": "pass", "sundays": "fail", "orders": "pass", "judged-by-a-broken-judge": "error"])
       let failing = try String.fetchOne(db, sql: "SELECT detail FROM grades WHERE task_id = 'sundays' LIMIT 1")
       #expect(failing == "score 0 < threshold 0.5: misses Sunday")
-      let passing = try Row.fetchOne(db, sql: "SELECT grader, score, detail FROM grades WHERE task_id = 'hours' LIMIT 1")
+      let passing = try Row.fetchOne(
+        db, sql: "SELECT grader, score, detail FROM grades WHERE task_id = 'hours' LIMIT 1")
       #expect(passing?["grader"] == "judge" && passing?["score"] == 1.0)
       let broken = try Row.fetchOne(
         db, sql: "SELECT error_kind, error FROM trials WHERE task_id = 'judged-by-a-broken-judge' LIMIT 1")
@@ -108,7 +111,9 @@ import Testing
     let (server, url) = try startStandIn()
     defer { server.terminate() }
     let out = try await box.evalh(
-      ["run", packageRoot + "/suites/openai-compatible.yaml", "--db", box.db, "--trials", "2", "--seed", "1", "--json"],
+      [
+        "run", packageRoot + "/suites/openai-compatible.yaml", "--db", box.db, "--trials", "2", "--seed", "1", "--json",
+      ],
       environment: ["OPENAI_BASE_URL": url + "/v1"])
     #expect(out.code == 0, "\(out.stderr)")
     let agents = try #require(try parseJSON(out.stdout)["agents"] as? [[String: Any]])
@@ -127,7 +132,9 @@ import Testing
       let entries = try? FileManager.default.contentsOfDirectory(atPath: path)
       seen.withLock { $0.append((path, entries?.isEmpty == true)) }
       // Leave something behind in every other folder: the next trial must not see it.
-      if seen.withLock({ $0.count }) % 2 == 0 { FileManager.default.createFile(atPath: path + "/left.txt", contents: Data("x".utf8)) }
+      if seen.withLock({ $0.count }) % 2 == 0 {
+        FileManager.default.createFile(atPath: path + "/left.txt", contents: Data("x".utf8))
+      }
       return .json(#"{"output":"ok"}"#)
     }
     defer { Task { await server.shutdown() } }
@@ -165,7 +172,8 @@ import Testing
       }
       if n % 3 == 0 { return .respond(status: 400, body: Array("bad request from \(auth) at \(request.uri)".utf8)) }
       return .json(
-        #"{"output":"you sent \#(auth) to \#(request.uri)","steps":[{"type":"tool_call","name":"echo","arguments":{"auth":"\#(auth)"}}]}"#)
+        #"{"output":"you sent \#(auth) to \#(request.uri)","steps":[{"type":"tool_call","name":"echo","arguments":{"auth":"\#(auth)"}}]}"#
+      )
     }
     defer { Task { await server.shutdown() } }
     let box = Sandbox()
@@ -182,19 +190,25 @@ import Testing
         - { id: a, input: hi, expect: [{ contains: you sent }] }
         - { id: b, input: hi, expect: [{ contains: you sent }] }
       """)
-    let out = try await box.evalh(["run", "suite.yaml", "--db", box.db, "--run-id", "r-sec"], environment: ["TOKEN": secret])
+    let out = try await box.evalh(
+      ["run", "suite.yaml", "--db", box.db, "--run-id", "r-sec"], environment: ["TOKEN": secret])
     #expect(out.code == 0, "\(out.stderr)")
     #expect(!out.stdout.contains(secret) && !out.stderr.contains(secret))
     #expect(server.requests.allSatisfy { $0.header("Authorization") == "Bearer \(secret)" })
     let queue = try DatabaseQueue(path: box.db)
     let (outputs, errors) = try await queue.read { db in
       (
-        try String.fetchAll(db, sql: "SELECT output_json || coalesce(steps_json, '') FROM trials WHERE status = 'pass'"),
+        try String.fetchAll(
+          db, sql: "SELECT output_json || coalesce(steps_json, '') FROM trials WHERE status = 'pass'"),
         try String.fetchAll(db, sql: "SELECT error FROM trials WHERE error_kind = 'transport'")
       )
     }
-    #expect(!outputs.isEmpty && outputs.allSatisfy { $0.contains("Bearer [redacted:TOKEN]") && $0.contains("key=[redacted:TOKEN]") })
-    #expect(!errors.isEmpty && errors.allSatisfy { $0.hasPrefix("HTTP 400 Bad Request: bad request from Bearer [redacted:TOKEN]") })
+    #expect(
+      !outputs.isEmpty
+        && outputs.allSatisfy { $0.contains("Bearer [redacted:TOKEN]") && $0.contains("key=[redacted:TOKEN]") })
+    #expect(
+      !errors.isEmpty
+        && errors.allSatisfy { $0.hasPrefix("HTTP 400 Bad Request: bad request from Bearer [redacted:TOKEN]") })
     for file in [box.db, box.db + "-wal"] where FileManager.default.fileExists(atPath: file) {
       let bytes = try Data(contentsOf: URL(fileURLWithPath: file))
       #expect(bytes.range(of: Data(secret.utf8)) == nil, "\(file) holds the secret")

@@ -21,7 +21,9 @@ func waitForTrials(_ db: String, _ runID: String, atLeast n: Int, timeout: Doubl
   let deadline = Date().addingTimeInterval(timeout)
   while Date() < deadline {
     if FileManager.default.fileExists(atPath: db),
-      let count = try? await DatabaseQueue(path: db).read({ try Int.fetchOne($0, sql: "SELECT count(*) FROM trials WHERE run_id = ?", arguments: [runID]) }),
+      let count = try? await DatabaseQueue(path: db).read({
+        try Int.fetchOne($0, sql: "SELECT count(*) FROM trials WHERE run_id = ?", arguments: [runID])
+      }),
       count >= n
     {
       return count
@@ -35,10 +37,14 @@ func waitForTrials(_ db: String, _ runID: String, atLeast n: Int, timeout: Doubl
   @Test func killDashNineThenResumeEqualsAnUninterruptedRun() async throws {
     let box = Sandbox()
     let suite = box.tinySuite(trials: 6, delay: "0.05", tasks: 5)
-    let full = try await box.evalh(["run", suite, "--db", box.db, "--seed", "77", "--run-id", "r-full", "--no-progress"])
+    let full = try await box.evalh([
+      "run", suite, "--db", box.db, "--seed", "77", "--run-id", "r-full", "--no-progress",
+    ])
     #expect(full.code == 0)
 
-    let (process, _, _) = try box.launch(["run", suite, "--db", box.db, "--seed", "77", "--run-id", "r-killed", "--no-progress"])
+    let (process, _, _) = try box.launch([
+      "run", suite, "--db", box.db, "--seed", "77", "--run-id", "r-killed", "--no-progress",
+    ])
     let seen = try await waitForTrials(box.db, "r-killed", atLeast: 8)
     #expect(seen >= 8)
     kill(process.processIdentifier, SIGKILL)
@@ -58,8 +64,12 @@ func waitForTrials(_ db: String, _ runID: String, atLeast n: Int, timeout: Doubl
     #expect(try store.run(id: "r-killed")?.status == .completed)
 
     // Resuming with a changed suite is refused.
-    box.write("suite.yaml", (try String(contentsOfFile: suite, encoding: .utf8)).replacingOccurrences(of: "trials: 6", with: "trials: 7"))
-    _ = try await DatabaseQueue(path: box.db).write { try $0.execute(sql: "UPDATE runs SET status = 'interrupted' WHERE id = 'r-full'") }
+    box.write(
+      "suite.yaml",
+      (try String(contentsOfFile: suite, encoding: .utf8)).replacingOccurrences(of: "trials: 6", with: "trials: 7"))
+    _ = try await DatabaseQueue(path: box.db).write {
+      try $0.execute(sql: "UPDATE runs SET status = 'interrupted' WHERE id = 'r-full'")
+    }
     let changed = try await box.evalh(["run", suite, "--db", box.db, "--resume", "r-full"])
     #expect(changed.code == 2 && changed.stderr.contains("resume refuses a changed suite"))
   }
@@ -82,11 +92,14 @@ func waitForTrials(_ db: String, _ runID: String, atLeast n: Int, timeout: Doubl
       agent: { subprocess: { command: [./slow.sh] } }
       tasks: [{ id: a, input: x }, { id: b, input: y }]
       """)
-    let (process, out, err) = try box.launch(["run", "suite.yaml", "--db", box.db, "--run-id", "r-int", "--trials", "3"])
+    let (process, out, err) = try box.launch([
+      "run", "suite.yaml", "--db", box.db, "--run-id", "r-int", "--trials", "3",
+    ])
     // Wait until the agents are running.
     var pids: [Int32] = []
     for _ in 0..<500 {
-      pids = ((try? String(contentsOfFile: box.path + "/children", encoding: .utf8)) ?? "").split(separator: "\n").compactMap { Int32($0) }
+      pids = ((try? String(contentsOfFile: box.path + "/children", encoding: .utf8)) ?? "").split(separator: "\n")
+        .compactMap { Int32($0) }
       if pids.count >= 4 { break }
       try await Task.sleep(for: .milliseconds(10))
     }

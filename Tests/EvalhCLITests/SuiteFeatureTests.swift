@@ -67,7 +67,8 @@ import Testing
           input: x
       """)
     let env = ["API_TOKEN": secret]
-    let run = try await box.evalh(["run", "suite.yaml", "--db", box.db, "--trials", "2", "--run-id", "r-s", "--no-progress"], environment: env)
+    let run = try await box.evalh(
+      ["run", "suite.yaml", "--db", box.db, "--trials", "2", "--run-id", "r-s", "--no-progress"], environment: env)
     #expect(run.code == 0, "\(run.stderr)")
     let json = try await box.evalh(["report", "r-s", "--format", "json", "--db", box.db])
     let show = try await box.evalh(["show", "r-s", "--task", "echo", "--db", box.db])
@@ -100,14 +101,20 @@ import Testing
     var yaml = "name: spend\nconcurrency: 1\nagent: { subprocess: { command: [./agent.sh] } }\ntasks:\n"
     for i in 1...10 { yaml += "  - { id: t\(i), input: x }\n" }
     box.write("suite.yaml", yaml)
-    let first = try await box.evalh(["run", "suite.yaml", "--db", box.db, "--trials", "2", "--run-id", "r-m", "--max-cost", "0.05", "--no-progress"])
+    let first = try await box.evalh([
+      "run", "suite.yaml", "--db", box.db, "--trials", "2", "--run-id", "r-m", "--max-cost", "0.05", "--no-progress",
+    ])
     #expect(first.code == 0)
-    #expect(first.stderr.contains("spend guard: recorded cost $0.0500 reached --max-cost; run r-m stopped and is resumable with"))
+    #expect(
+      first.stderr.contains(
+        "spend guard: recorded cost $0.0500 reached --max-cost; run r-m stopped and is resumable with"))
     #expect(first.stdout.contains("spend guard: recorded cost $0.0500 reached --max-cost $0.0500"))
     let store = try ResultStore(path: box.db, create: false)
     #expect(try store.recordedKeys(runID: "r-m").count == 5)
     #expect(try store.run(id: "r-m")?.status == .interrupted)
-    let second = try await box.evalh(["run", "suite.yaml", "--db", box.db, "--resume", "r-m", "--max-cost", "0.1", "--no-progress"])
+    let second = try await box.evalh([
+      "run", "suite.yaml", "--db", box.db, "--resume", "r-m", "--max-cost", "0.1", "--no-progress",
+    ])
     #expect(second.code == 0)
     #expect(try store.recordedKeys(runID: "r-m").count == 10)
     let third = try await box.evalh(["run", "suite.yaml", "--db", box.db, "--resume", "r-m", "--no-progress"])

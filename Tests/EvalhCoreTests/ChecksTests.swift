@@ -21,7 +21,10 @@ let sampleSteps = steps(
     #expect(grade(.toolCalled(name: "send_email", arguments: nil)).passed)
     let wrongArgs = grade(.toolCalled(name: "lookup_order", arguments: .object(["order_id": .string("9")])))
     #expect(!wrongArgs.passed)
-    #expect(wrongArgs.detail == #"'lookup_order' was called, but never with arguments containing {"order_id":"9"} (got {"order_id":"1234","verbose":true})"#)
+    #expect(
+      wrongArgs.detail
+        == #"'lookup_order' was called, but never with arguments containing {"order_id":"9"} (got {"order_id":"1234","verbose":true})"#
+    )
     let missing = grade(.toolCalled(name: "cancel", arguments: nil))
     #expect(missing.detail == "no call to tool 'cancel' (tools called: lookup_order, issue_refund, send_email)")
   }
@@ -30,15 +33,24 @@ let sampleSteps = steps(
     #expect(grade(.toolSequence(["lookup_order", "send_email"])).passed)
     let wrong = grade(.toolSequence(["send_email", "lookup_order"]))
     #expect(!wrong.passed)
-    #expect(wrong.detail == "tool calls lookup_order → issue_refund → send_email lack 'lookup_order' after 'send_email' (wanted send_email → lookup_order)")
-    #expect(grade(.toolSequence(["x"]), steps: []).detail?.hasPrefix("tool calls (none) lack 'x' after the start") == true)
+    #expect(
+      wrong.detail
+        == "tool calls lookup_order → issue_refund → send_email lack 'lookup_order' after 'send_email' (wanted send_email → lookup_order)"
+    )
+    #expect(
+      grade(.toolSequence(["x"]), steps: []).detail?.hasPrefix("tool calls (none) lack 'x' after the start") == true)
   }
 
   @Test func jsonSchemaGrader() throws {
-    let schema = try JSONSchema(JSONValue.parse(#"{"type":"object","required":["status"],"properties":{"status":{"enum":["approved","denied"]}}}"#)!)
-    let ok = Grading.grade(Grader(kind: .jsonSchema(schema)), GradingInput(output: .string(#"{"status":"approved"}"#))).grade!
+    let schema = try JSONSchema(
+      JSONValue.parse(
+        #"{"type":"object","required":["status"],"properties":{"status":{"enum":["approved","denied"]}}}"#)!)
+    let ok = Grading.grade(Grader(kind: .jsonSchema(schema)), GradingInput(output: .string(#"{"status":"approved"}"#)))
+      .grade!
     #expect(ok.passed)
-    let bad = Grading.grade(Grader(kind: .jsonSchema(schema)), GradingInput(output: .object(["status": .string("maybe")]))).grade!
+    let bad = Grading.grade(
+      Grader(kind: .jsonSchema(schema)), GradingInput(output: .object(["status": .string("maybe")]))
+    ).grade!
     #expect(bad.detail == #"$.status: "maybe" is not one of ["approved","denied"]"#)
     let notJSON = Grading.grade(Grader(kind: .jsonSchema(schema)), GradingInput(output: .string("plain"))).grade!
     #expect(notJSON.detail == "output is not JSON")
@@ -52,9 +64,13 @@ let sampleSteps = steps(
   @Test func noPIIByKind() {
     let all = CheckKind.noPII(PIIKind.allCases)
     #expect(check(all, text("Your order ships Monday; call us any time."))?.passed == true)
-    #expect(check(all, text("write to jane.doe@example.com"))?.detail == "output contains PII: email (1 match: j***@example.com)")
+    #expect(
+      check(all, text("write to jane.doe@example.com"))?.detail
+        == "output contains PII: email (1 match: j***@example.com)")
     #expect(check(all, text("SSN 123-45-6789 on file"))?.detail == "output contains PII: us_ssn (1 match: ***-**-6789)")
-    #expect(check(all, text("card 4111 1111 1111 1111 charged"))?.detail == "output contains PII: credit_card (1 match: **** **** **** 1111)")
+    #expect(
+      check(all, text("card 4111 1111 1111 1111 charged"))?.detail
+        == "output contains PII: credit_card (1 match: **** **** **** 1111)")
     #expect(check(all, text("call (555) 123-4567"))?.detail == "output contains PII: phone (1 match: (***) ***-4567)")
     #expect(check(all, text("from 192.168.10.42"))?.detail == "output contains PII: ipv4 (1 match: ***.***.10.42)")
     // Only the kinds asked for.
@@ -76,17 +92,26 @@ let sampleSteps = steps(
 
   @Test func toolPolicies() throws {
     let input = GradingInput(output: .string("ok"), steps: sampleSteps)
-    #expect(check(.tools(allow: nil, deny: ["issue_refund"], maxCalls: nil), input)?.detail == "called denied tool 'issue_refund'")
-    #expect(check(.tools(allow: ["lookup_order"], deny: [], maxCalls: 2), input)?.detail == "called tool not allowed 'issue_refund', 'send_email'; 3 tool calls, more than 2")
-    #expect(check(.tools(allow: ["lookup_order", "issue_refund", "send_email"], deny: [], maxCalls: 3), input)?.passed == true)
-    let schema = try JSONSchema(JSONValue.parse(#"{"type":"object","required":["amount"],"properties":{"amount":{"type":"number","exclusiveMinimum":0}}}"#)!)
+    #expect(
+      check(.tools(allow: nil, deny: ["issue_refund"], maxCalls: nil), input)?.detail
+        == "called denied tool 'issue_refund'")
+    #expect(
+      check(.tools(allow: ["lookup_order"], deny: [], maxCalls: 2), input)?.detail
+        == "called tool not allowed 'issue_refund', 'send_email'; 3 tool calls, more than 2")
+    #expect(
+      check(.tools(allow: ["lookup_order", "issue_refund", "send_email"], deny: [], maxCalls: 3), input)?.passed == true
+    )
+    let schema = try JSONSchema(
+      JSONValue.parse(
+        #"{"type":"object","required":["amount"],"properties":{"amount":{"type":"number","exclusiveMinimum":0}}}"#)!)
     let contract = check(.toolSchemas([("issue_refund", schema)]), input)
     #expect(contract?.detail == "call 2 of 'issue_refund': arguments.amount -5 is not greater than 0")
     #expect(check(.toolSchemas([("unused_tool", schema)]), input)?.passed == true)
   }
 
   @Test func budgets() {
-    let input = GradingInput(output: .string("ok"), steps: sampleSteps, latencyMs: 2500, costUSD: 0.02, inputTokens: 900, outputTokens: 200)
+    let input = GradingInput(
+      output: .string("ok"), steps: sampleSteps, latencyMs: 2500, costUSD: 0.02, inputTokens: 900, outputTokens: 200)
     #expect(check(.maxSteps(3), input)?.detail == "4 steps, more than 3")
     #expect(check(.maxSteps(4), input)?.passed == true)
     #expect(check(.maxCost(0.01), input)?.detail == "cost $0.02 is more than $0.01")
@@ -100,13 +125,17 @@ let sampleSteps = steps(
 
   @Test func outputContract() throws {
     let schema = try JSONSchema(JSONValue.parse(#"{"type":"string","maxLength":5}"#)!)
-    #expect(check(.jsonSchema(schema), GradingInput(output: .string("\"toolong\"")))?.detail == "$: string is longer than 5 characters")
+    #expect(
+      check(.jsonSchema(schema), GradingInput(output: .string("\"toolong\"")))?.detail
+        == "$: string is longer than 5 characters")
   }
 
   @Test func redaction() {
     let r = Redactor(secrets: ["KEY": "sk-123", "LONG": "sk-123456", "EMPTY": ""])
     #expect(r.redact("a sk-123456 b sk-123 c") == "a [redacted:LONG] b [redacted:KEY] c")
-    #expect(r.redact(JSONValue.parse(#"{"sk-123":["x sk-123"]}"#)!) == JSONValue.parse(#"{"[redacted:KEY]":["x [redacted:KEY]"]}"#)!)
+    #expect(
+      r.redact(JSONValue.parse(#"{"sk-123":["x sk-123"]}"#)!) == JSONValue.parse(
+        #"{"[redacted:KEY]":["x [redacted:KEY]"]}"#)!)
     #expect(Redactor(secrets: [:]).isEmpty)
   }
 }

@@ -50,7 +50,8 @@ import Testing
     for (i, probability) in p.enumerated() {
       for t in 1...trials {
         let pass = Double(rng.next() >> 11) / Double(1 << 53) < probability
-        facts.append(TrialFacts(taskID: "task-\(i)", trial: t, status: pass ? .pass : .fail, latencyMs: 100, costUSD: 0.001))
+        facts.append(
+          TrialFacts(taskID: "task-\(i)", trial: t, status: pass ? .pass : .fail, latencyMs: 100, costUSD: 0.001))
       }
     }
     return AgentMetrics(agent: "agent", trials: facts, planned: [:], bootstrapResamples: 0)
@@ -74,7 +75,9 @@ import Testing
           let c = Comparison(base: [base], candidate: [candidate], minEffect: effect)
           if c.regressed { alarms[effect, default: 0] += 1 }
           if effect == 0.02 {
-            for m in c.agents[0].metrics where m.gated && m.verdict == .regressed { metricAlarms[m.metric, default: 0] += 1 }
+            for m in c.agents[0].metrics where m.gated && m.verdict == .regressed {
+              metricAlarms[m.metric, default: 0] += 1
+            }
             taskAlarms += c.agents[0].regressedTasks.isEmpty ? 0 : 1
           }
         }
@@ -82,7 +85,9 @@ import Testing
       return (alarms, metricAlarms, taskAlarms)
     }
     func rate(_ n: Int) -> String { String(format: "%.1f%%", 100 * Double(n) / Double(pairs)) }
-    print("compare false alarms over \(pairs) reruns: success_rate \(rate(metricAlarms[.successRate]!)), pass_hat_k \(rate(metricAlarms[.passHatK]!)), either (exit 1) \(rate(alarms[0.02]!)); with --min-effect 0.05: \(rate(alarms[0.05]!)); some task flagged by Fisher/Holm: \(rate(taskAlarms))")
+    print(
+      "compare false alarms over \(pairs) reruns: success_rate \(rate(metricAlarms[.successRate]!)), pass_hat_k \(rate(metricAlarms[.passHatK]!)), either (exit 1) \(rate(alarms[0.02]!)); with --min-effect 0.05: \(rate(alarms[0.05]!)); some task flagged by Fisher/Holm: \(rate(taskAlarms))"
+    )
     // The documented ceilings (docs/ci.md).
     #expect(Double(alarms[0.02]!) / Double(pairs) <= 0.07)
     #expect(Double(alarms[0.05]!) / Double(pairs) <= 0.06)
@@ -93,7 +98,9 @@ import Testing
   /// (three tasks collapse) is named task by task even when the suite mean barely moves.
   @Test func aRealDegradationIsCaughtAndNamed() async {
     let (caught, named, namedAt8, strays) = await offPool { Self.degradations() }
-    print("compare power over 50 pairs: broad degradation (8 trials) caught \(caught)/50; sparse degradation's three tasks all named \(namedAt8)/50 at 8 trials, \(named)/50 at 16")
+    print(
+      "compare power over 50 pairs: broad degradation (8 trials) caught \(caught)/50; sparse degradation's three tasks all named \(namedAt8)/50 at 8 trials, \(named)/50 at 16"
+    )
     #expect(strays.isEmpty, "an untouched task was flagged: \(strays)")
     #expect(caught >= 47)
     #expect(named >= 45)
@@ -132,7 +139,8 @@ import Testing
     for i in 0..<4 {
       for t in 1...8 {
         candidateFacts.append(
-          TrialFacts(taskID: "task-\(i + 1)", trial: t, status: i == 1 && t > 6 ? .fail : .pass, latencyMs: 300, costUSD: 0.002))
+          TrialFacts(
+            taskID: "task-\(i + 1)", trial: t, status: i == 1 && t > 6 ? .fail : .pass, latencyMs: 300, costUSD: 0.002))
       }
     }
     let candidate = AgentMetrics(agent: "agent", trials: candidateFacts, planned: [:], bootstrapResamples: 0)

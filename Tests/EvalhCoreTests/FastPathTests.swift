@@ -28,15 +28,18 @@ import Testing
         let status: TrialStatus = roll < 0.05 ? .timeout : roll < 0.1 ? .error : roll < 0.6 ? .pass : .fail
         facts.append(
           TrialFacts(
-            taskID: "t\(task)", trial: trial, status: status, errorKind: status == .error ? (trial == 2 ? .grader : .agentExit) : nil,
+            taskID: "t\(task)", trial: trial, status: status,
+            errorKind: status == .error ? (trial == 2 ? .grader : .agentExit) : nil,
             latencyMs: 100 + Double(rng.next() % 900), costUSD: trial == 3 ? nil : 0.001 * Double(trial),
-            violations: status == .fail && trial % 2 == 0 ? 1 : 0, efficacyPass: status == .pass || status == .fail ? status == .pass : nil,
+            violations: status == .fail && trial % 2 == 0 ? 1 : 0,
+            efficacyPass: status == .pass || status == .fail ? status == .pass : nil,
             efficacyScore: status == .pass ? 1 : 0, checks: 2, judgeCostUSD: trial == 1 ? 0.0001 : nil))
       }
     }
     let targets = MetricTargets(slo: SLO(latency: 0.5, cost: 0.01))
     let ordered = AgentMetrics(agent: "a", trials: facts, planned: [:], targets: targets, bootstrapResamples: 200)
-    let shuffled = AgentMetrics(agent: "a", trials: facts.shuffled(using: &rng), planned: [:], targets: targets, bootstrapResamples: 200)
+    let shuffled = AgentMetrics(
+      agent: "a", trials: facts.shuffled(using: &rng), planned: [:], targets: targets, bootstrapResamples: 200)
     #expect(ordered.successRate == shuffled.successRate && ordered.firstRunSuccess == shuffled.firstRunSuccess)
     #expect(ordered.passHatK == shuffled.passHatK && ordered.errors == shuffled.errors)
     #expect(ordered.latency == shuffled.latency && ordered.slaCompliance == shuffled.slaCompliance)
@@ -44,7 +47,9 @@ import Testing
     #expect(abs(ordered.judgeCostUSD! - 40 * 0.0001) < 1e-12)
     #expect(ordered.intervals.successRate! == shuffled.intervals.successRate!)
     // First run is the lowest trial number, whatever order the rows came in.
-    let firstRuns = Dictionary(grouping: facts.filter(\.isCounted), by: \.taskID).mapValues { $0.min { $0.trial < $1.trial }!.status == .pass }
+    let firstRuns = Dictionary(grouping: facts.filter(\.isCounted), by: \.taskID).mapValues {
+      $0.min { $0.trial < $1.trial }!.status == .pass
+    }
     #expect(Dictionary(uniqueKeysWithValues: shuffled.tasks.map { ($0.taskID, $0.firstRun) }) == firstRuns)
   }
 }

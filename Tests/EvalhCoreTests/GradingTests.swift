@@ -46,7 +46,8 @@ import Testing
     #expect(!g.passed && g.kind == .assure && g.grader == "no-email")
     #expect(Grading.check(leak, GradingInput(output: .string("no mail"))).grade?.passed == true)
     let words = Check(name: nil, kind: .notContains(["internal", "secret"]))
-    #expect(Grading.check(words, GradingInput(output: .string("top secret"))).grade?.detail == "output contains 'secret'")
+    #expect(
+      Grading.check(words, GradingInput(output: .string("top secret"))).grade?.detail == "output contains 'secret'")
   }
 
   @Test func jsonPathSubset() throws {

@@ -75,15 +75,16 @@ import Testing
           subprocess: { command: [sh] }
       tasks: [{ id: a, input: x }]
       """)
-    #expect(errors == [
-      "suite.yaml:4:29: unknown key 'retry' in http",
-      "suite.yaml:4:18: 'ftp://x' is not an http(s) URL",
-      "suite.yaml:6:11: http needs a 'url' (or the 'openai' preset)",
-      "suite.yaml:8:36: unknown placeholder '{{inptu}}' (known: {{input}}, {{input_text}}, {{task.id}}, {{trial}}, {{seed}}, {{run_id}}, {{workdir}}, {{task.metadata.KEY}}); did you mean '{{input}}'?",
-      "suite.yaml:8:95: response needs an 'output' JSONPath",
-      "suite.yaml:10:21: openai needs 'base_url' and 'model'",
-      "suite.yaml:12:5: agent 'e' has two adapters: use 'subprocess' or 'http'",
-    ])
+    #expect(
+      errors == [
+        "suite.yaml:4:29: unknown key 'retry' in http",
+        "suite.yaml:4:18: 'ftp://x' is not an http(s) URL",
+        "suite.yaml:6:11: http needs a 'url' (or the 'openai' preset)",
+        "suite.yaml:8:36: unknown placeholder '{{inptu}}' (known: {{input}}, {{input_text}}, {{task.id}}, {{trial}}, {{seed}}, {{run_id}}, {{workdir}}, {{task.metadata.KEY}}); did you mean '{{input}}'?",
+        "suite.yaml:8:95: response needs an 'output' JSONPath",
+        "suite.yaml:10:21: openai needs 'base_url' and 'model'",
+        "suite.yaml:12:5: agent 'e' has two adapters: use 'subprocess' or 'http'",
+      ])
   }
 
   @Test func judgeGraders() throws {
@@ -124,12 +125,13 @@ import Testing
             - judge: { agent: bot, rubric: r, threshold: 7 }
             - judge: { rubric: r }
       """)
-    #expect(errors == [
-      "suite.yaml:8:25: judge agent 'bott' is not an agent of the suite (agents: bot); did you mean 'bot'?",
-      "suite.yaml:9:52: judge.threshold must be between 0 and 1",
-      "suite.yaml:10:16: judge needs 'agent' (an agent of the suite) and 'rubric'",
-      "suite.yaml:2:1: every agent is a judge: the suite has no agent to evaluate",
-    ])
+    #expect(
+      errors == [
+        "suite.yaml:8:25: judge agent 'bott' is not an agent of the suite (agents: bot); did you mean 'bot'?",
+        "suite.yaml:9:52: judge.threshold must be between 0 and 1",
+        "suite.yaml:10:16: judge needs 'agent' (an agent of the suite) and 'rubric'",
+        "suite.yaml:2:1: every agent is a judge: the suite has no agent to evaluate",
+      ])
   }
 
   @Test func judgeVerdicts() {
@@ -154,12 +156,16 @@ import Testing
         "nums": .array([.string("{{trial}}"), .string("{{seed}}"), .string("#{{trial}}")]),
         "unknown": .string("{{mystery}}"), "plain": .bool(true),
       ]), values)
-    #expect(rendered == .object([
-      "whole": .object(["q": .string("hi")]), "text": .string(#"{"q":"hi"}"#), "inline": .string(#"<{"q":"hi"}>"#),
-      "meta": .number(2), "metaText": .string("n=2 ."),
-      "nums": .array([.number(2), .number(42), .string("#2")]),
-      "unknown": .string("{{mystery}}"), "plain": .bool(true),
-    ]))
-    #expect(BodyTemplate.unknownPlaceholders(in: .array([.string("{{mystery}} {{task.metadata.x}} {{seed}}")])) == ["mystery"])
+    #expect(
+      rendered
+        == .object([
+          "whole": .object(["q": .string("hi")]), "text": .string(#"{"q":"hi"}"#), "inline": .string(#"<{"q":"hi"}>"#),
+          "meta": .number(2), "metaText": .string("n=2 ."),
+          "nums": .array([.number(2), .number(42), .string("#2")]),
+          "unknown": .string("{{mystery}}"), "plain": .bool(true),
+        ]))
+    #expect(
+      BodyTemplate.unknownPlaceholders(in: .array([.string("{{mystery}} {{task.metadata.x}} {{seed}}")])) == ["mystery"]
+    )
   }
 }

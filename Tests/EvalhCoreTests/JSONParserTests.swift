@@ -12,7 +12,8 @@ import Testing
   @Test func agreesWithFoundationOnEveryFixtureAndSample() throws {
     var documents = [
       #"{"output":"Order 1234 approved","usage":{"input_tokens":812,"cost_usd":0.00041},"steps":[{"ok":true,"x":null}],"error":null}"#,
-      " [1, -2.5e3, 0.125, 1E-7, 123456789012345678, -0, true, false, null, \"\", {}] ", #""\u00e9\ud83d\ude00\n\t\\\"/""#,
+      " [1, -2.5e3, 0.125, 1E-7, 123456789012345678, -0, true, false, null, \"\", {}] ",
+      #""\u00e9\ud83d\ude00\n\t\\\"/""#,
       "\"plain\"", "0", "-1.5",
     ]
     let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")

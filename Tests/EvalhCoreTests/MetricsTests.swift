@@ -8,7 +8,10 @@ import Testing
   @Test func bootstrapPartsDrawTheSameStream() {
     var facts: [TrialFacts] = []
     for task in 0..<40 {
-      for t in 1...5 { facts.append(TrialFacts(taskID: "t\(task)", trial: t, status: (task * t) % 7 < 4 ? .pass : .fail, latencyMs: 10)) }
+      for t in 1...5 {
+        facts.append(
+          TrialFacts(taskID: "t\(task)", trial: t, status: (task * t) % 7 < 4 ? .pass : .fail, latencyMs: 10))
+      }
     }
     let metrics = AgentMetrics(agent: "x", trials: facts, planned: [:], bootstrapResamples: 0)
     let table = RateTable(tasks: metrics.tasks, nMin: 5, hasSLA: false)
@@ -39,7 +42,8 @@ import Testing
         let status: TrialStatus = (t + i) % 3 == 0 ? .fail : (t == 5 ? .timeout : .pass)
         facts.append(
           TrialFacts(
-            taskID: task, trial: t, status: t == 4 && i == 1 ? .error : status, errorKind: t == 4 && i == 1 ? .grader : nil,
+            taskID: task, trial: t, status: t == 4 && i == 1 ? .error : status,
+            errorKind: t == 4 && i == 1 ? .grader : nil,
             latencyMs: Double(100 * t + i), costUSD: t % 2 == 0 ? 0.01 * Double(t) : nil, violations: t == 2 ? 1 : 0,
             efficacyPass: status == .pass, efficacyScore: Double(t) / 6, checks: 2, judgeCostUSD: i == 2 ? 0.5 : nil))
       }
@@ -57,18 +61,25 @@ import Testing
     #expect(a.firstRunSuccess == b.firstRunSuccess && a.successRate == b.successRate && a.consistency == b.consistency)
     #expect(a.passHatK == b.passHatK && a.passAtK == b.passAtK && a.latencySamples == b.latencySamples)
     #expect(a.costTotalUSD == b.costTotalUSD && a.judgeCostUSD == b.judgeCostUSD && a.errors == b.errors)
-    #expect(a.policyAdherence == b.policyAdherence && a.efficacyScore == b.efficacyScore && a.slaCompliance == b.slaCompliance)
-    #expect(a.tasks.map(\.firstRun) == b.tasks.map(\.firstRun) && a.tasks.map(\.graderErrors) == b.tasks.map(\.graderErrors))
+    #expect(
+      a.policyAdherence == b.policyAdherence && a.efficacyScore == b.efficacyScore && a.slaCompliance == b.slaCompliance
+    )
+    #expect(
+      a.tasks.map(\.firstRun) == b.tasks.map(\.firstRun) && a.tasks.map(\.graderErrors) == b.tasks.map(\.graderErrors))
     #expect(a.tasks.map(\.latencyP50Ms) == b.tasks.map(\.latencyP50Ms))
   }
 
   /// Task A passes 8/8, B 4/8 (trial 1 fails), C 0/8; plus one grader error on A (not counted).
   func sample() -> AgentMetrics {
     var trials: [TrialFacts] = []
-    for t in 1...8 { trials.append(TrialFacts(taskID: "A", trial: t, status: .pass, latencyMs: Double(t * 100), costUSD: 0.01)) }
+    for t in 1...8 {
+      trials.append(TrialFacts(taskID: "A", trial: t, status: .pass, latencyMs: Double(t * 100), costUSD: 0.01))
+    }
     trials.append(TrialFacts(taskID: "A", trial: 9, status: .error, errorKind: .grader, latencyMs: 99_999))
     for t in 1...8 {
-      trials.append(TrialFacts(taskID: "B", trial: t, status: t % 2 == 0 ? .pass : .fail, latencyMs: 100, violations: t == 1 ? 1 : 0))
+      trials.append(
+        TrialFacts(
+          taskID: "B", trial: t, status: t % 2 == 0 ? .pass : .fail, latencyMs: 100, violations: t == 1 ? 1 : 0))
     }
     for t in 1...7 { trials.append(TrialFacts(taskID: "C", trial: t, status: .fail, latencyMs: 100)) }
     trials.append(TrialFacts(taskID: "C", trial: 8, status: .timeout, latencyMs: 5000))
@@ -104,7 +115,8 @@ import Testing
     #expect(a.trials == 8 && a.graderErrors == 1)
     // A planned 9 and recorded 9 (one a grader error, recorded but not counted): not short.
     #expect(m.shortTasks.isEmpty)
-    let cut = AgentMetrics(agent: "x", trials: [TrialFacts(taskID: "A", trial: 1, status: .pass, latencyMs: 1)], planned: ["A": 3])
+    let cut = AgentMetrics(
+      agent: "x", trials: [TrialFacts(taskID: "A", trial: 1, status: .pass, latencyMs: 1)], planned: ["A": 3])
     #expect(cut.shortTasks == ["A"])
     // The grader error's huge latency is not in the percentiles; the timeout's is.
     #expect(m.latency.max == 5000)
@@ -132,7 +144,8 @@ import Testing
     #expect(m.sustainedSuccess == 0.25)
     let cliff: Double = 1 - 0.25 / 0.6
     #expect(abs(m.reliabilityCliff! - cliff) < 1e-12)
-    let none = AgentMetrics(agent: "y", trials: [TrialFacts(taskID: "a", trial: 1, status: .fail, latencyMs: 1)], planned: [:])
+    let none = AgentMetrics(
+      agent: "y", trials: [TrialFacts(taskID: "a", trial: 1, status: .fail, latencyMs: 1)], planned: [:])
     #expect(none.reliabilityCliff == nil)
     #expect(none.costTotalUSD == nil && none.costPerSuccessUSD == nil)
   }

@@ -30,12 +30,15 @@ let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appen
           if schema.isValid(test["data"] ?? .null) == expected {
             passed += 1
           } else {
-            failed.append("\(file): \(group["description"]?.stringValue ?? "") / \(test["description"]?.stringValue ?? "")")
+            failed.append(
+              "\(file): \(group["description"]?.stringValue ?? "") / \(test["description"]?.stringValue ?? "")")
           }
         }
       }
     }
-    print("JSON-Schema-Test-Suite (draft 2020-12 subset): \(passed)/\(passed + failed.count) cases passed, \(skipped) skipped (unsupported keywords)")
+    print(
+      "JSON-Schema-Test-Suite (draft 2020-12 subset): \(passed)/\(passed + failed.count) cases passed, \(skipped) skipped (unsupported keywords)"
+    )
     #expect(failed.isEmpty, "\(failed)")
     #expect(passed >= 200)
   }
@@ -47,15 +50,22 @@ let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appen
       )!)
     #expect(schema.isValid(JSONValue.parse(#"{"lines":[{"sku":"ABC-1","qty":2}]}"#)!))
     let errors = schema.validate(JSONValue.parse(#"{"lines":[{"sku":"abc","qty":0,"x":1}]}"#)!).map(\.description)
-    #expect(errors == [
-      "$.lines[0].qty: 0 is less than the minimum 1",
-      "$.lines[0].sku: \"abc\" does not match /^[A-Z]{3}-\\d+$/",
-      "$.lines[0]: property 'x' is not allowed",
-    ])
+    #expect(
+      errors == [
+        "$.lines[0].qty: 0 is less than the minimum 1",
+        "$.lines[0].sku: \"abc\" does not match /^[A-Z]{3}-\\d+$/",
+        "$.lines[0]: property 'x' is not allowed",
+      ])
     #expect(schema.validate(.object([:])).map(\.description) == ["$: missing required property 'lines'"])
     let unsupported = JSONSchema.unsupportedKeywords(
-      in: JSONValue.parse(#"{"properties":{"a":{"patternProperties":{}}},"if":{},"$ref":"https://x/y.json","title":"ok","format":"email"}"#)!)
-    #expect(unsupported == ["/: $ref 'https://x/y.json' (only references inside the document are supported)", "/: if", "/properties/a: patternProperties"])
+      in: JSONValue.parse(
+        #"{"properties":{"a":{"patternProperties":{}}},"if":{},"$ref":"https://x/y.json","title":"ok","format":"email"}"#
+      )!)
+    #expect(
+      unsupported == [
+        "/: $ref 'https://x/y.json' (only references inside the document are supported)", "/: if",
+        "/properties/a: patternProperties",
+      ])
     #expect(throws: JSONSchemaError.self) { try JSONSchema(.object(["pattern": .string("(")])) }
     // A $ref cycle that never consumes the instance is reported, not a stack overflow.
     let loop = try JSONSchema(JSONValue.parse(##"{"$defs":{"a":{"$ref":"#/$defs/a"}},"$ref":"#/$defs/a"}"##)!)

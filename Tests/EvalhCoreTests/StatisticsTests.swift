@@ -83,7 +83,9 @@ func binomial(_ n: Int, _ k: Int) -> Double {
     #expect(latencies.radixSorted() == latencies.sorted())
     // Signs, zeros, infinities, tiny and huge magnitudes, ties; and a run with one shared high digit.
     var mixed = (0..<20_000).map { _ in
-      Double(sign: Bool.random(using: &generator) ? .minus : .plus, exponent: Int.random(in: -1070...1020, using: &generator),
+      Double(
+        sign: Bool.random(using: &generator) ? .minus : .plus,
+        exponent: Int.random(in: -1070...1020, using: &generator),
         significand: Double.random(in: 1..<2, using: &generator))
     }
     mixed += [0, 0, .infinity, -.infinity, 1, 1, 1, -1, .leastNonzeroMagnitude, -.greatestFiniteMagnitude]

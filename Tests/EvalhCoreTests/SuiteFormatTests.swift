@@ -79,7 +79,8 @@ let head = """
 
   @Test func everyGraderAndCheckLoads() throws {
     let folder = SuiteFolder()
-    folder.write("schemas/refund.json", #"{"type":"object","required":["order_id"],"properties":{"order_id":{"type":"string"}}}"#)
+    folder.write(
+      "schemas/refund.json", #"{"type":"object","required":["order_id"],"properties":{"order_id":{"type":"string"}}}"#)
     folder.write("schemas/out.yaml", "type: object\nrequired: [status]\n")
     let suite = try folder.load(
       head + """
@@ -106,9 +107,11 @@ let head = """
         """)
     let t = suite.tasks[0]
     #expect(t.expect.map(\.kind.keyword) == ["json_schema", "json_schema", "tool_called", "tool_sequence", "command"])
-    #expect(t.assure.map(\.label) == [
-      "no_pii", "json_schema", "tools", "tool_schemas", "max_steps", "max_cost", "max_latency", "max_tokens", "policy",
-    ])
+    #expect(
+      t.assure.map(\.label) == [
+        "no_pii", "json_schema", "tools", "tool_schemas", "max_steps", "max_cost", "max_latency", "max_tokens",
+        "policy",
+      ])
   }
 
   @Test func validationErrorsAreExactlyLocated() {
@@ -130,16 +133,17 @@ let head = """
               - json_schema: { type: object, if: {} }
               - max_latency: soon
         """)
-    #expect(errors == [
-      "suite.yaml:7:14: fixture 'fixtures/missing' is not a folder",
-      "suite.yaml:9:22: schema file 'schemas/nope.json' not found",
-      "suite.yaml:10:22: schema 'schemas/loose.json' uses an unsupported keyword at /: patternProperties",
-      "suite.yaml:11:9: unknown key 'tool_calld' in a grader (did you mean 'tool_called'?)",
-      "suite.yaml:12:18: grader command './graders/missing.sh' not found or not executable",
-      "suite.yaml:14:17: unknown PII kind 'emial' (kinds: email, us_ssn, credit_card, phone, ipv4); did you mean 'email'?",
-      "suite.yaml:15:22: inline schema uses an unsupported keyword at /: if",
-      "suite.yaml:16:22: max_latency must be a positive duration such as 250ms, 30s, 2m or a number of seconds",
-    ])
+    #expect(
+      errors == [
+        "suite.yaml:7:14: fixture 'fixtures/missing' is not a folder",
+        "suite.yaml:9:22: schema file 'schemas/nope.json' not found",
+        "suite.yaml:10:22: schema 'schemas/loose.json' uses an unsupported keyword at /: patternProperties",
+        "suite.yaml:11:9: unknown key 'tool_calld' in a grader (did you mean 'tool_called'?)",
+        "suite.yaml:12:18: grader command './graders/missing.sh' not found or not executable",
+        "suite.yaml:14:17: unknown PII kind 'emial' (kinds: email, us_ssn, credit_card, phone, ipv4); did you mean 'email'?",
+        "suite.yaml:15:22: inline schema uses an unsupported keyword at /: if",
+        "suite.yaml:16:22: max_latency must be a positive duration such as 250ms, 30s, 2m or a number of seconds",
+      ])
   }
 
   @Test func duplicateKeyIsReportedAtItsOwnLine() {
@@ -170,10 +174,11 @@ let head = """
     #expect(suite.config.compactText.contains("${API_KEY}"))
     #expect(!suite.config.compactText.contains("sk-live-42"))
     let errors = folder.errors(yaml)
-    #expect(errors == [
-      "suite.yaml:3:48: environment variable 'API_KEY' is not set (write ${API_KEY:-default} to give a default)",
-      "suite.yaml:6:12: environment variable 'API_KEY' is not set (write ${API_KEY:-default} to give a default)",
-    ])
+    #expect(
+      errors == [
+        "suite.yaml:3:48: environment variable 'API_KEY' is not set (write ${API_KEY:-default} to give a default)",
+        "suite.yaml:6:12: environment variable 'API_KEY' is not set (write ${API_KEY:-default} to give a default)",
+      ])
   }
 
   @Test func secretsAreNotPrintedInErrors() {
@@ -212,18 +217,22 @@ let head = """
 
   @Test func tasksFileErrorsNameTheFileAndLine() {
     let folder = SuiteFolder()
-    folder.write("bad.jsonl", "{\"id\": \"a\", \"input\": 1}\nnot json\n{\"id\": \"b\", \"input\": 2, \"expct\": []}\n{\"id\": \"a\", \"input\": 3}\n")
+    folder.write(
+      "bad.jsonl",
+      "{\"id\": \"a\", \"input\": 1}\nnot json\n{\"id\": \"b\", \"input\": 2, \"expct\": []}\n{\"id\": \"a\", \"input\": 3}\n"
+    )
     folder.write("bad.csv", "id,input,colour\na,1,red\n")
     folder.write("short.csv", "id,input\nx,\"unterminated\n")
     let errors = folder.errors(head + "tasks_file: [bad.jsonl, bad.csv, short.csv, nope.jsonl, data.txt]\n")
-    #expect(errors == [
-      "bad.jsonl:2:1: not a JSON object",
-      "bad.jsonl:3:25: unknown key 'expct' in a task (did you mean 'expect'?)",
-      "bad.csv:1:3: unknown column 'colour' (columns: id, input, tags, equals, contains, regex)",
-      "short.csv:2:1: unterminated quoted field",
-      "suite.yaml:4:13: tasks_file 'nope.jsonl' not found",
-      "suite.yaml:4:13: tasks_file 'data.txt' not found",
-      "suite.yaml: duplicate task id 'a' at bad.jsonl:4 (first at bad.jsonl:1)",
-    ])
+    #expect(
+      errors == [
+        "bad.jsonl:2:1: not a JSON object",
+        "bad.jsonl:3:25: unknown key 'expct' in a task (did you mean 'expect'?)",
+        "bad.csv:1:3: unknown column 'colour' (columns: id, input, tags, equals, contains, regex)",
+        "short.csv:2:1: unterminated quoted field",
+        "suite.yaml:4:13: tasks_file 'nope.jsonl' not found",
+        "suite.yaml:4:13: tasks_file 'data.txt' not found",
+        "suite.yaml: duplicate task id 'a' at bad.jsonl:4 (first at bad.jsonl:1)",
+      ])
   }
 }

@@ -57,7 +57,10 @@ func diagnostics(_ yaml: String) -> [String] {
     #expect(suite.trials == 3)
     #expect(suite.timeout == 0.25)
     #expect(suite.agents.map(\.name) == ["a"])
-    guard case .subprocess(let config) = suite.agents[0].adapter else { Issue.record("not subprocess"); return }
+    guard case .subprocess(let config) = suite.agents[0].adapter else {
+      Issue.record("not subprocess")
+      return
+    }
     #expect(config.command == ["sh", "-c", "cat"])
     #expect(config.format == .text)
     #expect(config.env == ["MODEL": "small"])

@@ -14,9 +14,12 @@ func cannedReport() -> (RunReport, TrialGrid) {
   let started = Date(timeIntervalSince1970: 1_795_000_000)
   let plan = RunPlan(
     agents: ["small", hostile], tasks: ["refund", "lookup", "escalate", "policy"].map { .init(id: $0, trials: 8) })
-  let config = JSONValue.parse(#"{"name":"canned","slo":{"latency":"2s","cost":0.002},"clear":{"weights":{"cost":1,"latency":1,"efficacy":2,"assurance":1,"reliability":3}}}"#)!
+  let config = JSONValue.parse(
+    #"{"name":"canned","slo":{"latency":"2s","cost":0.002},"clear":{"weights":{"cost":1,"latency":1,"efficacy":2,"assurance":1,"reliability":3}}}"#
+  )!
   let run = RunRecord(
-    id: "r-20261122-abc123", suite: "support \(hostile)", suitePath: "/x/suite.yaml", suiteSHA256: "0", label: "=cmd|' /C calc'!A0",
+    id: "r-20261122-abc123", suite: "support \(hostile)", suitePath: "/x/suite.yaml", suiteSHA256: "0",
+    label: "=cmd|' /C calc'!A0",
     seed: 42, trials: 8, status: .completed, startedAt: started, finishedAt: started + 65, evalhVersion: "0.1.0",
     host: "h", gitCommit: nil, configJSON: config.compactText, plan: plan)
   var statuses: [String: [String: [Int: TrialStatus]]] = [:]
@@ -34,8 +37,12 @@ func cannedReport() -> (RunReport, TrialGrid) {
         switch t {
         case 1 where (trial + a) % 3 == 0: status = .fail
         case 2 where trial == 2: status = .timeout
-        case 2 where trial == 5: status = .error; kind = .agentExit
-        case 3 where trial % 2 == 0: status = .fail; violations = 1
+        case 2 where trial == 5:
+          status = .error
+          kind = .agentExit
+        case 3 where trial % 2 == 0:
+          status = .fail
+          violations = 1
         default: break
         }
         let latency = status == .timeout ? 2000 : Double(100 + 37 * ((trial * 7 + t * 13 + a * 5) % 23))
@@ -65,7 +72,8 @@ func assertGolden(_ text: String, _ name: String, sourceLocation: SourceLocation
     return
   }
   guard let expected = FileManager.default.contents(atPath: path) else {
-    Issue.record("no golden file \(name): run the tests with EVALH_RECORD=1 to create it", sourceLocation: sourceLocation)
+    Issue.record(
+      "no golden file \(name): run the tests with EVALH_RECORD=1 to create it", sourceLocation: sourceLocation)
     return
   }
   let expectedText = String(decoding: expected, as: UTF8.self)

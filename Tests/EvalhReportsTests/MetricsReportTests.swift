@@ -32,7 +32,10 @@ import Testing
 
   @Test func clearLeavesOutWhatItCannotMeasure() {
     var trials: [TrialFacts] = []
-    for t in 1...4 { trials.append(TrialFacts(taskID: "a", trial: t, status: t == 1 ? .fail : .pass, latencyMs: 100, efficacyPass: t != 1)) }
+    for t in 1...4 {
+      trials.append(
+        TrialFacts(taskID: "a", trial: t, status: t == 1 ? .fail : .pass, latencyMs: 100, efficacyPass: t != 1))
+    }
     let m = AgentMetrics(agent: "x", trials: trials, planned: [:])
     // No slo (no C, no L): the score uses E, A and R with equal weights.
     #expect(m.clear.missing == ["C", "L"])
@@ -55,7 +58,8 @@ import Testing
   }
 
   @Test func targetsAreReadFromTheStoredSuite() {
-    let t = MetricTargets(config: JSONValue.parse(#"{"slo":{"latency":"250ms","cost":0.01},"clear":{"weights":{"reliability":0.5}}}"#)!)
+    let t = MetricTargets(
+      config: JSONValue.parse(#"{"slo":{"latency":"250ms","cost":0.01},"clear":{"weights":{"reliability":0.5}}}"#)!)
     #expect(t.slo == SLO(latency: 0.25, cost: 0.01))
     #expect(t.weights.reliability == 0.5 && t.weights.cost == 0.2)
     #expect(MetricTargets(config: JSONValue.parse(#"{"slo":{"latency":3}}"#)!).slo.latency == 3)
@@ -63,11 +67,14 @@ import Testing
 
   @Test func gates() throws {
     let m = cannedReport().0.agents[0].metrics
-    #expect(try Gate(parsing: "sustained_success=0.5").failure(for: m) == "agent small: sustained_success 0.250 is below 0.500")
+    #expect(
+      try Gate(parsing: "sustained_success=0.5").failure(for: m)
+        == "agent small: sustained_success 0.250 is below 0.500")
     #expect(try Gate(parsing: "success_rate=70%").failure(for: m) == nil)
     #expect(try Gate(parsing: "clear_score=70").failure(for: m) == "agent small: clear_score 67.2 is below 70.0")
     #expect(try Gate(parsing: "clear_score=60").failure(for: m) == nil)
-    let noSLO = AgentMetrics(agent: "y", trials: [TrialFacts(taskID: "a", trial: 1, status: .pass, latencyMs: 1)], planned: [:])
+    let noSLO = AgentMetrics(
+      agent: "y", trials: [TrialFacts(taskID: "a", trial: 1, status: .pass, latencyMs: 1)], planned: [:])
     #expect(try Gate(parsing: "sla_compliance=0.9").failure(for: noSLO)?.contains("has no slo.latency") == true)
     do {
       _ = try Gate(parsing: "sustained=0.5")

@@ -1,9 +1,9 @@
-@testable import EvalhCore
 import EvalhStore
 import Foundation
 import FoundationXML
 import Testing
 
+@testable import EvalhCore
 @testable import EvalhReports
 
 @Suite struct GoldenTests {
@@ -74,15 +74,17 @@ import Testing
     #expect(records.first?.fields == CSVExport.summaryColumns)
     #expect(records.dropFirst().allSatisfy { $0.fields.count == CSVExport.summaryColumns.count })
     #expect(records[1].fields[2] == "'=cmd|' /C calc'!A0")
-    #expect(records[2].fields[3] == "'" .appending(hostile) || records[2].fields[3] == hostile)
+    #expect(records[2].fields[3] == "'".appending(hostile) || records[2].fields[3] == hostile)
   }
 
   @Test func htmlAndJUnitParseAsXMLWithTheTextEscaped() throws {
     let (report, grid) = cannedReport()
     let html = HTMLReport.render(report, grid: grid)
     let document = try XMLDocument(data: Data(html.utf8), options: [])
-    #expect(try document.nodes(forXPath: "//*[local-name()='script']").isEmpty, "markup from an agent became an element")
-    #expect(try document.nodes(forXPath: "//*[local-name()='link' or local-name()='img' or local-name()='iframe']").isEmpty)
+    #expect(
+      try document.nodes(forXPath: "//*[local-name()='script']").isEmpty, "markup from an agent became an element")
+    #expect(
+      try document.nodes(forXPath: "//*[local-name()='link' or local-name()='img' or local-name()='iframe']").isEmpty)
     #expect(!html.contains("http://") || !html.contains("src="), "no external resource")
     let title = try document.nodes(forXPath: "//*[local-name()='h1']").first?.stringValue
     #expect(title?.contains("<script>alert(1)</script> ]]>") == true)
@@ -96,14 +98,17 @@ import Testing
     // ESC and BEL are not allowed in XML 1.0: removed.
     #expect(!junit.contains("\u{1B}") && !junit.contains("\u{07}"))
     let failures = try xml.nodes(forXPath: "//testcase/failure")
-    #expect(failures.contains { ($0 as? XMLElement)?.attribute(forName: "message")?.stringValue == "5/8 trials passed" })
+    #expect(
+      failures.contains { ($0 as? XMLElement)?.attribute(forName: "message")?.stringValue == "5/8 trials passed" })
   }
 }
 
 /// trials.csv is written byte by byte for speed; its cells must read exactly like the other files'.
 @Suite struct CSVRowTests {
   @Test func rowsRenderLikeCells() {
-    let texts: [String?] = [nil, "", "plain", "a,b", "say \"hi\"", "line\nbreak", "=SUM(A1)", "+1", "-2", "@x", "\ttab", "\rcr", "é ✓"]
+    let texts: [String?] = [
+      nil, "", "plain", "a,b", "say \"hi\"", "line\nbreak", "=SUM(A1)", "+1", "-2", "@x", "\ttab", "\rcr", "é ✓",
+    ]
     let numbers: [Double?] = [nil, 0, 1, -3, 0.1, 0.03100000000000002, 372.91449286051, 1e-7, 1e20, .nan]
     var row = CSVRow()
     var cells: [CSVExport.Cell] = []
@@ -132,7 +137,8 @@ import Testing
       cells.append(.text(t))
     }
     row.end()
-    #expect(String(decoding: row.bytes, as: UTF8.self) == CSVExport.table([], [cells]).dropFirst(1).description)  // "\r\n" is one Character
+    // "\r\n" is one Character.
+    #expect(String(decoding: row.bytes, as: UTF8.self) == CSVExport.table([], [cells]).dropFirst(1).description)
     // The buffer grows: a cell longer than its capacity, and one row after another.
     var small = CSVRow(capacity: 4)
     small.text(String(repeating: "a\"", count: 50))
@@ -140,7 +146,8 @@ import Testing
     small.end()
     small.integer(7)
     small.end()
-    #expect(String(decoding: small.bytes, as: UTF8.self) == "\"" + String(repeating: "a\"\"", count: 50) + "\",0.25\r\n7\r\n")
+    #expect(
+      String(decoding: small.bytes, as: UTF8.self) == "\"" + String(repeating: "a\"\"", count: 50) + "\",0.25\r\n7\r\n")
   }
 
   /// Outputs are stored as JSON: a string cell is its decoded text, anything else its JSON, cut at 1,000 characters.
@@ -156,7 +163,9 @@ import Testing
       var row = CSVRow(capacity: 16)
       var bytes = Array((stored ?? "").utf8)
       let count = bytes.count
-      bytes.withUnsafeBufferPointer { row.output(stored == nil ? nil : UnsafeBufferPointer(start: $0.baseAddress, count: count)) }
+      bytes.withUnsafeBufferPointer {
+        row.output(stored == nil ? nil : UnsafeBufferPointer(start: $0.baseAddress, count: count))
+      }
       #expect(String(decoding: row.bytes, as: UTF8.self) == CSVExport.Cell.text(cell).rendered, "\(stored ?? "nil")")
     }
   }
@@ -165,7 +174,8 @@ import Testing
   @Test func numbersAsBytesMatchPlain() {
     var generator = SystemRandomNumberGenerator()
     var samples: [Double] = [
-      0, -0.0, 1, -1, 0.1, 0.03100000000000002, 1e-4, 9.99999999999e-5, 1e-5, 0.00012345678901234, 1e12, 999_999_999_999.5,
+      0, -0.0, 1, -1, 0.1, 0.03100000000000002, 1e-4, 9.99999999999e-5, 1e-5, 0.00012345678901234, 1e12,
+      999_999_999_999.5,
       1e15 - 1, 1e15, 123_456_789_012_345, 9.9999999999995, 0.5, 2.5e-3, 372.91449286051, 0.00022275, 555.343606324491,
     ]
     for _ in 0..<20_000 {
@@ -205,7 +215,9 @@ import Testing
   @Test func longListsAreCapped() {
     // 150 flaky tasks of 20 trials: pass on even trials.
     let facts = (0..<150).flatMap { t in
-      (1...20).map { n in TrialFacts(taskID: String(format: "task-%03d", t), trial: n, status: n % 2 == 0 ? .pass : .fail, latencyMs: 10) }
+      (1...20).map { n in
+        TrialFacts(taskID: String(format: "task-%03d", t), trial: n, status: n % 2 == 0 ? .pass : .fail, latencyMs: 10)
+      }
     }
     let metrics = AgentMetrics(agent: "a", trials: facts, planned: [:], bootstrapResamples: 10)
     let started = Date(timeIntervalSince1970: 1_795_000_000)
@@ -227,7 +239,9 @@ import Testing
 @Suite struct TrialsCSVTests {
   /// A run of `agents` × `tasks` × 3 trials with varied cells, its plan claiming `plannedTrials` per task
   /// (a large plan makes reports read each agent in task ranges side by side).
-  func storedRun(_ folder: String, agents: [String], tasks: [String], plannedTrials: Int = 3) throws -> (ResultStore, RunRecord) {
+  func storedRun(_ folder: String, agents: [String], tasks: [String], plannedTrials: Int = 3) throws -> (
+    ResultStore, RunRecord
+  ) {
     let store = try ResultStore(path: folder + "/db.sqlite", create: true)
     let started = Date(timeIntervalSince1970: 1_790_000_000.125)
     try store.createRun(
@@ -237,7 +251,8 @@ import Testing
         plan: RunPlan(agents: agents, tasks: tasks.map { .init(id: $0, trials: plannedTrials) })),
       tasks: [])
     let outputs: [String?] = [
-      #""shipped""#, #""a, \"b\"\nc""#, #"{"k":[1,2.5,null]}"#, nil, #""=1+1""#, "\"" + String(repeating: "é", count: 1200) + "\"",
+      #""shipped""#, #""a, \"b\"\nc""#, #"{"k":[1,2.5,null]}"#, nil, #""=1+1""#,
+      "\"" + String(repeating: "é", count: 1200) + "\"",
       #""tab\there""#, "[\"" + String(repeating: "x", count: 1100) + "\"]", #""""#,
     ]
     var n = 0
@@ -247,10 +262,13 @@ import Testing
           n += 1
           try store.insertNow(
             TrialRecord(
-              runID: "r-csv", agent: agent, taskID: task, trial: trial, status: [.pass, .fail, .error, .timeout][n % 4],
+              runID: "r-csv", agent: agent, taskID: task, trial: trial,
+              status: [.pass, .fail, .error, .timeout][n % 4],
               errorKind: n % 4 == 2 ? .agentExit : nil, efficacyPass: n % 3 == 0 ? nil : n % 2 == 0,
-              efficacyScore: n % 5 == 0 ? nil : Double(n) / 7, violations: n % 3, latencyMs: 1000 / Double(n) + 0.03100000000000002,
-              inputTokens: n % 2 == 0 ? n * 100 : nil, outputTokens: n % 3 == 0 ? nil : n, costUSD: n % 4 == 0 ? nil : Double(n) * 1e-5,
+              efficacyScore: n % 5 == 0 ? nil : Double(n) / 7, violations: n % 3,
+              latencyMs: 1000 / Double(n) + 0.03100000000000002,
+              inputTokens: n % 2 == 0 ? n * 100 : nil, outputTokens: n % 3 == 0 ? nil : n,
+              costUSD: n % 4 == 0 ? nil : Double(n) * 1e-5,
               attempts: 1 + n % 2, seed: Int64(n) * 1_000_003 - 500, outputJSON: outputs[n % outputs.count],
               startedAt: started + Double(n), finishedAt: started + Double(n) + 1))
         }
@@ -262,11 +280,14 @@ import Testing
   /// trials.csv through the renderer of the other files' cells, from the trial records.
   func reference(_ store: ResultStore) throws -> String {
     let stored = try store.trials(runID: "r-csv")
-    let rows = stored.sorted { ($0.agent, $0.taskID, $0.trial) < ($1.agent, $1.taskID, $1.trial) }.map { t -> [CSVExport.Cell] in
+    let rows = stored.sorted { ($0.agent, $0.taskID, $0.trial) < ($1.agent, $1.taskID, $1.trial) }.map {
+      t -> [CSVExport.Cell] in
       let output = t.outputJSON.map { json in String((JSONValue.stringLiteral(json) ?? json).prefix(1000)) }
       return [
-        .text(t.runID), .text(t.agent), .text(t.taskID), .integer(t.trial), .text(t.status.rawValue), .text(t.errorKind?.rawValue),
-        .bool(t.efficacyPass), .number(t.efficacyScore), .integer(t.violations), .number(t.latencyMs), .integer(t.inputTokens),
+        .text(t.runID), .text(t.agent), .text(t.taskID), .integer(t.trial), .text(t.status.rawValue),
+        .text(t.errorKind?.rawValue),
+        .bool(t.efficacyPass), .number(t.efficacyScore), .integer(t.violations), .number(t.latencyMs),
+        .integer(t.inputTokens),
         .integer(t.outputTokens), .number(t.costUSD), .integer(t.attempts), .integer(Int(t.seed)),
         .text(Timestamp.format(t.startedAt)), .text(output),
       ]
@@ -282,7 +303,10 @@ import Testing
     #expect(try String(contentsOfFile: folder + "/csv/trials.csv", encoding: .utf8) == reference(store))
     #expect(try store.trials(runID: "r-csv").count == 18)
     // Only the four files: the part files are gone.
-    #expect(try FileManager.default.contentsOfDirectory(atPath: folder + "/csv").sorted() == ["passk.csv", "summary.csv", "tasks.csv", "trials.csv"])
+    #expect(
+      try FileManager.default.contentsOfDirectory(atPath: folder + "/csv").sorted() == [
+        "passk.csv", "summary.csv", "tasks.csv", "trials.csv",
+      ])
   }
 
   /// One agent of a large plan is read in task ranges side by side (on a machine of more than one core):
@@ -318,7 +342,9 @@ import Testing
     #expect(TaskRange.split(["a", "b"], into: 1) == [TaskRange()])
     #expect(TaskRange.split(["a"], into: 2) == [TaskRange()])
     #expect(
-      TaskRange.split(["d", "b", "a", "c"], into: 2) == [TaskRange(lower: nil, upper: "c"), TaskRange(lower: "c", upper: nil)])
+      TaskRange.split(["d", "b", "a", "c"], into: 2) == [
+        TaskRange(lower: nil, upper: "c"), TaskRange(lower: "c", upper: nil),
+      ])
     // "Z" < "a" < "é" in bytes (a String comparison could say otherwise for other scripts).
     #expect(
       TaskRange.split(["é", "a", "Z"], into: 3)

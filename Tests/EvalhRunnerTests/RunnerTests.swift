@@ -74,7 +74,8 @@ func execute(_ suite: Suite, _ store: ResultStore, _ options: RunOptions, interr
 {
   let runner = Runner(suite: suite, store: store, options: options, interruption: interruption)
   let prepared = try runner.prepare()
-  return await runner.execute(run: prepared.run, pending: prepared.pending, progress: ProgressDisplay(total: 0, mode: .none))
+  return await runner.execute(
+    run: prepared.run, pending: prepared.pending, progress: ProgressDisplay(total: 0, mode: .none))
 }
 
 /// Trial rows without the fields that depend on wall time.
@@ -92,7 +93,8 @@ func comparable(_ store: ResultStore, _ runID: String) throws -> [String] {
     var options = RunOptions()
     let all = try Runner(suite: suite, store: store, options: options, interruption: Interruption()).plan()
     #expect(all.agents == ["one", "two"])
-    #expect(all.tasks == [.init(id: "alpha", trials: 4), .init(id: "beta.one", trials: 2), .init(id: "beta.two", trials: 4)])
+    #expect(
+      all.tasks == [.init(id: "alpha", trials: 4), .init(id: "beta.one", trials: 2), .init(id: "beta.two", trials: 4)])
     #expect(all.keys.count == 2 * (4 + 2 + 4))
     options.agents = ["two"]
     options.taskPatterns = ["beta.*"]
@@ -101,10 +103,14 @@ func comparable(_ store: ResultStore, _ runID: String) throws -> [String] {
     let some = try Runner(suite: suite, store: store, options: options, interruption: Interruption()).plan()
     #expect(some.agents == ["two"] && some.tasks == [.init(id: "beta.two", trials: 3)])
     options.agents = ["three"]
-    #expect(throws: RunError.self) { try Runner(suite: suite, store: store, options: options, interruption: Interruption()).plan() }
+    #expect(throws: RunError.self) {
+      try Runner(suite: suite, store: store, options: options, interruption: Interruption()).plan()
+    }
     options.agents = []
     options.tags = ["nope"]
-    #expect(throws: RunError.self) { try Runner(suite: suite, store: store, options: options, interruption: Interruption()).plan() }
+    #expect(throws: RunError.self) {
+      try Runner(suite: suite, store: store, options: options, interruption: Interruption()).plan()
+    }
   }
 
   @Test func runsGradesAndCommitsEveryTrial() async throws {
@@ -193,7 +199,9 @@ func comparable(_ store: ResultStore, _ runID: String) throws -> [String] {
     let folders = WorkFolders(root: ws.path + "/work")
     folders.make(ws.path + "/work/a/t/1")
     folders.remove(ws.path + "/work/a/t/1")
-    let spares = try FileManager.default.contentsOfDirectory(atPath: ws.path + "/work").filter { $0.hasPrefix(".spare-") }
+    let spares = try FileManager.default.contentsOfDirectory(atPath: ws.path + "/work").filter {
+      $0.hasPrefix(".spare-")
+    }
     #expect(spares.count == 1, "an empty folder is kept as a spare")
     // A leftover with files at the next path (a resumed run) is cleared; the spare takes its place.
     try FileManager.default.createDirectory(atPath: ws.path + "/work/b/u/2", withIntermediateDirectories: true)
@@ -205,11 +213,13 @@ func comparable(_ store: ResultStore, _ runID: String) throws -> [String] {
     ws.write("work/b/u/2/new.txt", "new")
     folders.remove(ws.path + "/work/b/u/2")
     #expect(!FileManager.default.fileExists(atPath: ws.path + "/work/b/u/2"))
-    #expect(try FileManager.default.contentsOfDirectory(atPath: ws.path + "/work").filter { $0.hasPrefix(".spare-") }.isEmpty)
+    #expect(
+      try FileManager.default.contentsOfDirectory(atPath: ws.path + "/work").filter { $0.hasPrefix(".spare-") }.isEmpty)
     folders.make(ws.path + "/work/c/v/3")
     folders.remove(ws.path + "/work/c/v/3")
     folders.removeSpares()
-    #expect(try FileManager.default.contentsOfDirectory(atPath: ws.path + "/work").filter { $0.hasPrefix(".spare-") }.isEmpty)
+    #expect(
+      try FileManager.default.contentsOfDirectory(atPath: ws.path + "/work").filter { $0.hasPrefix(".spare-") }.isEmpty)
   }
 
   @Test func progressShowsCountsAndAnETA() {
@@ -285,12 +295,15 @@ func comparable(_ store: ResultStore, _ runID: String) throws -> [String] {
     let runner = Runner(suite: suite, store: store, options: resume, interruption: Interruption())
     let prepared = try runner.prepare()
     #expect(prepared.pending.count == 14)
-    let finished = await runner.execute(run: prepared.run, pending: prepared.pending, progress: ProgressDisplay(total: 14, mode: .none))
+    let finished = await runner.execute(
+      run: prepared.run, pending: prepared.pending, progress: ProgressDisplay(total: 14, mode: .none))
     #expect(finished.run.status == .completed && finished.recorded == 14)
     #expect(try comparable(store, "r-cut") == expected)
 
     // Nothing is left to run, and a completed run is not resumed again.
-    #expect(throws: RunError.self) { try Runner(suite: suite, store: store, options: resume, interruption: Interruption()).prepare() }
+    #expect(throws: RunError.self) {
+      try Runner(suite: suite, store: store, options: resume, interruption: Interruption()).prepare()
+    }
   }
 
   @Test func resumeRefusesAChangedSuite() async throws {
@@ -312,7 +325,9 @@ func comparable(_ store: ResultStore, _ runID: String) throws -> [String] {
       #expect(error.errorDescription?.contains("different version of suite") == true)
     }
     resume.resume = "r-unknown"
-    #expect(throws: RunError.self) { try Runner(suite: changed, store: store, options: resume, interruption: Interruption()).prepare() }
+    #expect(throws: RunError.self) {
+      try Runner(suite: changed, store: store, options: resume, interruption: Interruption()).prepare()
+    }
   }
 
   @Test func interruptionStopsLaunchingAndEndsTrialsInFlight() async throws {
@@ -345,7 +360,8 @@ func comparable(_ store: ResultStore, _ runID: String) throws -> [String] {
     #expect(result.run.status == .interrupted && result.recorded == 0)
     #expect(try store.run(id: result.run.id)?.status == .interrupted)
     defer { unlink(children) }
-    let pids = (try? String(contentsOfFile: children, encoding: .utf8))?.split(separator: "\n").compactMap { Int32($0) } ?? []
+    let pids =
+      (try? String(contentsOfFile: children, encoding: .utf8))?.split(separator: "\n").compactMap { Int32($0) } ?? []
     #expect(pids.count == 3)  // concurrency 3: only those were launched
     for pid in pids {
       let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""

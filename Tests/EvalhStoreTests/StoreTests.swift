@@ -19,19 +19,24 @@ func sampleRun(_ id: String = "r-1", suite: String = "s", started: Date = Date()
     configJSON: "{}", plan: RunPlan(agents: ["a"], tasks: [.init(id: "t1", trials: 2), .init(id: "t2", trials: 2)]))
 }
 
-func sampleTrial(_ run: String = "r-1", task: String = "t1", trial: Int = 1, status: TrialStatus = .pass) -> TrialRecord {
+func sampleTrial(_ run: String = "r-1", task: String = "t1", trial: Int = 1, status: TrialStatus = .pass) -> TrialRecord
+{
   TrialRecord(
     runID: run, agent: "a", taskID: task, trial: trial, status: status, efficacyPass: status == .pass,
     efficacyScore: status == .pass ? 1 : 0, violations: 0, latencyMs: 12.5, inputTokens: 10, outputTokens: nil,
     costUSD: nil, seed: 99, outputJSON: #""héllo \u0000""#, stderrTail: "log", stepsJSON: "[]",
     startedAt: Date(timeIntervalSince1970: 1_790_000_000.125), finishedAt: Date(timeIntervalSince1970: 1_790_000_001.5),
-    grades: [Grade(kind: .expect, grader: "contains", passed: true), Grade(kind: .assure, grader: "no-pii", passed: false, detail: "email")])
+    grades: [
+      Grade(kind: .expect, grader: "contains", passed: true),
+      Grade(kind: .assure, grader: "no-pii", passed: false, detail: "email"),
+    ])
 }
 
 @Suite struct StoreTests {
   /// The trials still to run are made one at a time, in the plan's order, without the recorded ones.
   @Test func pendingTrialsFollowThePlanLazily() {
-    let plan = RunPlan(agents: ["a", "b"], tasks: [.init(id: "t1", trials: 3), .init(id: "t2", trials: 0), .init(id: "t3", trials: 2)])
+    let plan = RunPlan(
+      agents: ["a", "b"], tasks: [.init(id: "t1", trials: 3), .init(id: "t2", trials: 0), .init(id: "t3", trials: 2)])
     #expect(Array(plan.pending()) == plan.keys)
     #expect(plan.pending().count == 2 * (3 + 1 + 2))
     // Counted from the plan, without making the keys: the same number.
@@ -64,8 +69,10 @@ func sampleTrial(_ run: String = "r-1", task: String = "t1", trial: Int = 1, sta
         #expect(columns.contains(c), "trials.\(c)")
       }
       let runColumns = try Row.fetchAll(db, sql: "PRAGMA table_info(runs)").map { $0["name"] as String }
-      for c in ["id", "suite", "suite_path", "suite_sha256", "label", "seed", "trials", "status", "started_at",
-                "finished_at", "evalh_version", "host", "git_commit", "config_json"] {
+      for c in [
+        "id", "suite", "suite_path", "suite_sha256", "label", "seed", "trials", "status", "started_at",
+        "finished_at", "evalh_version", "host", "git_commit", "config_json",
+      ] {
         #expect(runColumns.contains(c), "runs.\(c)")
       }
       #expect(try String.fetchOne(db, sql: "SELECT tags FROM tasks") == #"["x"]"#)
@@ -137,7 +144,10 @@ func sampleTrial(_ run: String = "r-1", task: String = "t1", trial: Int = 1, sta
       Issue.record("opened a newer database")
     } catch {
       #expect(error.exitCode == 3)
-      guard case .newerSchema(_, let version, _) = error else { Issue.record("\(error)"); return }
+      guard case .newerSchema(_, let version, _) = error else {
+        Issue.record("\(error)")
+        return
+      }
       #expect(version == 99)
     }
     #expect(try Data(contentsOf: URL(fileURLWithPath: db.path)) == before)
@@ -148,7 +158,9 @@ func sampleTrial(_ run: String = "r-1", task: String = "t1", trial: Int = 1, sta
     let db = TempDB()
     try FileManager.default.createDirectory(atPath: db.folder + "/nested", withIntermediateDirectories: true)
     // A version-0 file: someone's own table, no evalh tables yet.
-    try DatabaseQueue(path: db.path).write { try $0.execute(sql: "CREATE TABLE notes(x); INSERT INTO notes VALUES (1)") }
+    try DatabaseQueue(path: db.path).write {
+      try $0.execute(sql: "CREATE TABLE notes(x); INSERT INTO notes VALUES (1)")
+    }
     let store = try ResultStore(path: db.path, create: false)
     try store.createRun(sampleRun(), tasks: [])
     let (version, note) = try DatabaseQueue(path: db.path).read { db in
@@ -220,7 +232,10 @@ func sampleTrial(_ run: String = "r-1", task: String = "t1", trial: Int = 1, sta
     let db = TempDB()
     let store = try ResultStore(path: db.path, create: true)
     try store.createRun(sampleRun(), tasks: [])
-    func trial(_ task: String, _ n: Int, _ status: TrialStatus, violated: Bool = false, kind: ErrorKind? = nil, judge: Double? = nil)
+    func trial(
+      _ task: String, _ n: Int, _ status: TrialStatus, violated: Bool = false, kind: ErrorKind? = nil,
+      judge: Double? = nil
+    )
       -> TrialRecord
     {
       var t = sampleTrial(task: task, trial: n, status: status)
@@ -236,7 +251,8 @@ func sampleTrial(_ run: String = "r-1", task: String = "t1", trial: Int = 1, sta
     }
     // Inserted out of order: the first run is trial 1 whatever the order of the rows.
     for t in [
-      trial("t1", 2, .fail, violated: true, judge: 0.25), trial("t1", 1, .pass, judge: 0.5), trial("t2", 1, .fail, violated: true),
+      trial("t1", 2, .fail, violated: true, judge: 0.25), trial("t1", 1, .pass, judge: 0.5),
+      trial("t2", 1, .fail, violated: true),
       trial("t2", 2, .error, kind: .grader), trial("t3", 1, .timeout),
     ] {
       try store.insertNow(t)

@@ -73,7 +73,8 @@ extension TaskMetrics {
     let c = sums.passes
     let latencies = sums.latencies.sorted()
     self.init(
-      taskID: id, trials: n, passes: c, planned: planned ?? (n + sums.graderErrors), firstRun: n > 0 && sums.firstPassed,
+      taskID: id, trials: n, passes: c, planned: planned ?? (n + sums.graderErrors),
+      firstRun: n > 0 && sums.firstPassed,
       successRate: n > 0 ? Double(c) / Double(n) : 0, passHatN: n > 0 ? Statistics.passHatK(n: n, c: c, k: n) : 0,
       interval: Statistics.wilson(successes: c, n: n) ?? (0, 1), latencyP50Ms: Statistics.percentile(latencies, 50),
       latencyP95Ms: Statistics.percentile(latencies, 95),

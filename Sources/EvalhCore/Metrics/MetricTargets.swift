@@ -6,6 +6,7 @@ public struct SLO: Sendable, Hashable {
   public var latency: Double?
   /// USD budget per trial.
   public var cost: Double?
+  /// Targets; nil where there is none.
   public init(latency: Double? = nil, cost: Double? = nil) {
     self.latency = latency
     self.cost = cost
@@ -14,11 +15,17 @@ public struct SLO: Sendable, Hashable {
 
 /// `clear.weights:`: how the CLEAR score weighs its five dimensions (equal by default).
 public struct ClearWeights: Sendable, Hashable {
+  /// Weight of C.
   public var cost = 0.2
+  /// Weight of L.
   public var latency = 0.2
+  /// Weight of E.
   public var efficacy = 0.2
+  /// Weight of A.
   public var assurance = 0.2
+  /// Weight of R.
   public var reliability = 0.2
+  /// Equal weights.
   public init() {}
 
   /// The keys of `clear.weights:`.
@@ -27,8 +34,11 @@ public struct ClearWeights: Sendable, Hashable {
 
 /// What the metrics are measured against (from the suite stored with the run).
 public struct MetricTargets: Sendable, Hashable {
+  /// Latency and cost targets.
   public var slo: SLO
+  /// The CLEAR weights.
   public var weights: ClearWeights
+  /// Targets from their parts (none, equal weights by default).
   public init(slo: SLO = SLO(), weights: ClearWeights = ClearWeights()) {
     self.slo = slo
     self.weights = weights

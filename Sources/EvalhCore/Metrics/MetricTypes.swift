@@ -3,20 +3,30 @@ import Synchronization
 
 /// The facts about one trial that metrics need (a slim `trials` row).
 public struct TrialFacts: Sendable, Hashable {
+  /// The task's id.
   public var taskID: String
+  /// The trial number.
   public var trial: Int
+  /// How the trial ended.
   public var status: TrialStatus
+  /// Set for errors.
   public var errorKind: ErrorKind?
+  /// Latency, ms.
   public var latencyMs: Double
+  /// Known cost, USD.
   public var costUSD: Double?
+  /// Failed assurance checks.
   public var violations: Int
+  /// Whether every `expect` grader passed.
   public var efficacyPass: Bool?
+  /// Mean grader score.
   public var efficacyScore: Double?
   /// Assurance checks evaluated on this trial.
   public var checks: Int
   /// What its judge graders cost: reported apart from the agent's cost.
   public var judgeCostUSD: Double?
 
+  /// Facts of one trial; unknowns nil.
   public init(
     taskID: String, trial: Int, status: TrialStatus, errorKind: ErrorKind? = nil, latencyMs: Double,
     costUSD: Double? = nil, violations: Int = 0, efficacyPass: Bool? = nil, efficacyScore: Double? = nil,
@@ -41,6 +51,7 @@ public struct TrialFacts: Sendable, Hashable {
 
 /// Per-task figures.
 public struct TaskMetrics: Sendable {
+  /// The task's id.
   public var taskID: String
   /// Counted trials (n).
   public var trials: Int
@@ -56,9 +67,13 @@ public struct TaskMetrics: Sendable {
   public var passHatN: Double
   /// Wilson 95% interval of the success rate.
   public var interval: (low: Double, high: Double)
+  /// Median latency of counted trials, ms.
   public var latencyP50Ms: Double?
+  /// 95th percentile latency, ms.
   public var latencyP95Ms: Double?
+  /// Mean known cost per trial.
   public var costPerTrialUSD: Double?
+  /// Failed assurance checks.
   public var violations: Int
   /// Errors and timeouts among counted trials.
   public var errors: Int
@@ -83,32 +98,47 @@ public struct TaskMetrics: Sendable {
 
 /// Per-agent figures of metrics.md, with their 95% intervals.
 public struct AgentMetrics: Sendable {
+  /// The agent's name.
   public var agent: String
+  /// Per-task figures, by task id.
   public var tasks: [TaskMetrics]
   /// Counted trials.
   public var trials: Int
   /// The smallest n across the agent's tasks with at least one counted trial.
   public var nMin: Int
+  /// Mean over tasks of c/n.
   public var successRate: Double?
+  /// Share of tasks whose first counted trial passed.
   public var firstRunSuccess: Double?
   /// pass^k for k = 1...nMin (index k-1).
   public var passHatK: [Double]
   /// pass@k for k = 1...nMin (index k-1).
   public var passAtK: [Double]
+  /// Share of tasks whose trials all agreed.
   public var consistency: Double?
+  /// Share of trials whose graders all passed.
   public var efficacyRate: Double?
+  /// Mean grader score.
   public var efficacyScore: Double?
+  /// Share of trials with no violation.
   public var assuranceRate: Double?
+  /// Share of checks respected.
   public var policyAdherence: Double?
+  /// Failed assurance checks.
   public var violations: Int
   /// Violations per check name, most frequent first.
   public var violationsByCheck: [(check: String, count: Int)] = []
+  /// Sum of known costs.
   public var costTotalUSD: Double?
+  /// Mean known cost per trial.
   public var costPerTrialUSD: Double?
+  /// Total cost over passing trials.
   public var costPerSuccessUSD: Double?
+  /// Counted trials with no known cost.
   public var costUnknownTrials: Int
   /// What judge graders cost on this agent's trials: apart from the agent's own cost (nil: none known).
   public var judgeCostUSD: Double?
+  /// Latency percentiles.
   public var latency: Latency
   /// Every counted trial's latency (ms), ascending: the HTML report's histogram.
   public var latencySamples: [Double] = []
@@ -152,11 +182,17 @@ public struct AgentMetrics: Sendable {
 
 /// The CLEAR score of metrics.md: 100 × Σ wᵢxᵢ / Σ wᵢ over the dimensions available.
 public struct ClearScore: Sendable {
+  /// C: budget over cost per trial, capped at 1.
   public var cost: Double?
+  /// L: SLA compliance.
   public var latency: Double?
+  /// E: the efficacy rate.
   public var efficacy: Double?
+  /// A: the assurance rate.
   public var assurance: Double?
+  /// R: sustained success (pass^k at n_min).
   public var reliability: Double?
+  /// How the dimensions are weighed.
   public var weights: ClearWeights
 
   /// (letter, value, weight) for every dimension.
@@ -184,26 +220,43 @@ public struct ClearScore: Sendable {
 
 /// 95% intervals of the suite-level rates.
 public struct Intervals: Sendable {
+  /// A 95% interval.
   public typealias Range = (low: Double, high: Double)
+  /// Interval of the success rate.
   public var successRate: Range?
+  /// Interval of the first-run success.
   public var firstRunSuccess: Range?
+  /// Interval of pass^k at n_min.
   public var sustainedSuccess: Range? { passHatK.last ?? nil }
+  /// Interval of pass^k for each k.
   public var passHatK: [Range?] = []
+  /// Interval of pass@k for each k.
   public var passAtK: [Range?] = []
+  /// Interval of the consistency.
   public var consistency: Range?
+  /// Interval of the efficacy rate.
   public var efficacyRate: Range?
+  /// Interval of the assurance rate.
   public var assuranceRate: Range?
+  /// Interval of the policy adherence.
   public var policyAdherence: Range?
+  /// Interval of SLA compliance.
   public var slaCompliance: Range?
 }
 
 /// Latency percentiles over counted trials, milliseconds.
 public struct Latency: Sendable, Hashable {
+  /// Median.
   public var p50: Double?
+  /// 90th percentile.
   public var p90: Double?
+  /// 95th percentile.
   public var p95: Double?
+  /// 99th percentile.
   public var p99: Double?
+  /// The slowest.
   public var max: Double?
+  /// The mean.
   public var mean: Double?
 
   /// Percentiles of `sorted` (ascending) by linear interpolation.
@@ -219,4 +272,3 @@ public struct Latency: Sendable, Hashable {
   /// Percentiles of `values` in any order.
   public init(_ values: [Double]) { self.init(sorted: values.sorted()) }
 }
-

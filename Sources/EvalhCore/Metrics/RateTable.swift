@@ -196,7 +196,9 @@ struct RateTable {
     let parted = drawn.withLock { $0 }
     let bounds = (0..<columns.count).map { j -> Intervals.Range? in
       let sorted = parted.flatMap { $0[j] }.sorted()
-      guard let low = Statistics.percentile(sorted, 2.5), let high = Statistics.percentile(sorted, 97.5) else { return nil }
+      guard let low = Statistics.percentile(sorted, 2.5), let high = Statistics.percentile(sorted, 97.5) else {
+        return nil
+      }
       return (low, high)
     }
     return RateValues(columns: columns, values: bounds)

@@ -36,6 +36,7 @@ public struct TrialTally: Sendable {
   private var current = Task()
   private var hasCurrent = false
 
+  /// An empty tally; `slaLimitMs` is the SLA latency, if any.
   public init(slaLimitMs: Double?) { self.slaLimitMs = slaLimitMs }
 
   /// Folds one trial in.
@@ -148,4 +149,3 @@ extension TrialTally.Task {
     return m
   }
 }
-
