@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
   name: "evalh",
-  platforms: [.macOS(.v14)],
+  // Linux only (pipe2, pidfd_open, copy_file_range; README, "Layout and design notes"): no Apple platform.
   products: [
     .executable(name: "evalh", targets: ["evalh"]),
     .executable(name: "example-agent", targets: ["example-agent"]),

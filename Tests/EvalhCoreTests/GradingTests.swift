@@ -40,6 +40,11 @@ import Testing
     #expect(!notJSON.passed && notJSON.detail == "output is not JSON")
   }
 
+  /// Every PII kind's pattern compiled: a kind without one would find nothing and pass every output.
+  @Test func everyPIIPatternCompiles() {
+    for kind in PIIKind.allCases { #expect(PIIKind.patterns[kind] != nil, "\(kind)") }
+  }
+
   @Test func assuranceChecks() throws {
     let leak = Check(name: "no-email", kind: .notRegex(try Pattern("[a-z]+@[a-z]+\\.com")))
     let g = try #require(Grading.check(leak, GradingInput(output: .string("mail bob@example.com"))).grade)

@@ -54,6 +54,10 @@ import Testing
     #expect(config.response?.output.description == "$.choices[0].message.content")
     #expect(config.response?.inputTokens?.description == "$.usage.prompt_tokens")
     #expect(config.response?.outputTokens?.description == "$.usage.completion_tokens")
+    // The preset's paths are built from segments: the same paths the parser makes of their text.
+    #expect(config.response?.output == (try JSONPath("$.choices[0].message.content")))
+    #expect(config.response?.inputTokens == (try JSONPath("$.usage.prompt_tokens")))
+    #expect(config.response?.outputTokens == (try JSONPath("$.usage.completion_tokens")))
     #expect(config.openAIToolCalls)
   }
 

@@ -113,6 +113,40 @@ func comparable(_ store: ResultStore, _ runID: String) throws -> [String] {
     }
   }
 
+  /// A planned agent evalh has no adapter for is the harness's failure, said as such: never a trial
+  /// silently dropped as "interrupted", and no working folder is made for it.
+  @Test func aPlannedAgentWithoutAnAdapterStopsTheRunAndLeavesNoFolder() async throws {
+    let ws = Workspace()
+    let suite = try ws.suite()
+    let store = try ResultStore(path: ws.path + "/db.sqlite", create: true)
+    let runner = Runner(suite: suite, store: store, options: RunOptions(), interruption: Interruption())
+    var run = try runner.prepare().run
+    run.plan.agents.insert("ghost", at: 0)
+    let result = await runner.execute(
+      run: run, pending: run.plan.pending(), progress: ProgressDisplay(total: 0, mode: .none))
+    #expect(result.harnessError?.contains("agent 'ghost'") == true)
+    #expect(result.run.status == .interrupted)
+    #expect(try store.run(id: run.id)?.stopReason?.contains("ghost") == true)
+    #expect(try store.trials(runID: run.id).isEmpty)
+    let root = NSTemporaryDirectory().appending("evalh-\(run.id)-\(getpid())")
+    #expect(!FileManager.default.fileExists(atPath: root))
+
+    // A stored plan naming an agent the suite lacks is refused by --resume before anything runs.
+    try store.updateRun(run.id, status: .interrupted, finishedAt: nil, stopReason: nil)
+    let plan = String(decoding: try JSONEncoder().encode(run.plan), as: UTF8.self)
+    let id = run.id
+    try await DatabaseQueue(path: store.path).write {
+      try $0.execute(sql: "UPDATE runs SET plan_json = ? WHERE id = ?", arguments: [plan, id])
+    }
+    var options = RunOptions()
+    options.resume = run.id
+    #expect {
+      try Runner(suite: suite, store: store, options: options, interruption: Interruption()).prepare()
+    } throws: { error in
+      (error as? RunError)?.errorDescription?.contains("plans agent 'ghost'") == true
+    }
+  }
+
   @Test func runsGradesAndCommitsEveryTrial() async throws {
     let ws = Workspace()
     let suite = try ws.suite()
