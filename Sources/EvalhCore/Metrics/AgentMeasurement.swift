@@ -45,8 +45,8 @@ extension AgentMetrics {
     passAtK = (0..<nMin).map { point[.passAt($0 + 1)] ?? 0 }
     intervals = Intervals(table.bootstrap(resamples: bootstrapResamples), nMin: nMin, hasSLA: hasSLA)
 
-    let scored = measured.reduce(0) { $0 + $1.efficacyScored }
-    efficacyScore = scored > 0 ? measured.reduce(0) { $0 + $1.efficacyScoreSum } / Double(scored) : nil
+    let scored = measured.reduce(0) { $0 + $1.sums.scored }
+    efficacyScore = scored > 0 ? measured.reduce(0) { $0 + $1.sums.scoreSum } / Double(scored) : nil
     violations = measured.reduce(0) { $0 + $1.violations }
 
     let costSum = sums.reduce(0) { $0 + $1.1.costSum }
@@ -80,12 +80,8 @@ extension TaskMetrics {
       latencyP95Ms: Statistics.percentile(latencies, 95),
       costPerTrialUSD: sums.costCount > 0 ? sums.costSum / Double(sums.costCount) : nil, violations: sums.violations,
       errors: sums.errors, graderErrors: sums.graderErrors)
-    efficacyPasses = sums.efficacyPasses
-    cleanTrials = sums.cleanTrials
-    checks = sums.checks
-    slaCompliant = sums.slaCompliant
-    efficacyScoreSum = sums.scoreSum
-    efficacyScored = sums.scored
+    self.sums = sums
+    self.sums.latencies = []
   }
 }
 

@@ -80,13 +80,9 @@ public struct TaskMetrics: Sendable {
   /// Grader errors (recorded, not counted).
   public var graderErrors: Int
 
-  // Sums the suite-level rates are built from (and resampled by the bootstrap).
-  var efficacyPasses = 0
-  var cleanTrials = 0
-  var checks = 0
-  var slaCompliant = 0
-  var efficacyScoreSum = 0.0
-  var efficacyScored = 0
+  /// The task's folded sums the suite-level rates are built from (and resampled by the bootstrap);
+  /// its latencies are not kept here.
+  var sums = TrialTally.Task()
 
   /// 0 < c < n.
   public var isFlaky: Bool { passes > 0 && passes < trials }

@@ -88,10 +88,10 @@ struct RateTable {
       let n = Double(t.trials)
       // In the order of `Rate.direct`.
       nums += [
-        t.firstRun ? 1 : 0, Double(t.efficacyPasses), Double(t.cleanTrials), Double(t.checks - t.violations),
-        Double(t.slaCompliant),
+        t.firstRun ? 1 : 0, Double(t.sums.efficacyPasses), Double(t.sums.cleanTrials),
+        Double(t.sums.checks - t.violations), Double(t.sums.slaCompliant),
       ]
-      dens += [1, n, n, Double(t.checks), hasSLA ? n : 0]
+      dens += [1, n, n, Double(t.sums.checks), hasSLA ? n : 0]
       let key = Int64(t.trials) << 32 | Int64(t.passes)
       if let index = pairIndex[key] {
         pairOfTask.append(index)
