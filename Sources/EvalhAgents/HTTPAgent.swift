@@ -120,7 +120,10 @@ public final class HTTPAgent: AgentAdapter {
       guard attempt <= config.retries else { break }
       let delay = retryAfter ?? Self.backoff(attempt: attempt)
       let clock = ContinuousClock()
-      if clock.now.advanced(by: .milliseconds(Int64(delay * 1000))) >= deadline {
+      // Compared as seconds first: a Retry-After of 1e20 must not be made into a Duration at all.
+      let left = clock.now.duration(to: deadline)
+      let secondsLeft = Double(left.components.seconds) + Double(left.components.attoseconds) / 1e18
+      if !(delay < secondsLeft) {
         return .done(
           Answer(
             outcome: .transportError(
@@ -179,10 +182,14 @@ public final class HTTPAgent: AgentAdapter {
         outcome: .contractError("the response body has nothing at \(mapping.output)"), output: .string(text))
     }
     func number(_ path: JSONPath?) -> Double? { path.flatMap { $0.select(in: body).first?.numberValue } }
-    var usage = Usage(
-      inputTokens: number(mapping.inputTokens).map { Int($0) },
-      outputTokens: number(mapping.outputTokens).map { Int($0) },
-      costUSD: number(mapping.costUSD), model: body["model"]?.stringValue)
+    var usage: Usage
+    switch Usage.checked(
+      inputTokens: number(mapping.inputTokens), outputTokens: number(mapping.outputTokens),
+      costUSD: number(mapping.costUSD), model: body["model"]?.stringValue, where: "the response's ")
+    {
+    case .success(let u): usage = u
+    case .failure(let violation): return Answer(outcome: .contractError(violation.message), output: .string(text))
+    }
     if usage == Usage() { usage.model = nil }
     var steps: [JSONValue]?
     if let path = mapping.steps, let found = path.select(in: body).first, found != .null {

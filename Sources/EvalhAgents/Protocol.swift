@@ -87,6 +87,32 @@ public struct Usage: Sendable, Hashable {
   public var costUSD: Double?
   /// The model the agent used.
   public var model: String?
+
+  /// Usage from the numbers an agent sent: token counts must be whole and in 0...Int.max, a cost
+  /// finite and not negative; anything else breaks the contract (never a trap, never a guess).
+  static func checked(
+    inputTokens: Double?, outputTokens: Double?, costUSD: Double?, model: String?, where place: String
+  ) -> Result<Usage, ContractViolation> {
+    func shown(_ x: Double) -> String { x.isFinite ? JSONValue.format(number: x) : "\(x)" }
+    func tokens(_ value: Double?, _ name: String) -> Result<Int?, ContractViolation> {
+      guard let value else { return .success(nil) }
+      guard value >= 0, let count = Int(exactly: value) else {
+        return .failure(
+          ContractViolation(message: "\(place)\(name) is \(shown(value)), not a count of tokens"))
+      }
+      return .success(count)
+    }
+    return tokens(inputTokens, "input_tokens").flatMap { input in
+      tokens(outputTokens, "output_tokens").flatMap { output in
+        if let costUSD, !(costUSD.isFinite && costUSD >= 0) {
+          return .failure(
+            ContractViolation(
+              message: "\(place)cost_usd is \(shown(costUSD)), not a cost (finite, not negative)"))
+        }
+        return .success(Usage(inputTokens: input, outputTokens: output, costUSD: costUSD, model: model))
+      }
+    }
+  }
 }
 
 /// What an adapter got from one trial, before grading.
@@ -172,10 +198,13 @@ public enum Envelope {
     }
     var usage: Usage?
     if case .object(let u)? = o["usage"] {
-      usage = Usage(
-        inputTokens: u["input_tokens"]?.numberValue.map { Int($0) },
-        outputTokens: u["output_tokens"]?.numberValue.map { Int($0) },
-        costUSD: u["cost_usd"]?.numberValue, model: u["model"]?.stringValue)
+      switch Usage.checked(
+        inputTokens: u["input_tokens"]?.numberValue, outputTokens: u["output_tokens"]?.numberValue,
+        costUSD: u["cost_usd"]?.numberValue, model: u["model"]?.stringValue, where: "usage.")
+      {
+      case .success(let u): usage = u
+      case .failure(let violation): return .failure(violation)
+      }
     }
     var steps: JSONValue?
     if let s = o["steps"], s != .null {

@@ -146,6 +146,9 @@ extension SuiteLoader {
     for unsupported in JSONSchema.unsupportedKeywords(in: document) {
       r.error(node, "\(source) uses an unsupported keyword at \(unsupported)")
     }
+    let problems = JSONSchema.problems(in: document)
+    for problem in problems { r.error(node, "\(source) is not a valid schema: \(problem)") }
+    guard problems.isEmpty else { return nil }
     do {
       return try JSONSchema(document)
     } catch {

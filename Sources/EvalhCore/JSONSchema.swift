@@ -148,8 +148,12 @@ public struct JSONSchema: @unchecked Sendable {
     }
     if case .string(let str) = x {
       let length = str.unicodeScalars.count
-      if let m = s["minLength"]?.numberValue, Double(length) < m { fail("string is shorter than \(Int(m)) characters") }
-      if let m = s["maxLength"]?.numberValue, Double(length) > m { fail("string is longer than \(Int(m)) characters") }
+      if let m = s["minLength"]?.numberValue, Double(length) < m {
+        fail("string is shorter than \(brief(.number(m))) characters")
+      }
+      if let m = s["maxLength"]?.numberValue, Double(length) > m {
+        fail("string is longer than \(brief(.number(m))) characters")
+      }
       if let p = s["pattern"]?.stringValue, let regex = patterns[p],
         regex.firstMatch(in: str, range: NSRange(str.startIndex..., in: str)) == nil
       {
@@ -157,8 +161,8 @@ public struct JSONSchema: @unchecked Sendable {
       }
     }
     if case .array(let items) = x {
-      if let m = s["minItems"]?.numberValue, Double(items.count) < m { fail("fewer than \(Int(m)) items") }
-      if let m = s["maxItems"]?.numberValue, Double(items.count) > m { fail("more than \(Int(m)) items") }
+      if let m = s["minItems"]?.numberValue, Double(items.count) < m { fail("fewer than \(brief(.number(m))) items") }
+      if let m = s["maxItems"]?.numberValue, Double(items.count) > m { fail("more than \(brief(.number(m))) items") }
       if s["uniqueItems"] == .bool(true) {
         outer: for i in items.indices {
           for j in items.indices where j > i && JSONSchema.equal(items[i], items[j]) {
@@ -212,25 +216,7 @@ public struct JSONSchema: @unchecked Sendable {
 
   /// `#`, `#/$defs/x`, `#/properties/a/items`: JSON Pointer into this document.
   func resolve(_ ref: String) -> JSONValue? {
-    guard ref.hasPrefix("#") else { return nil }
-    var pointer = String(ref.dropFirst())
-    pointer = pointer.removingPercentEncoding ?? pointer
-    if pointer.isEmpty { return root }
-    guard pointer.hasPrefix("/") else { return nil }
-    var node = root
-    for token in pointer.dropFirst().split(separator: "/", omittingEmptySubsequences: false) {
-      let key = token.replacingOccurrences(of: "~1", with: "/").replacingOccurrences(of: "~0", with: "~")
-      switch node {
-      case .object(let o):
-        guard let next = o[key] else { return nil }
-        node = next
-      case .array(let a):
-        guard let i = Int(key), a.indices.contains(i) else { return nil }
-        node = a[i]
-      default: return nil
-      }
-    }
-    return node
+    ref.hasPrefix("#") ? JSONSchema.resolve(ref, in: root) : nil
   }
 
   static func matches(_ x: JSONValue, type: String) -> Bool {

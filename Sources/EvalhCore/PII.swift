@@ -8,8 +8,8 @@ public enum PIIKind: String, Sendable, CaseIterable, Hashable {
   case phone
   case ipv4
 
-  // Compiled once. nonisolated(unsafe): NSRegularExpression is immutable and documented thread-safe.
-  nonisolated(unsafe) static let patterns: [PIIKind: NSRegularExpression] = {
+  // Compiled once; NSRegularExpression is immutable and documented thread-safe.
+  static let patterns: [PIIKind: NSRegularExpression] = {
     let sources: [PIIKind: String] = [
       .email: #"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"#,
       // Area 000, 666 and 9xx, group 00 and serial 0000 are never issued.

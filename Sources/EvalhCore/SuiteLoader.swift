@@ -133,6 +133,7 @@ public enum SuiteLoader {
       if let map = r.mapping(node, "agents", allowed: []) {
         if map.order.isEmpty { r.error(node, "agents must name at least one agent") }
         for key in map.order {
+          if let problem = Names.problem(key, "agent name") { r.error(map.keyNodes[key] ?? node, problem) }
           if let node = map.values[key], let a = agent(node, name: key, c) { agents.append(a) }
         }
       }

@@ -52,9 +52,7 @@ extension SuiteLoader {
       return nil
     }
     guard let id = r.string(idNode, "id") else { return nil }
-    if id.isEmpty || !id.unicodeScalars.allSatisfy({ CharacterSet.taskID.contains($0) }) {
-      r.error(idNode, "task id '\(id)' must match [A-Za-z0-9._-]+")
-    }
+    if let problem = Names.taskIDProblem(id) { r.error(idNode, problem) }
     guard let inputNode = f["input"] else {
       r.error(node, "task '\(id)' needs an 'input'")
       return nil
@@ -77,6 +75,14 @@ extension SuiteLoader {
     let absolute = c.resolve(path)
     guard c.isFolder(absolute) else {
       c.reader.error(node, "fixture '\(path)' is not a folder")
+      return nil
+    }
+    let unsupported = Fixture.unsupportedEntries(in: absolute)
+    guard unsupported.isEmpty else {
+      c.reader.error(
+        node,
+        "fixture '\(path)' holds what cannot be copied (only files, folders and links can): "
+          + unsupported.map { "'\(path)/\($0)'" }.joined(separator: ", "))
       return nil
     }
     return absolute

@@ -86,8 +86,8 @@ extension SuiteLoader {
       var row: [String: String] = [:]
       for (name, value) in zip(columns, record.fields) { row[name] = value }
       let id = row["id"] ?? ""
-      if id.isEmpty || !id.unicodeScalars.allSatisfy({ CharacterSet.taskID.contains($0) }) {
-        r.error(line: record.line, "task id '\(id)' must match [A-Za-z0-9._-]+")
+      if let problem = Names.taskIDProblem(id) {
+        r.error(line: record.line, problem)
         continue
       }
       var raw: [String: JSONValue] = ["id": .string(id), "input": .string(row["input"] ?? "")]

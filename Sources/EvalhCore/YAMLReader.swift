@@ -172,8 +172,16 @@ final class YAMLReader {
       error(node, "\(what) must be a positive duration such as 250ms, 30s, 2m or a number of seconds")
       return nil
     }
+    // Timeouts become clock deadlines: a year is beyond any trial and keeps every deadline in range.
+    guard seconds <= YAMLReader.longestDuration else {
+      error(node, "\(what) must be at most 365 days")
+      return nil
+    }
     return seconds
   }
+
+  /// The longest duration a suite may give, seconds (365 days).
+  static let longestDuration = 365.0 * 86_400
 
   static func parseDuration(_ text: String) -> Double? {
     let t = text.trimmingCharacters(in: .whitespaces)

@@ -33,7 +33,7 @@ public enum CompareReport {
   }
 
   static func header(_ base: RunRecord, _ candidate: RunRecord) -> String {
-    "compare \(base.id) → \(candidate.id) · suite \(base.suite)"
+    "compare \(Escape.terminal(base.id)) → \(Escape.terminal(candidate.id)) · suite \(Escape.terminal(base.suite))"
   }
 
   /// The comparison for a terminal.
@@ -65,9 +65,11 @@ public enum CompareReport {
         out += "  newly flaky: \(a.newlyFlaky.map { Escape.terminal($0) }.joined(separator: ", "))\n"
       }
       for flag in a.flags { out += "  flag: \(flag)\n" }
-      if !a.onlyInBase.isEmpty { out += "  tasks only in base: \(a.onlyInBase.joined(separator: ", "))\n" }
+      if !a.onlyInBase.isEmpty {
+        out += "  tasks only in base: \(Escape.terminal(a.onlyInBase.joined(separator: ", ")))\n"
+      }
       if !a.onlyInCandidate.isEmpty {
-        out += "  tasks only in candidate: \(a.onlyInCandidate.joined(separator: ", "))\n"
+        out += "  tasks only in candidate: \(Escape.terminal(a.onlyInCandidate.joined(separator: ", ")))\n"
       }
     }
     out += c.regressed ? "\nverdict: regression\n" : "\nverdict: no regression\n"

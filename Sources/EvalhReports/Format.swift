@@ -12,18 +12,32 @@ enum Fmt {
   /// `[45–74]` in whole percent.
   static func interval(_ i: (low: Double, high: Double)?) -> String {
     guard let i else { return "" }
-    return "[\(Int((i.low * 100).rounded()))–\(Int((i.high * 100).rounded()))]"
+    return "[\(whole(i.low * 100))–\(whole(i.high * 100))]"
+  }
+
+  /// `x` rounded to an Int for display; whatever is stored (NaN, ±∞, beyond Int) never traps:
+  /// non-finite is 0, the rest is clamped.
+  static func whole(_ x: Double) -> Int {
+    guard x.isFinite else { return 0 }
+    let r = x.rounded()
+    if r >= 9.2e18 { return Int.max }
+    if r <= -9.2e18 { return Int.min }
+    return Int(r)
   }
 
   /// `820 ms`, `2.9 s`.
   static func millis(_ ms: Double?) -> String {
     guard let ms else { return "–" }
-    return ms < 1000 ? "\(Int(ms.rounded())) ms" : String(format: "%.1f s", ms / 1000)
+    guard ms.isFinite else { return "\(ms) ms" }
+    return ms < 1000 ? "\(whole(ms)) ms" : String(format: "%.1f s", ms / 1000)
   }
 
-  /// `$0.41`, `$0.0013`: enough digits to be useful for tiny per-trial costs.
+  /// `$0.41`, `$0.0013`: enough digits to be useful for tiny per-trial costs. A stored value that is
+  /// negative or not finite (another tool's database) is shown as it is, never trapped on.
   static func usd(_ x: Double?) -> String {
     guard let x else { return "–" }
+    guard x.isFinite else { return "$\(x)" }
+    if x < 0 { return "-" + usd(-x) }
     if x == 0 { return "$0" }
     if x >= 1 { return String(format: "$%.2f", x) }
     let digits = max(2, min(8, Int((-log10(x)).rounded(.up)) + 1))

@@ -129,7 +129,7 @@ public enum HTMLReport {
     if m.slaCompliance != nil { row("SLA compliance", Fmt.percent(m.slaCompliance), i.slaCompliance) }
     if let score = m.clear.score {
       let dims = m.clear.dimensions.map { d in d.value.map { String(format: "%@ %.2f", d.name, $0) } ?? "\(d.name) –" }
-      row("CLEAR score", "\(Int(score.rounded())) / 100 (\(dims.joined(separator: " · ")))")
+      row("CLEAR score", "\(Fmt.whole(score)) / 100 (\(dims.joined(separator: " · ")))")
     }
     out += "</table></div>"
     return out
@@ -145,7 +145,7 @@ public enum HTMLReport {
     func x(_ fraction: Double) -> Double { left + fraction * plotWidth }
     func y(_ fraction: Double) -> Double { top + (1 - fraction) * plotHeight }
     var open: String {
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\">"
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Fmt.whole(width))\" height=\"\(Fmt.whole(height))\" viewBox=\"0 0 \(Fmt.whole(width)) \(Fmt.whole(height))\" role=\"img\">"
     }
   }
 
@@ -157,7 +157,8 @@ public enum HTMLReport {
     for tick in stride(from: 0.0, through: 1.0, by: 0.25) {
       out +=
         "<line x1=\"\(f(fr.left))\" x2=\"\(f(fr.width - fr.right))\" y1=\"\(f(fr.y(tick)))\" y2=\"\(f(fr.y(tick)))\" stroke=\"#e3e6eb\"/>"
-      out += "<text x=\"\(f(fr.left - 8))\" y=\"\(f(fr.y(tick) + 4))\" text-anchor=\"end\">\(Int(tick * 100))%</text>"
+      out +=
+        "<text x=\"\(f(fr.left - 8))\" y=\"\(f(fr.y(tick) + 4))\" text-anchor=\"end\">\(Fmt.whole(tick * 100))%</text>"
     }
     return out
   }
@@ -267,7 +268,9 @@ public enum HTMLReport {
     var counts: [[Int]] = []
     for a in report.agents {
       var c = [Int](repeating: 0, count: bins)
-      for v in grid.latencies[a.metrics.agent] ?? [] { c[min(bins - 1, Int(v / upper * Double(bins)))] += 1 }
+      for v in grid.latencies[a.metrics.agent] ?? [] {
+        c[max(0, min(bins - 1, Fmt.whole((v / upper * Double(bins)).rounded(.down))))] += 1
+      }
       counts.append(c)
     }
     let peak = Double(max(1, counts.flatMap { $0 }.max() ?? 1))
@@ -317,7 +320,7 @@ public enum HTMLReport {
     let height = Double(rows.count) * rowHeight + 10
     let peak = Double(rows.map(\.count).max() ?? 1)
     var out =
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\">"
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Fmt.whole(width))\" height=\"\(Fmt.whole(height))\" viewBox=\"0 0 \(Fmt.whole(width)) \(Fmt.whole(height))\" role=\"img\">"
     for (r, row) in rows.enumerated() {
       let y = 5 + Double(r) * rowHeight
       let w = (width - labelWidth - 60) * Double(row.count) / peak

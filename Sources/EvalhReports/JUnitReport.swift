@@ -37,7 +37,7 @@ public enum JUnitReport {
         var message = "\(t.passes)/\(t.trials) trials passed"
         if t.isShort { message += " (\(t.trials + t.graderErrors) of \(t.planned) planned were recorded)" }
         var detail =
-          "success \(Fmt.percent(t.successRate)) [\(Int((t.interval.low * 100).rounded()))–\(Int((t.interval.high * 100).rounded()))%], first run \(t.firstRun ? "passed" : "failed")"
+          "success \(Fmt.percent(t.successRate)) [\(Fmt.whole(t.interval.low * 100))–\(Fmt.whole(t.interval.high * 100))%], first run \(t.firstRun ? "passed" : "failed")"
         if t.violations > 0 { detail += ", \(plural(t.violations, "violation"))" }
         if t.errors > 0 { detail += ", \(t.errors) errors or timeouts" }
         out +=

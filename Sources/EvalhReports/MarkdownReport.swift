@@ -18,7 +18,7 @@ public enum MarkdownReport {
 
   static func cell(_ value: Double?, _ interval: (low: Double, high: Double)?) -> String {
     Fmt.percent(value) + " | "
-      + (interval.map { "\(Int(($0.low * 100).rounded()))–\(Int(($0.high * 100).rounded()))%" } ?? "")
+      + (interval.map { "\(Fmt.whole($0.low * 100))–\(Fmt.whole($0.high * 100))%" } ?? "")
   }
 
   static func section(_ a: AgentReport) -> String {
@@ -46,7 +46,7 @@ public enum MarkdownReport {
     if let judges = m.judgeCostUSD { out += "| judge graders' cost (not in the agent's) | \(Fmt.usd(judges)) | |\n" }
     if let score = m.clear.score {
       let dims = m.clear.dimensions.map { d in d.value.map { String(format: "%@ %.2f", d.name, $0) } ?? "\(d.name) –" }
-      out += "| CLEAR | \(Int(score.rounded())) / 100 | \(dims.joined(separator: " · ")) |\n"
+      out += "| CLEAR | \(Fmt.whole(score)) / 100 | \(dims.joined(separator: " · ")) |\n"
     }
     if m.nMin > 1 {
       out += "\n| k | " + (1...m.nMin).map(String.init).joined(separator: " | ") + " |\n"
@@ -77,7 +77,7 @@ public enum MarkdownReport {
       out +=
         "\(t.trials == 0 ? "–" : t.firstRun ? "✓" : "✗") | \(Fmt.percent(t.passHatN, digits: 0)) | \(Fmt.percent(t.successRate, digits: 0)) | "
       out +=
-        "\(Int((t.interval.low * 100).rounded()))–\(Int((t.interval.high * 100).rounded()))% | \(Fmt.millis(t.latencyP95Ms)) | "
+        "\(Fmt.whole(t.interval.low * 100))–\(Fmt.whole(t.interval.high * 100))% | \(Fmt.millis(t.latencyP95Ms)) | "
       out += "\(Fmt.usd(t.costPerTrialUSD)) | \(t.violations) | \(t.errors) |\n"
     }
     out += "\n</details>\n"

@@ -17,7 +17,7 @@ public enum ShowReport {
 
   /// Tasks × trials per agent: ✓ pass, ✗ fail, E error, T timeout, · not recorded.
   public static func grid(run: RunRecord, trials: [TrialRecord]) -> String {
-    var out = "run \(run.id) · suite \(Escape.terminal(run.suite)) · \(run.status.rawValue)\n"
+    var out = "run \(Escape.terminal(run.id)) · suite \(Escape.terminal(run.suite)) · \(run.status.rawValue)\n"
     out += "✓ pass  ✗ fail  E error  T timeout  · not recorded\n"
     let byAgent = Dictionary(grouping: trials, by: \.agent)
     let agents = run.plan.agents.isEmpty ? byAgent.keys.sorted() : run.plan.agents
@@ -93,7 +93,7 @@ public enum ShowReport {
     for r in rows {
       let run = r.run
       let duration = run.finishedAt.map { Durations.format($0.timeIntervalSince(run.startedAt)) } ?? "–"
-      out += Fmt.pad(run.id, 20) + Fmt.pad(Escape.terminal(String(run.suite.prefix(20))), 21)
+      out += Fmt.pad(Escape.terminal(run.id), 20) + Fmt.pad(Escape.terminal(String(run.suite.prefix(20))), 21)
       out += Fmt.pad(Escape.terminal(String((run.label ?? "–").prefix(13))), 14)
       out += Fmt.pad(Escape.terminal(String(run.plan.agents.joined(separator: ",").prefix(14))), 15)
       out += Fmt.pad(run.status.rawValue, 13) + Fmt.pad("\(r.recorded)/\(run.plan.trialCount)", 11)

@@ -101,7 +101,7 @@ public enum TextReport {
         ? "equal weights"
         : "weights " + clear.dimensions.map { "\($0.name) \(Fmt.number($0.weight))" }.joined(separator: " ")
       if !clear.missing.isEmpty { note += "; \(clear.missing.joined(separator: ", ")) left out: no data" }
-      out += "  CLEAR       \(Int(score.rounded())) / 100 (\(dims.joined(separator: " · ")); \(note))\n"
+      out += "  CLEAR       \(Fmt.whole(score)) / 100 (\(dims.joined(separator: " · ")); \(note))\n"
     }
     let kinds = ["timeout"] + ErrorKind.allCases.map(\.rawValue)
     let errors = kinds.compactMap { k in m.errors[k].flatMap { $0 > 0 ? "\(k) \($0)" : nil } }

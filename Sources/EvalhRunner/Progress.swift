@@ -30,7 +30,7 @@ public final class ProgressDisplay: Sendable {
   /// `total` trials to run; `mode` from the terminal and `--no-progress`; `sink` receives the text (stderr).
   public init(
     total: Int, mode: Mode, interval: TimeInterval? = nil,
-    sink: @escaping @Sendable (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) }
+    sink: @escaping @Sendable (String) -> Void = { StandardStream.error.write($0) }
   ) {
     self.total = total
     self.mode = mode

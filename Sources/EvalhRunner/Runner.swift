@@ -238,7 +238,7 @@ public struct Runner: Sendable {
     let adapters = AgentAdapters(suite.agents)
     let executor = TrialExecutor(
       suite: suite, runID: run.id, runSeed: run.seed, keepFailed: options.keepFailed, interruption: interruption,
-      folders: WorkFolders(root: NSTemporaryDirectory().appending("evalh-\(run.id)-\(getpid())")),
+      folders: WorkFolders(root: NSTemporaryDirectory().appending("evalh-\(Names.pathComponent(run.id))-\(getpid())")),
       redactor: Redactor(secrets: suite.secrets), adapters: adapters)
     let concurrency = max(1, options.concurrency ?? suite.concurrency ?? Suite.defaultConcurrency)
     var recorded = 0

@@ -36,9 +36,9 @@ struct TrialExecutor: Sendable {
   /// The graded trial, or nil when evalh was interrupted before it ended (it is then not recorded).
   func run(_ key: TrialKeyRef, agent: AgentConfig, adapter: any AgentAdapter, task: TaskSpec) async -> TrialRecord? {
     let seed = Seeds.trialSeed(runSeed: runSeed, agent: agent.name, taskID: task.id, trial: key.trial)
-    let workdir = "\(folders.root)/\(agent.name)/\(task.id)/\(key.trial)"
+    let workdir = folders.path(agent: agent.name, task: task.id, trial: key.trial)
     folders.make(workdir)
-    if let fixture = task.fixture { copyFixture(fixture, into: workdir) }
+    if let fixture = task.fixture { Fixture.copy(fixture, into: workdir) }
     let request = AgentRequest(
       runID: runID, suite: suite.name, agent: agent.name, task: task, trial: key.trial, seed: seed, workdir: workdir)
     let timeout = task.timeout ?? suite.timeout
@@ -80,13 +80,6 @@ struct TrialExecutor: Sendable {
     return record
   }
 
-  /// Copies the fixture folder's contents into the fresh working folder.
-  func copyFixture(_ fixture: String, into workdir: String) {
-    let fm = FileManager.default
-    for item in (try? fm.contentsOfDirectory(atPath: fixture)) ?? [] {
-      try? fm.copyItem(atPath: "\(fixture)/\(item)", toPath: "\(workdir)/\(item)")
-    }
-  }
 }
 
 /// A trial's position in the plan.

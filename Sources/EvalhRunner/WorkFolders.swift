@@ -1,3 +1,4 @@
+import EvalhCore
 import Foundation
 import Synchronization
 
@@ -12,6 +13,12 @@ final class WorkFolders: Sendable {
   private let named = Atomic<Int>(0)
 
   init(root: String) { self.root = root }
+
+  /// `root/agent/task/trial`. Names are checked when the suite is loaded (`Names`); each is still made
+  /// a single safe component here, so no name read from anywhere can climb out of the root.
+  func path(agent: String, task: String, trial: Int) -> String {
+    "\(root)/\(Names.pathComponent(agent))/\(Names.pathComponent(task))/\(trial)"
+  }
 
   /// An empty folder at `path`, whatever was there (a resumed run's leftover is removed).
   func make(_ path: String) {

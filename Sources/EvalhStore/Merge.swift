@@ -21,125 +21,152 @@ extension ResultStore {
     """
   static let gradeColumns = "run_id, agent, task_id, trial, kind, grader, passed, score, detail"
 
-  /// Merges another evalh database into this one, in one transaction: runs of the same id are combined
-  /// (their plans joined), trials already present must be identical, and a conflict changes nothing.
-  public func merge(from path: String) throws(StoreError) -> MergeSummary {
-    guard FileManager.default.fileExists(atPath: path) else { throw .missingDatabase(path) }
+  /// Merges other evalh databases into this one, all in one transaction: runs of the same id are
+  /// combined (their plans joined), trials already present must be identical, and a conflict in any
+  /// input, or an input that cannot be merged, changes nothing at all. At most
+  /// `ResultStore.mergeLimit` inputs at once (SQLite's limit of attached databases).
+  public func merge(from paths: [String]) throws(StoreError) -> [MergeSummary] {
+    guard paths.count <= ResultStore.mergeLimit else {
+      throw .conflict("merge takes at most \(ResultStore.mergeLimit) databases at once; merge the rest in another call")
+    }
+    for path in paths where !FileManager.default.fileExists(atPath: path) { throw .missingDatabase(path) }
     do {
       return try pool.writeWithoutTransaction { db in
-        try db.execute(sql: "ATTACH DATABASE ? AS src", arguments: [path])
-        defer { try? db.execute(sql: "DETACH DATABASE src") }
-        let version = try Int.fetchOne(db, sql: "PRAGMA src.user_version") ?? 0
-        if version > Schema.version {
-          throw StoreError.newerSchema(path: path, version: version, known: Schema.version)
+        var attached: [String] = []
+        defer { for alias in attached { try? db.execute(sql: "DETACH DATABASE \(alias)") } }
+        var versions: [Int] = []
+        for (i, path) in paths.enumerated() {
+          let alias = "src\(i)"
+          try db.execute(sql: "ATTACH DATABASE ? AS \(alias)", arguments: [path])
+          attached.append(alias)
+          let version = try Int.fetchOne(db, sql: "PRAGMA \(alias).user_version") ?? 0
+          if version > Schema.version {
+            throw StoreError.newerSchema(path: path, version: version, known: Schema.version)
+          }
+          let hasRuns =
+            try Bool.fetchOne(
+              db, sql: "SELECT count(*) > 0 FROM \(alias).sqlite_master WHERE type = 'table' AND name = 'runs'")
+            ?? false
+          guard version >= 1, hasRuns else {
+            throw StoreError.conflict("\(path) is not an evalh results database; nothing was merged")
+          }
+          versions.append(version)
         }
-        let hasRuns =
-          try Bool.fetchOne(
-            db, sql: "SELECT count(*) > 0 FROM src.sqlite_master WHERE type = 'table' AND name = 'runs'") ?? false
-        guard version >= 1, hasRuns else { throw StoreError.conflict("\(path) is not an evalh results database") }
-        var summary = MergeSummary(runs: [], trialsAdded: 0, trialsAlreadyPresent: 0)
+        var summaries: [MergeSummary] = []
         try db.inTransaction {
-          let conflicts = try Row.fetchAll(
-            db,
-            sql: """
-              SELECT s.run_id, s.agent, s.task_id, s.trial, m.status, s.status FROM src.trials s
-              JOIN main.trials m ON m.run_id = s.run_id AND m.agent = s.agent AND m.task_id = s.task_id AND m.trial = s.trial
-              WHERE s.status IS NOT m.status OR s.error_kind IS NOT m.error_kind OR s.output_json IS NOT m.output_json
-                OR s.seed IS NOT m.seed OR s.violations IS NOT m.violations OR s.efficacy_pass IS NOT m.efficacy_pass
-              LIMIT 5
-              """)
-          if !conflicts.isEmpty {
-            let list = conflicts.map {
-              "\($0[0] as String)/\($0[1] as String)/\($0[2] as String)#\($0[3] as Int) (\($0[4] as String) vs \($0[5] as String))"
-            }
-            throw StoreError.conflict(
-              "\(path) records trials that differ from those already in \(self.path): \(list.joined(separator: ", ")); nothing was merged"
-            )
-          }
-          for source in try Row.fetchAll(db, sql: "SELECT * FROM src.runs").map(ResultStore.runRecord) {
-            summary.runs.append(source.id)
-            if let existing = try Row.fetchOne(db, sql: "SELECT * FROM main.runs WHERE id = ?", arguments: [source.id])
-              .map(ResultStore.runRecord)
-            {
-              guard existing.suiteSHA256 == source.suiteSHA256 else {
-                throw StoreError.conflict(
-                  "run \(source.id) has a different suite in \(path) than in \(self.path); nothing was merged")
-              }
-              let started = min(existing.startedAt, source.startedAt)
-              let finished = [existing.finishedAt, source.finishedAt].compactMap { $0 }.max()
-              try db.execute(
-                sql: "UPDATE main.runs SET plan_json = ?, started_at = ?, finished_at = ? WHERE id = ?",
-                arguments: [
-                  ResultStore.encode(existing.plan.union(source.plan)), Timestamp.format(started),
-                  finished.map(Timestamp.format), source.id,
-                ])
-            } else {
-              try db.execute(
-                sql: """
-                  INSERT INTO main.runs(id, suite, suite_path, suite_sha256, label, seed, trials, status, started_at, finished_at,
-                    evalh_version, host, git_commit, config_json, plan_json, stop_reason)
-                  SELECT id, suite, suite_path, suite_sha256, label, seed, trials, status, started_at, finished_at,
-                    evalh_version, host, git_commit, config_json, plan_json, stop_reason FROM src.runs WHERE id = ?
-                  """, arguments: [source.id])
-            }
-          }
-          try db.execute(
-            sql:
-              "INSERT OR IGNORE INTO main.tasks SELECT run_id, task_id, input_json, tags, metadata_json FROM src.tasks")
-          try db.execute(
-            sql: """
-              CREATE TEMP TABLE merge_new AS SELECT s.run_id, s.agent, s.task_id, s.trial FROM src.trials s
-              WHERE NOT EXISTS (SELECT 1 FROM main.trials m WHERE m.run_id = s.run_id AND m.agent = s.agent
-                AND m.task_id = s.task_id AND m.trial = s.trial)
-              """)
-          defer { try? db.execute(sql: "DROP TABLE IF EXISTS temp.merge_new") }
-          let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM src.trials") ?? 0
-          summary.trialsAdded = try Int.fetchOne(db, sql: "SELECT count(*) FROM temp.merge_new") ?? 0
-          summary.trialsAlreadyPresent = total - summary.trialsAdded
-          let join =
-            "JOIN temp.merge_new n ON n.run_id = s.run_id AND n.agent = s.agent AND n.task_id = s.task_id AND n.trial = s.trial"
-          // Judge costs came with schema v3: copied when the other file has them.
-          let columns =
-            ResultStore.trialColumns + (version >= 3 ? ", judge_cost_usd" : "")
-            + (version >= 4 ? ", assure_checks" : "")
-          let trialSelect = columns.split(separator: ",").map {
-            "s." + $0.trimmingCharacters(in: .whitespacesAndNewlines)
-          }.joined(separator: ", ")
-          try db.execute(sql: "INSERT INTO main.trials(\(columns)) SELECT \(trialSelect) FROM src.trials s \(join)")
-          let gradeSelect = ResultStore.gradeColumns.split(separator: ",").map {
-            "s." + $0.trimmingCharacters(in: .whitespaces)
-          }.joined(separator: ", ")
-          try db.execute(
-            sql:
-              "INSERT INTO main.grades(\(ResultStore.gradeColumns)) SELECT \(gradeSelect) FROM src.grades s \(join) ORDER BY s.rowid"
-          )
-          // Trials from an older file: count their checks now, as the v4 migration does.
-          try db.execute(
-            sql: """
-              UPDATE main.trials SET assure_checks = (
-                SELECT count(*) FROM main.grades g WHERE g.run_id = trials.run_id AND g.agent = trials.agent
-                  AND g.task_id = trials.task_id AND g.trial = trials.trial AND g.kind = 'assure')
-              WHERE assure_checks IS NULL AND run_id IN (SELECT DISTINCT run_id FROM temp.merge_new)
-              """)
-          // A run is completed once every planned trial is recorded, whichever machine recorded it.
-          for id in summary.runs {
-            guard
-              let run = try Row.fetchOne(db, sql: "SELECT * FROM main.runs WHERE id = ?", arguments: [id]).map(
-                ResultStore.runRecord)
-            else { continue }
-            let recorded =
-              try Int.fetchOne(db, sql: "SELECT count(*) FROM main.trials WHERE run_id = ?", arguments: [id]) ?? 0
-            let status = recorded >= run.plan.trialCount ? RunStatus.completed : RunStatus.interrupted
-            try db.execute(sql: "UPDATE main.runs SET status = ? WHERE id = ?", arguments: [status.rawValue, id])
+          for (i, path) in paths.enumerated() {
+            summaries.append(try merge(db, alias: "src\(i)", path: path, version: versions[i]))
           }
           return .commit
         }
-        return summary
+        return summaries
       }
     } catch let error as StoreError {
       throw error
     } catch {
       throw ResultStore.wrap(error, path: self.path)
     }
+  }
+
+  /// The most databases one `merge` takes.
+  public static let mergeLimit = 10
+
+  /// Merges the database attached as `alias` inside the caller's transaction.
+  private func merge(_ db: Database, alias: String, path: String, version: Int) throws -> MergeSummary {
+    var summary = MergeSummary(runs: [], trialsAdded: 0, trialsAlreadyPresent: 0)
+    let conflicts = try Row.fetchAll(
+      db,
+      sql: """
+        SELECT s.run_id, s.agent, s.task_id, s.trial, m.status, s.status FROM \(alias).trials s
+        JOIN main.trials m ON m.run_id = s.run_id AND m.agent = s.agent AND m.task_id = s.task_id AND m.trial = s.trial
+        WHERE s.status IS NOT m.status OR s.error_kind IS NOT m.error_kind OR s.output_json IS NOT m.output_json
+          OR s.seed IS NOT m.seed OR s.violations IS NOT m.violations OR s.efficacy_pass IS NOT m.efficacy_pass
+        LIMIT 5
+        """)
+    if !conflicts.isEmpty {
+      let list = conflicts.map {
+        "\($0[0] as String)/\($0[1] as String)/\($0[2] as String)#\($0[3] as Int) (\($0[4] as String) vs \($0[5] as String))"
+      }
+      throw StoreError.conflict(
+        "\(path) records trials that differ from those already in \(self.path): \(list.joined(separator: ", ")); nothing was merged"
+      )
+    }
+    for source in try Row.fetchAll(db, sql: "SELECT * FROM \(alias).runs").map(ResultStore.runRecord) {
+      summary.runs.append(source.id)
+      if let existing = try Row.fetchOne(db, sql: "SELECT * FROM main.runs WHERE id = ?", arguments: [source.id])
+        .map(ResultStore.runRecord)
+      {
+        guard existing.suiteSHA256 == source.suiteSHA256 else {
+          throw StoreError.conflict(
+            "run \(source.id) has a different suite in \(path) than in \(self.path); nothing was merged")
+        }
+        let started = min(existing.startedAt, source.startedAt)
+        let finished = [existing.finishedAt, source.finishedAt].compactMap { $0 }.max()
+        try db.execute(
+          sql: "UPDATE main.runs SET plan_json = ?, started_at = ?, finished_at = ? WHERE id = ?",
+          arguments: [
+            ResultStore.encode(existing.plan.union(source.plan)), Timestamp.format(started),
+            finished.map(Timestamp.format), source.id,
+          ])
+      } else {
+        try db.execute(
+          sql: """
+            INSERT INTO main.runs(id, suite, suite_path, suite_sha256, label, seed, trials, status, started_at, finished_at,
+              evalh_version, host, git_commit, config_json, plan_json, stop_reason)
+            SELECT id, suite, suite_path, suite_sha256, label, seed, trials, status, started_at, finished_at,
+              evalh_version, host, git_commit, config_json, plan_json, stop_reason FROM \(alias).runs WHERE id = ?
+            """, arguments: [source.id])
+      }
+    }
+    try db.execute(
+      sql:
+        "INSERT OR IGNORE INTO main.tasks SELECT run_id, task_id, input_json, tags, metadata_json FROM \(alias).tasks")
+    try db.execute(
+      sql: """
+        CREATE TEMP TABLE merge_new AS SELECT s.run_id, s.agent, s.task_id, s.trial FROM \(alias).trials s
+        WHERE NOT EXISTS (SELECT 1 FROM main.trials m WHERE m.run_id = s.run_id AND m.agent = s.agent
+          AND m.task_id = s.task_id AND m.trial = s.trial)
+        """)
+    defer { try? db.execute(sql: "DROP TABLE IF EXISTS temp.merge_new") }
+    let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM \(alias).trials") ?? 0
+    summary.trialsAdded = try Int.fetchOne(db, sql: "SELECT count(*) FROM temp.merge_new") ?? 0
+    summary.trialsAlreadyPresent = total - summary.trialsAdded
+    let join =
+      "JOIN temp.merge_new n ON n.run_id = s.run_id AND n.agent = s.agent AND n.task_id = s.task_id AND n.trial = s.trial"
+    // Judge costs came with schema v3: copied when the other file has them.
+    let columns =
+      ResultStore.trialColumns + (version >= 3 ? ", judge_cost_usd" : "")
+      + (version >= 4 ? ", assure_checks" : "")
+    let trialSelect = columns.split(separator: ",").map {
+      "s." + $0.trimmingCharacters(in: .whitespacesAndNewlines)
+    }.joined(separator: ", ")
+    try db.execute(sql: "INSERT INTO main.trials(\(columns)) SELECT \(trialSelect) FROM \(alias).trials s \(join)")
+    let gradeSelect = ResultStore.gradeColumns.split(separator: ",").map {
+      "s." + $0.trimmingCharacters(in: .whitespaces)
+    }.joined(separator: ", ")
+    try db.execute(
+      sql:
+        "INSERT INTO main.grades(\(ResultStore.gradeColumns)) SELECT \(gradeSelect) FROM \(alias).grades s \(join) ORDER BY s.rowid"
+    )
+    // Trials from an older file: count their checks now, as the v4 migration does.
+    try db.execute(
+      sql: """
+        UPDATE main.trials SET assure_checks = (
+          SELECT count(*) FROM main.grades g WHERE g.run_id = trials.run_id AND g.agent = trials.agent
+            AND g.task_id = trials.task_id AND g.trial = trials.trial AND g.kind = 'assure')
+        WHERE assure_checks IS NULL AND run_id IN (SELECT DISTINCT run_id FROM temp.merge_new)
+        """)
+    // A run is completed once every planned trial is recorded, whichever machine recorded it.
+    for id in summary.runs {
+      guard
+        let run = try Row.fetchOne(db, sql: "SELECT * FROM main.runs WHERE id = ?", arguments: [id]).map(
+          ResultStore.runRecord)
+      else { continue }
+      let recorded =
+        try Int.fetchOne(db, sql: "SELECT count(*) FROM main.trials WHERE run_id = ?", arguments: [id]) ?? 0
+      let status = recorded >= run.plan.trialCount ? RunStatus.completed : RunStatus.interrupted
+      try db.execute(sql: "UPDATE main.runs SET status = ? WHERE id = ?", arguments: [status.rawValue, id])
+    }
+    return summary
   }
 }

@@ -47,7 +47,7 @@ struct DatabaseOptions: ParsableArguments {
 
 /// Writes to stdout without Foundation's buffering surprises.
 func emit(_ text: String) {
-  FileHandle.standardOutput.write(Data(text.utf8))
+  StandardStream.output.write(text)
 }
 
 /// Whether stdout/stderr is a terminal, and colour is welcome.
@@ -93,16 +93,45 @@ func trialGrid(_ report: RunReport, _ store: ResultStore) throws -> TrialGrid {
 }
 
 /// Writes to `path`, or to stdout when nil.
+/// A file is written whole to a temporary file beside it, then renamed into place: an interrupted
+/// write leaves the old file. A SQLite file (the results database above all) is never overwritten.
 func write(_ text: String, to path: String?) throws {
   guard let path else {
     emit(text)
     return
   }
+  var info = stat()
+  if stat(path, &info) == 0, info.st_mode & S_IFMT != S_IFREG {
+    // /dev/stdout, a pipe: written as it is, nothing to rename.
+    guard let handle = FileHandle(forWritingAtPath: path) else {
+      throw Failure("cannot write \(path): \(String(cString: strerror(errno)))", code: 2)
+    }
+    defer { try? handle.close() }
+    do { try handle.write(contentsOf: Data(text.utf8)) } catch {
+      throw Failure("cannot write \(path): \(error.localizedDescription)", code: 2)
+    }
+    return
+  }
+  if isSQLiteFile(path) {
+    throw Failure(
+      "refusing to write to \(path): it is a SQLite database (a results database?); choose another --output", code: 2)
+  }
+  let temporary = "\(path).evalh-\(getpid()).tmp"
   do {
-    try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+    try Data(text.utf8).write(to: URL(fileURLWithPath: temporary))
+    guard rename(temporary, path) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
   } catch {
+    unlink(temporary)
     throw Failure("cannot write \(path): \(error.localizedDescription)", code: 2)
   }
+}
+
+/// Whether `path` is a file that begins with SQLite's header.
+func isSQLiteFile(_ path: String) -> Bool {
+  guard let handle = FileHandle(forReadingAtPath: path) else { return false }
+  defer { try? handle.close() }
+  let head = (try? handle.read(upToCount: 16)) ?? Data()
+  return head == Data("SQLite format 3\0".utf8)
 }
 
 /// Quotes a word for a POSIX shell when it needs it.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import EvalhCore
 import EvalhRunner
 import EvalhStore
 import Foundation
@@ -21,11 +22,11 @@ struct Evalh: AsyncParsableCommand {
         try command.run()
       }
     } catch let failure as Failure {
-      FileHandle.standardError.write(Data("\(failure.verbatim ? "" : "error: ")\(failure.message)\n".utf8))
+      StandardStream.error.write("\(failure.verbatim ? "" : "error: ")\(failure.message)\n")
       Foundation.exit(failure.code)
     } catch {
       if exitCode(for: error) == .validationFailure {
-        FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+        StandardStream.error.write((fullMessage(for: error) + "\n"))
         Foundation.exit(2)
       }
       exit(withError: error)

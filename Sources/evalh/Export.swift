@@ -1,4 +1,5 @@
 import ArgumentParser
+import EvalhCore
 import EvalhReports
 import EvalhStore
 import Foundation
@@ -26,6 +27,6 @@ struct Export: AsyncParsableCommand {
     } catch {
       throw Failure("cannot write CSV files into \(csv): \(error.localizedDescription)", code: 2)
     }
-    FileHandle.standardError.write(Data("wrote summary.csv, tasks.csv, trials.csv, passk.csv to \(csv)\n".utf8))
+    StandardStream.error.write("wrote summary.csv, tasks.csv, trials.csv, passk.csv to \(csv)\n")
   }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import EvalhCore
 import EvalhStore
 import Foundation
 
@@ -14,21 +15,21 @@ struct Merge: AsyncParsableCommand {
 
   func validate() throws {
     if inputs.isEmpty { throw ValidationError("name at least one database to merge") }
+    if inputs.count > ResultStore.mergeLimit {
+      throw ValidationError(
+        "merge takes at most \(ResultStore.mergeLimit) databases at once; merge the rest in another call")
+    }
   }
 
   func run() async throws {
     let store: ResultStore
     do { store = try ResultStore(path: into, create: true) } catch { throw Failure(error) }
-    for input in inputs {
-      do {
-        let summary = try store.merge(from: input)
-        FileHandle.standardError.write(
-          Data(
-            "merged \(input): \(summary.trialsAdded) trials added, \(summary.trialsAlreadyPresent) already present (runs \(summary.runs.joined(separator: ", ")))\n"
-              .utf8))
-      } catch {
-        throw Failure(error)
-      }
+    let summaries: [MergeSummary]
+    do { summaries = try store.merge(from: inputs) } catch { throw Failure(error) }
+    for (input, summary) in zip(inputs, summaries) {
+      StandardStream.error.write(
+        "merged \(input): \(summary.trialsAdded) trials added, \(summary.trialsAlreadyPresent) already present (runs \(summary.runs.joined(separator: ", ")))\n"
+      )
     }
   }
 }

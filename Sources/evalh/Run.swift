@@ -78,6 +78,7 @@ struct Run: AsyncParsableCommand {
       do { _ = try Gate(parsing: gate) } catch { throw ValidationError(error.description) }
     }
     if resume != nil, runID != nil { throw ValidationError("--resume and --run-id cannot be combined") }
+    if let runID, let problem = Names.runIDProblem(runID) { throw ValidationError("--run-id: \(problem)") }
     if resume != nil, trials != nil || !agent.isEmpty || !task.isEmpty || !tag.isEmpty || seed != nil {
       throw ValidationError(
         "--resume continues the run as it was planned: drop --trials, --agent, --task, --tag and --seed")
@@ -114,10 +115,9 @@ struct Run: AsyncParsableCommand {
     let run = prepared.run
     let total = run.plan.trialCount
     let verb = resume == nil ? "run" : "resuming"
-    FileHandle.standardError.write(
-      Data(
-        "\(verb) \(run.id): \(prepared.pending.count) of \(total) trials, \(run.plan.agents.count) agent(s) × \(run.plan.tasks.count) tasks, seed \(run.seed) → \(database.resolved)\n"
-          .utf8))
+    StandardStream.error.write(
+      "\(verb) \(run.id): \(prepared.pending.count) of \(total) trials, \(run.plan.agents.count) agent(s) × \(run.plan.tasks.count) tasks, seed \(run.seed) → \(database.resolved)\n"
+    )
     let mode: ProgressDisplay.Mode = noProgress ? .none : Terminal.stderrIsTTY ? .terminal : .plain
     let result = await runner.execute(
       run: run, pending: prepared.pending, progress: ProgressDisplay(total: prepared.pending.count, mode: mode))
@@ -135,13 +135,12 @@ struct Run: AsyncParsableCommand {
     let gates = failUnder.compactMap { try? Gate(parsing: $0) }
     let failures = gates.flatMap { gate in report.agents.compactMap { gate.failure(for: $0.metrics) } }
     if let spent = result.budgetReached {
-      FileHandle.standardError.write(
-        Data(
-          String(
-            format:
-              "spend guard: recorded cost $%.4f reached --max-cost; run %@ stopped and is resumable with\n  %@ --max-cost NEW_BUDGET\n",
-            spent, run.id, resumeCommand(run.id)
-          ).utf8))
+      StandardStream.error.write(
+        String(
+          format:
+            "spend guard: recorded cost $%.4f reached --max-cost; run %@ stopped and is resumable with\n  %@ --max-cost NEW_BUDGET\n",
+          spent, run.id, resumeCommand(run.id)
+        ))
     } else if result.run.status == .interrupted {
       throw Failure(verbatim: "interrupted: run \(run.id) is resumable with\n  \(resumeCommand(run.id))", code: 130)
     }

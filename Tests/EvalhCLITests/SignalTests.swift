@@ -36,7 +36,7 @@ func waitForTrials(_ db: String, _ runID: String, atLeast n: Int, timeout: Doubl
 @Suite(.serialized) struct SignalTests {
   @Test func killDashNineThenResumeEqualsAnUninterruptedRun() async throws {
     let box = Sandbox()
-    let suite = box.tinySuite(trials: 6, delay: "0.05", tasks: 5)
+    let suite = box.tinySuite(trials: 6, delay: "0.2", tasks: 5)
     let full = try await box.evalh([
       "run", suite, "--db", box.db, "--seed", "77", "--run-id", "r-full", "--no-progress",
     ])

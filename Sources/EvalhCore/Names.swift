@@ -1,0 +1,49 @@
+import Foundation
+
+/// What may name an agent, a task or a run: each becomes part of a path (a trial's working folder
+/// is `ROOT/agent/task/trial`) and of terminal output, so none may climb out of its folder, hide in
+/// it or rewrite the terminal.
+public enum Names {
+  /// Why `name` cannot name an agent or a run; nil when it can. `what` says which ("agent name").
+  public static func problem(_ name: String, _ what: String) -> String? {
+    if name.isEmpty { return "\(what) must not be empty" }
+    if name == "." || name == ".." { return "\(what) '\(name)' is not a name ('.' and '..' are folders)" }
+    if name.contains("/") { return "\(what) '\(VisibleText.of(name))' must not contain '/'" }
+    if name.unicodeScalars.contains(where: VisibleText.isHidden) {
+      return "\(what) '\(VisibleText.of(name))' must not contain control or bidirectional characters"
+    }
+    if name.utf8.count > 200 { return "\(what) is longer than 200 bytes" }
+    return nil
+  }
+
+  /// Why `id` cannot be a task id (`[A-Za-z0-9._-]+`, not `.` or `..`); nil when it can.
+  public static func taskIDProblem(_ id: String) -> String? {
+    if id.isEmpty || !id.unicodeScalars.allSatisfy({ CharacterSet.taskID.contains($0) }) {
+      return "task id '\(VisibleText.of(id))' must match [A-Za-z0-9._-]+"
+    }
+    if id == "." || id == ".." { return "task id '\(id)' is not a name ('.' and '..' are folders)" }
+    return nil
+  }
+
+  /// Why `id` cannot be given as `--run-id`; nil when it can. The forms a run reference takes
+  /// (`latest`, `latest~N`, `label:NAME`) would name another run.
+  public static func runIDProblem(_ id: String) -> String? {
+    if let problem = problem(id, "run id") { return problem }
+    if id == "latest" || id.hasPrefix("latest~") || id.hasPrefix("label:") {
+      return "run id '\(id)' reads as a run reference (latest, latest~N, label:NAME); choose another"
+    }
+    return nil
+  }
+
+  /// `name` as one path component: itself when it is a valid name, else `_` and a hash of it (a run
+  /// id or agent read from a database may be anything; it must still not climb out of its folder).
+  public static func pathComponent(_ name: String) -> String {
+    if problem(name, "name") == nil { return name }
+    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+    for byte in name.utf8 {
+      hash ^= UInt64(byte)
+      hash = hash &* 0x100_0000_01b3
+    }
+    return "_" + String(hash, radix: 16)
+  }
+}
