@@ -16,3 +16,48 @@ int evalh_spawn_addchdir(posix_spawn_file_actions_t *actions, const char *path) 
 int evalh_pipe2(int fds[2], int flags) { return pipe2(fds, flags); }
 
 ssize_t evalh_copy_file_range(int in, int out, size_t length) { return copy_file_range(in, NULL, out, NULL, length, 0); }
+
+#include <signal.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/prctl.h>
+
+int evalh_set_child_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); }
+
+// The process groups of the children running now, for the crash handler: a fixed table of atomics,
+// so the handler reads it without locks (async-signal-safe).
+#define EVALH_GROUPS 4096
+static _Atomic pid_t groups[EVALH_GROUPS];
+
+void evalh_track_group(pid_t pgid) {
+  for (int i = 0; i < EVALH_GROUPS; i++) {
+    pid_t empty = 0;
+    if (atomic_compare_exchange_strong(&groups[i], &empty, pgid)) return;
+  }
+}
+
+void evalh_untrack_group(pid_t pgid) {
+  for (int i = 0; i < EVALH_GROUPS; i++) {
+    pid_t expected = pgid;
+    if (atomic_compare_exchange_strong(&groups[i], &expected, 0)) return;
+  }
+}
+
+static void evalh_on_crash(int sig) {
+  for (int i = 0; i < EVALH_GROUPS; i++) {
+    pid_t pgid = atomic_load(&groups[i]);
+    if (pgid > 0) kill(-pgid, SIGKILL);
+  }
+  // SA_RESETHAND restored the default action: die of the same signal.
+  raise(sig);
+}
+
+void evalh_install_crash_handler(void) {
+  struct sigaction action;
+  memset(&action, 0, sizeof action);
+  action.sa_handler = evalh_on_crash;
+  action.sa_flags = SA_RESETHAND | SA_NODEFER;
+  sigemptyset(&action.sa_mask);
+  int fatal[] = {SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGSEGV};
+  for (unsigned i = 0; i < sizeof fatal / sizeof fatal[0]; i++) sigaction(fatal[i], &action, NULL);
+}

@@ -98,6 +98,7 @@ public enum ChildProcess {
     -> ChildResult
   {
     _ = ignoreSIGPIPE
+    _ = Orphans.setUp
     let start = Monotonic.seconds()
     func failed(_ reason: String) -> ChildResult {
       ChildResult(
@@ -142,8 +143,13 @@ public enum ChildProcess {
     posix_spawnattr_setsigmask(&attributes, &mask)
     posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
 
+    let mark = Orphans.newMark()
+    var spawned: pid_t = 0
+    defer { Orphans.sweep(mark: mark, group: spawned) }
+    var environment = spec.environment
+    environment[Orphans.variable] = mark
     let argv = spec.argv.map { strdup($0) } + [nil]
-    let envp = spec.environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+    let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
     defer {
       for p in argv { free(p) }
       for p in envp { free(p) }
@@ -164,11 +170,18 @@ public enum ChildProcess {
       return failed("cannot start '\(spec.argv[0])' in \(spec.cwd): \(String(cString: strerror(rc)))")
     }
 
+    spawned = pid
+    evalh_track_group(pid)
+    defer { evalh_untrack_group(pid) }
     var loop = WaitLoop(
       pid: pid, spec: spec, stdinFD: inPipe[1], stdoutFD: outPipe[0], stderrFD: errPipe[0],
       interruptFD: interruption?.fd ?? -1, cancelFD: cancellation?.fd ?? -1, start: start)
     return loop.run()
   }
+
+  /// Ends every process left by children that are over, marked or not (call when no child of the
+  /// caller is meant to be running, at the end of a run).
+  public static func endOrphans() { Orphans.sweepAll() }
 
   static func closeAll(_ fds: [Int32]) {
     for fd in fds where fd >= 0 { close(fd) }

@@ -1,3 +1,4 @@
+import EvalhCore
 import Foundation
 
 #if canImport(Glibc)
@@ -100,6 +101,9 @@ struct ResponseReader {
 
   /// Reads more bytes into `pending`; false at the end of the stream.
   mutating func fill(buffer: inout [UInt8]) throws(Connection.Failure) -> Bool {
+    // A server that never stops sending (endless 100 Continue lines) never makes recv wait: the
+    // deadline is checked before every read, not only when the socket is quiet.
+    guard Monotonic.seconds() < deadline else { throw .timedOut }
     while true {
       let n = buffer.withUnsafeMutableBytes { recv(connection.fd, $0.baseAddress, $0.count, 0) }
       if n > 0 {
@@ -184,6 +188,10 @@ struct ResponseReader {
       }
       if matches(name, "content-length") {
         guard let length = Int(value), length >= 0 else { throw .failed("bad Content-Length: \(value.prefix(40))") }
+        // Two lengths that differ leave the body's end unknowable (RFC 9112 §6.3): not guessed.
+        if let earlier = head.contentLength, earlier != length {
+          throw .failed("conflicting Content-Length headers: \(earlier) and \(length)")
+        }
         head.contentLength = length
       } else if matches(name, "transfer-encoding") {
         head.chunked = value.lowercased().contains("chunked")

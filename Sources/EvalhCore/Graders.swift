@@ -146,9 +146,7 @@ public struct Pattern: @unchecked Sendable {
   }
 
   /// Whether the pattern matches somewhere in `text`.
-  public func matches(_ text: String) -> Bool {
-    regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
-  }
+  public func matches(_ text: String) -> Bool { regex.matchesWithinBudget(text) }
 }
 
 /// The `json:` grader's condition.

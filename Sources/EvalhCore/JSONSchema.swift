@@ -154,9 +154,7 @@ public struct JSONSchema: @unchecked Sendable {
       if let m = s["maxLength"]?.numberValue, Double(length) > m {
         fail("string is longer than \(brief(.number(m))) characters")
       }
-      if let p = s["pattern"]?.stringValue, let regex = patterns[p],
-        regex.firstMatch(in: str, range: NSRange(str.startIndex..., in: str)) == nil
-      {
+      if let p = s["pattern"]?.stringValue, let regex = patterns[p], !regex.matchesWithinBudget(str) {
         fail("\(brief(x)) does not match /\(p)/")
       }
     }

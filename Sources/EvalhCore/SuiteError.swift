@@ -9,9 +9,10 @@ public struct SuiteDiagnostic: Error, Sendable, Hashable, CustomStringConvertibl
   /// What is wrong, in a sentence.
   public var message: String
 
-  /// As a compiler prints it.
+  /// As a compiler prints it, control characters made visible (a message may quote the suite).
   public var description: String {
-    line > 0 ? "\(file):\(line):\(column): \(message)" : "\(file): \(message)"
+    let text = VisibleText.of(message)
+    return line > 0 ? "\(VisibleText.of(file)):\(line):\(column): \(text)" : "\(VisibleText.of(file)): \(text)"
   }
 }
 

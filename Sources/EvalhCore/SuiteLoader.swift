@@ -28,7 +28,8 @@ public enum SuiteLoader {
     }
     let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
     return try parse(
-      String(decoding: data, as: UTF8.self), file: path, absolutePath: absolute, environment: environment)
+      String(decoding: data, as: UTF8.self).withoutByteOrderMark, file: path, absolutePath: absolute,
+      environment: environment)
   }
 
   /// Parses suite text; `file` names it in messages, `absolutePath` anchors relative paths.
@@ -70,6 +71,14 @@ public enum SuiteLoader {
       let detail = context.map { "\($0.text) " } ?? ""
       return SuiteDiagnostic(
         file: file, line: mark.line, column: mark.column, message: "invalid YAML: \(detail)\(problem)")
+    case .reader(let problem, let offset, let value, _):
+      // The byte offset as line and column; the character shown, never echoed raw (ESC, BEL).
+      let bytes = Array(text.utf8.prefix(offset ?? 0))
+      let line = bytes.filter { $0 == 0x0A }.count + 1
+      let column = bytes.count - (bytes.lastIndex(of: 0x0A).map { $0 + 1 } ?? 0) + 1
+      let shown = Unicode.Scalar(UInt32(bitPattern: value)).map { VisibleText.of(String(Character($0))) } ?? "\(value)"
+      return SuiteDiagnostic(
+        file: file, line: line, column: column, message: "invalid YAML: \(problem) (character \(shown))")
     case .duplicatedKeysInMapping(let duplicates, let context):
       // Yams points at the mapping; find the duplicate key's own line.
       let key = duplicates.first ?? "?"
@@ -84,7 +93,7 @@ public enum SuiteLoader {
 
   /// The first two lines of a block mapping (starting at `mapping`) that hold `key` at its indentation.
   static func duplicateLines(of key: String, in text: String, mapping: Mark) -> (Int?, (line: Int, column: Int)?) {
-    let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+    let lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
     let column = mapping.column
     var found: [Int] = []
     for index in (mapping.line - 1)..<lines.count {

@@ -12,7 +12,7 @@ extension SuiteLoader {
       c.reader.error(node, "tasks_file '\(path)' not found")
       return []
     }
-    let text = String(decoding: data, as: UTF8.self)
+    let text = String(decoding: data, as: UTF8.self).withoutByteOrderMark
     switch (path as NSString).pathExtension.lowercased() {
     case "jsonl": return jsonl(text, path: path, c)
     case "csv": return csv(text, path: path, c)
@@ -27,7 +27,9 @@ extension SuiteLoader {
     spec: TaskSpec, raw: JSONValue, origin: String
   )] {
     var out: [(TaskSpec, JSONValue, String)] = []
-    for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+    // "\r\n" is one Character in Swift: split on it as well as on "\n".
+    let lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+    for (index, line) in lines.enumerated() {
       let trimmed = line.trimmingCharacters(in: .whitespaces)
       if trimmed.isEmpty { continue }
       let lineReader = YAMLReader(
@@ -181,4 +183,9 @@ struct CSVRecord {
     if !field.isEmpty || !fields.isEmpty { endRecord() }
     return records
   }
+}
+
+extension String {
+  /// Without a leading UTF-8 byte-order mark (editors on Windows write one).
+  var withoutByteOrderMark: String { hasPrefix("\u{FEFF}") ? String(dropFirst()) : self }
 }

@@ -315,6 +315,8 @@ public struct Runner: Sendable {
     }
     progress.finish()
     await adapters.shutdown()
+    // Whatever escaped its trial's process group and its mark (`env -i`) ends with the run.
+    ChildProcess.endOrphans()
     // Kept folders of failed trials stay; otherwise every trial's folder is gone and so is the root.
     executor.folders.removeSpares()
     if !options.keepFailed { try? FileManager.default.removeItem(atPath: executor.folders.root) }

@@ -20,9 +20,19 @@ struct TrialGrader: Sendable {
       costUSD: record.costUSD, inputTokens: record.inputTokens, outputTokens: record.outputTokens)
     var grades: [Grade] = []
     var graderError: String?
-    let outcomes =
+    // In-process grading gets the task's timeout; past it (or at Ctrl-C) the trial is a grader error.
+    let timeout = task.timeout ?? suite.timeout
+    let budget = GradingBudget(seconds: timeout, interruption: interruption)
+    let outcomes = GradingBudget.$current.withValue(budget) {
       task.expect.map { (label: $0.label, kind: GradeKind.expect, outcome: Grading.grade($0, input)) }
-      + task.assure.map { (label: $0.label, kind: GradeKind.assure, outcome: Grading.check($0, input)) }
+        + task.assure.map { (label: $0.label, kind: GradeKind.assure, outcome: Grading.check($0, input)) }
+    }
+    if budget.isSpent {
+      graderError =
+        interruption.isTriggered
+        ? "grading was interrupted"
+        : "in-process graders took longer than \(Durations.format(timeout)) (a catastrophic regular expression?)"
+    }
     for (label, kind, outcome) in outcomes {
       switch outcome {
       case .graded(let g):

@@ -91,10 +91,12 @@ extension ResultStore {
         "\(path) records trials that differ from those already in \(self.path): \(list.joined(separator: ", ")); nothing was merged"
       )
     }
-    for source in try Row.fetchAll(db, sql: "SELECT * FROM \(alias).runs").map(ResultStore.runRecord) {
+    for source in try Row.fetchAll(db, sql: "SELECT * FROM \(alias).runs").map({ row throws(StoreError) in
+      try ResultStore.runRecord(row, path: path)
+    }) {
       summary.runs.append(source.id)
       if let existing = try Row.fetchOne(db, sql: "SELECT * FROM main.runs WHERE id = ?", arguments: [source.id])
-        .map(ResultStore.runRecord)
+        .map({ row throws(StoreError) in try ResultStore.runRecord(row, path: path) })
       {
         guard existing.suiteSHA256 == source.suiteSHA256 else {
           throw StoreError.conflict(
@@ -159,8 +161,9 @@ extension ResultStore {
     // A run is completed once every planned trial is recorded, whichever machine recorded it.
     for id in summary.runs {
       guard
-        let run = try Row.fetchOne(db, sql: "SELECT * FROM main.runs WHERE id = ?", arguments: [id]).map(
-          ResultStore.runRecord)
+        let run = try Row.fetchOne(db, sql: "SELECT * FROM main.runs WHERE id = ?", arguments: [id]).map({
+          row throws(StoreError) in try ResultStore.runRecord(row, path: self.path)
+        })
       else { continue }
       let recorded =
         try Int.fetchOne(db, sql: "SELECT count(*) FROM main.trials WHERE run_id = ?", arguments: [id]) ?? 0

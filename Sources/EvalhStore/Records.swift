@@ -335,12 +335,29 @@ public struct StoredTrialRow: ~Copyable {
     """
   static let exportColumns = "agent, input_tokens, output_tokens, attempts, seed, started_at, output_json"
 
+  /// The column of the first number cell that holds something else (text, a blob, or NULL where
+  /// evalh always writes a number); nil when every one is a number.
+  public var mistyped: String?
+
+  /// The metric columns that hold numbers: index, name, and whether NULL is allowed.
+  static let numericColumns: [(Int32, String, Bool)] = [
+    (1, "trial", false), (4, "efficacy_pass", true), (5, "efficacy_score", true), (6, "violations", false),
+    (7, "latency_ms", false), (8, "cost_usd", true), (9, "assure_checks", false), (10, "judge_cost_usd", true),
+  ]
+
   /// A row of a statement selecting `metricColumns` (then `exportColumns` when `export`) from `trials t`.
   init(_ s: OpaquePointer, export: Bool) {
     func text(_ i: Int32) -> UnsafeBufferPointer<UInt8>? {
       sqlite3_column_text(s, i).map { UnsafeBufferPointer(start: $0, count: Int(sqlite3_column_bytes(s, i))) }
     }
     func isNull(_ i: Int32) -> Bool { sqlite3_column_type(s, i) == SQLITE_NULL }
+    // SQLite would read text in a number's column as 0: such a cell is named instead (`mistyped`).
+    for (i, name, nullable) in StoredTrialRow.numericColumns {
+      let type = sqlite3_column_type(s, i)
+      if type == SQLITE_INTEGER || type == SQLITE_FLOAT || (nullable && type == SQLITE_NULL) { continue }
+      mistyped = name
+      break
+    }
     taskID = text(0) ?? taskID
     trial = Int(sqlite3_column_int64(s, 1))
     status = text(2) ?? status

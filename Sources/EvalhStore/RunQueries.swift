@@ -56,7 +56,9 @@ extension ResultStore {
   /// The run with this id, if any.
   public func run(id: String) throws(StoreError) -> RunRecord? {
     try read { db in
-      try Row.fetchOne(db, sql: "SELECT * FROM runs WHERE id = ?", arguments: [id]).map(ResultStore.runRecord)
+      try Row.fetchOne(db, sql: "SELECT * FROM runs WHERE id = ?", arguments: [id]).map({ row throws(StoreError) in
+        try ResultStore.runRecord(row, path: path)
+      })
     }
   }
 
@@ -67,12 +69,12 @@ extension ResultStore {
         return try Row.fetchAll(
           db, sql: "SELECT * FROM runs WHERE suite = ? ORDER BY started_at DESC, rowid DESC LIMIT ?",
           arguments: [suite, limit]
-        ).map(ResultStore.runRecord)
+        ).map({ row throws(StoreError) in try ResultStore.runRecord(row, path: path) })
       }
       return try Row.fetchAll(
         db, sql: "SELECT * FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?", arguments: [limit]
       )
-      .map(ResultStore.runRecord)
+      .map({ row throws(StoreError) in try ResultStore.runRecord(row, path: path) })
     }
   }
 
@@ -85,7 +87,7 @@ extension ResultStore {
         try Row.fetchOne(
           db, sql: "SELECT * FROM runs WHERE label = ? ORDER BY started_at DESC, rowid DESC LIMIT 1", arguments: [label]
         )
-        .map(ResultStore.runRecord)
+        .map({ row throws(StoreError) in try ResultStore.runRecord(row, path: path) })
       }
       guard let found else { throw .unknownRun("no run labelled '\(label)' in \(path)") }
       return found
@@ -107,17 +109,23 @@ extension ResultStore {
     return run
   }
 
-  static func runRecord(_ row: Row) -> RunRecord {
-    let planJSON: String = row["plan_json"] ?? "{}"
+  /// A `runs` row; a cell of the wrong type is an error naming it (another tool may have written it).
+  static func runRecord(_ row: Row, path: String) throws(StoreError) -> RunRecord {
+    let id: String = try Cells(row: row, table: "runs", which: "a run", path: path).value("id")
+    let c = Cells(row: row, table: "runs", which: "run \(VisibleText.of(id))", path: path)
+    let planJSON: String = try c.optional("plan_json") ?? "{}"
     let plan = (try? JSONDecoder().decode(RunPlan.self, from: Data(planJSON.utf8))) ?? RunPlan(agents: [], tasks: [])
+    let status: String = try c.value("status")
+    let started: String = try c.value("started_at")
+    let finished: String? = try c.optional("finished_at")
     return RunRecord(
-      id: row["id"], suite: row["suite"], suitePath: row["suite_path"], suiteSHA256: row["suite_sha256"],
-      label: row["label"], seed: row["seed"], trials: row["trials"],
-      status: RunStatus(rawValue: row["status"]) ?? .failed,
-      startedAt: Timestamp.parse(row["started_at"]) ?? Date(timeIntervalSince1970: 0),
-      finishedAt: (row["finished_at"] as String?).flatMap(Timestamp.parse), evalhVersion: row["evalh_version"],
-      host: row["host"], gitCommit: row["git_commit"], configJSON: row["config_json"], plan: plan,
-      stopReason: row["stop_reason"])
+      id: id, suite: try c.value("suite"), suitePath: try c.optional("suite_path"),
+      suiteSHA256: try c.value("suite_sha256"), label: try c.optional("label"), seed: try c.value("seed"),
+      trials: try c.value("trials"), status: RunStatus(rawValue: status) ?? .failed,
+      startedAt: Timestamp.parse(started) ?? Date(timeIntervalSince1970: 0),
+      finishedAt: finished.flatMap(Timestamp.parse), evalhVersion: try c.optional("evalh_version"),
+      host: try c.optional("host"), gitCommit: try c.optional("git_commit"), configJSON: try c.value("config_json"),
+      plan: plan, stopReason: try c.optional("stop_reason"))
   }
 
   static func encode(_ plan: RunPlan) -> String {

@@ -51,7 +51,10 @@ extension ResultStore {
       var keys = Set<TrialKey>()
       let rows = try Row.fetchCursor(
         db, sql: "SELECT agent, task_id, trial FROM trials WHERE run_id = ?", arguments: [runID])
-      while let row = try rows.next() { keys.insert(TrialKey(agent: row[0], taskID: row[1], trial: row[2])) }
+      while let row = try rows.next() {
+        let c = Cells(row: row, table: "trials", which: "a trial of run \(VisibleText.of(runID))", path: path)
+        keys.insert(TrialKey(agent: try c.value("agent"), taskID: try c.value("task_id"), trial: try c.value("trial")))
+      }
       return keys
     }
   }
@@ -81,7 +84,11 @@ extension ResultStore {
         sql: "SELECT trial, status FROM trials WHERE run_id = ? AND agent = ? AND task_id = ? AND trial <= ?")
       for task in tasks {
         let rows = try Row.fetchCursor(statement, arguments: [runID, agent, task, upToTrial])
-        while let row = try rows.next() { out[task, default: [:]][row[0]] = TrialStatus(rawValue: row[1]) ?? .error }
+        while let row = try rows.next() {
+          let c = Cells(row: row, table: "trials", which: "a trial of task \(VisibleText.of(task))", path: path)
+          let status: String = try c.value("status")
+          out[task, default: [:]][try c.value("trial")] = TrialStatus(rawValue: status) ?? .error
+        }
       }
       return out
     }
@@ -92,8 +99,9 @@ extension ResultStore {
     try read { db in
       var out: [String: [String]] = [:]
       for row in try Row.fetchAll(db, sql: "SELECT task_id, tags FROM tasks WHERE run_id = ?", arguments: [runID]) {
-        let tags = (row[1] as String?).flatMap { JSONValue.parse($0)?.arrayValue?.compactMap(\.stringValue) } ?? []
-        out[row[0]] = tags
+        let c = Cells(row: row, table: "tasks", which: "a task of run \(VisibleText.of(runID))", path: path)
+        let text: String? = try c.optional("tags")
+        out[try c.value("task_id")] = text.flatMap { JSONValue.parse($0)?.arrayValue?.compactMap(\.stringValue) } ?? []
       }
       return out
     }
@@ -119,7 +127,9 @@ extension ResultStore {
         arguments += [trial]
       }
       sql += " ORDER BY agent, task_id, trial"
-      var records = try Row.fetchAll(db, sql: sql, arguments: arguments).map(ResultStore.trialRecord)
+      var records = try Row.fetchAll(db, sql: sql, arguments: arguments).map({ row throws(StoreError) in
+        try ResultStore.trialRecord(row, path: path)
+      })
       guard !records.isEmpty, taskID != nil else { return records }
       for i in records.indices {
         let r = records[i]
@@ -127,27 +137,42 @@ extension ResultStore {
           db,
           sql: "SELECT * FROM grades WHERE run_id = ? AND agent = ? AND task_id = ? AND trial = ? ORDER BY rowid",
           arguments: [r.runID, r.agent, r.taskID, r.trial]
-        ).map { row in
-          Grade(
-            kind: GradeKind(rawValue: row["kind"]) ?? .expect, grader: row["grader"], passed: row["passed"],
-            score: row["score"], detail: row["detail"])
-        }
+        ).map({ row throws(StoreError) in
+          let c = Cells(
+            row: row, table: "grades", which: "a grade of trial \(r.agent)/\(r.taskID)#\(r.trial)", path: path)
+          let kind: String = try c.value("kind")
+          return Grade(
+            kind: GradeKind(rawValue: kind) ?? .expect, grader: try c.value("grader"), passed: try c.value("passed"),
+            score: try c.optional("score"), detail: try c.optional("detail"))
+        })
       }
       return records
     }
   }
 
-  static func trialRecord(_ row: Row) -> TrialRecord {
-    TrialRecord(
-      runID: row["run_id"], agent: row["agent"], taskID: row["task_id"], trial: row["trial"],
-      status: TrialStatus(rawValue: row["status"]) ?? .error,
-      errorKind: (row["error_kind"] as String?).flatMap(ErrorKind.init(rawValue:)), error: row["error"],
-      efficacyPass: row["efficacy_pass"], efficacyScore: row["efficacy_score"], violations: row["violations"],
-      latencyMs: row["latency_ms"], inputTokens: row["input_tokens"], outputTokens: row["output_tokens"],
-      costUSD: row["cost_usd"], attempts: row["attempts"], seed: row["seed"], outputJSON: row["output_json"],
-      stderrTail: row["stderr_tail"], stepsJSON: row["steps_json"], truncated: row["truncated"],
-      startedAt: Timestamp.parse(row["started_at"]) ?? Date(timeIntervalSince1970: 0),
-      finishedAt: Timestamp.parse(row["finished_at"]) ?? Date(timeIntervalSince1970: 0), workdir: row["workdir"],
-      judgeCostUSD: row["judge_cost_usd"])
+  /// A `trials` row; a cell of the wrong type is an error naming it (another tool may have written it).
+  static func trialRecord(_ row: Row, path: String) throws(StoreError) -> TrialRecord {
+    let key = Cells(row: row, table: "trials", which: "a trial", path: path)
+    let agent: String = try key.value("agent")
+    let task: String = try key.value("task_id")
+    let number: Int = try key.value("trial")
+    let c = Cells(
+      row: row, table: "trials", which: "trial \(VisibleText.of(agent))/\(VisibleText.of(task))#\(number)", path: path)
+    let status: String = try c.value("status")
+    let kind: String? = try c.optional("error_kind")
+    let started: String = try c.value("started_at")
+    let finished: String = try c.value("finished_at")
+    return TrialRecord(
+      runID: try c.value("run_id"), agent: agent, taskID: task, trial: number,
+      status: TrialStatus(rawValue: status) ?? .error, errorKind: kind.flatMap(ErrorKind.init(rawValue:)),
+      error: try c.optional("error"), efficacyPass: try c.optional("efficacy_pass"),
+      efficacyScore: try c.optional("efficacy_score"), violations: try c.value("violations"),
+      latencyMs: try c.value("latency_ms"), inputTokens: try c.optional("input_tokens"),
+      outputTokens: try c.optional("output_tokens"), costUSD: try c.optional("cost_usd"),
+      attempts: try c.value("attempts"), seed: try c.value("seed"), outputJSON: try c.optional("output_json"),
+      stderrTail: try c.optional("stderr_tail"), stepsJSON: try c.optional("steps_json"),
+      truncated: try c.value("truncated"), startedAt: Timestamp.parse(started) ?? Date(timeIntervalSince1970: 0),
+      finishedAt: Timestamp.parse(finished) ?? Date(timeIntervalSince1970: 0), workdir: try c.optional("workdir"),
+      judgeCostUSD: try c.optional("judge_cost_usd"))
   }
 }

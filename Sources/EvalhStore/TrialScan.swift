@@ -37,6 +37,11 @@ extension ResultStore {
       var code = sqlite3_step(s)
       while code == SQLITE_ROW {
         let row = StoredTrialRow(s, export: export)
+        if let column = row.mistyped {
+          let id = "\(VisibleText.of(String(decoding: row.taskID, as: UTF8.self)))#\(row.trial)"
+          throw StoreError.database(
+            path: path, message: "trials.\(column) of trial \(VisibleText.of(agent))/\(id) is not a number")
+        }
         if !task.elementsEqual(row.taskID) {
           task = Array(row.taskID)
           tally.begin(task: String(decoding: task, as: UTF8.self))

@@ -16,4 +16,18 @@ int evalh_pipe2(int fds[2], int flags);
 /// end of `in`, -1 and errno on failure.
 ssize_t evalh_copy_file_range(int in, int out, size_t length);
 
+/// prctl(PR_SET_CHILD_SUBREAPER): orphaned descendants (an agent's child that called setsid) are
+/// reparented to evalh instead of init, so evalh can find and end them.
+int evalh_set_child_subreaper(void);
+
+/// Records a running child's process group for the crash handler (4096 at most at once).
+void evalh_track_group(pid_t pgid);
+
+/// Forgets a process group recorded by `evalh_track_group`.
+void evalh_untrack_group(pid_t pgid);
+
+/// On SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE and SIGSEGV (a Swift trap among them), SIGKILLs every
+/// recorded process group, then dies of the same signal: no agent outlives a crashed evalh.
+void evalh_install_crash_handler(void);
+
 #endif
