@@ -49,6 +49,10 @@ extension JSONSchema {
           }
           for (name, sub) in members.sorted(by: { $0.key < $1.key }) { walk(sub, "\(pointer)/\(key)/\(escape(name))") }
         case "items", "additionalProperties":
+          if key == "items", value.arrayValue != nil {
+            problem("'items' must be one schema; a list of schemas, one per position, is 'prefixItems' in 2020-12")
+            continue
+          }
           schemas(key, value, list: false)
         case "not":
           schemas(key, value, list: false)

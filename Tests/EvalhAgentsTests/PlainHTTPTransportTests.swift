@@ -233,8 +233,12 @@ final class RawServer: Sendable {
   var requests: [String] { state.withLock { $0.requests } }
   var connections: Int { state.withLock { $0.connections } }
 
-  init(script: @escaping Script) throws {
+  /// Sends the script's bytes again and again, never ending the answer (`forever`).
+  let forever: Bool
+
+  init(forever: Bool = false, script: @escaping Script) throws {
     self.script = script
+    self.forever = forever
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     listener = fd
     var address = sockaddr_in()
@@ -306,12 +310,14 @@ final class RawServer: Sendable {
         return s.requests.count
       }
       let (bytes, closeAfter) = script(number, text)
-      var offset = 0
-      while offset < bytes.count {
-        let n = bytes.withUnsafeBytes { send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
-        guard n > 0 else { return }
-        offset += n
-      }
+      repeat {
+        var offset = 0
+        while offset < bytes.count {
+          let n = bytes.withUnsafeBytes { send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
+          guard n > 0 else { return }
+          offset += n
+        }
+      } while forever
       if closeAfter { return }
     }
   }
