@@ -110,6 +110,11 @@ struct ResponseReader {
         if start == pending.count {
           pending.removeAll(keepingCapacity: true)
           start = 0
+        } else if start >= 64 << 10 {
+          // Read lines are dropped once there are many: a server streaming heads without end
+          // (100 Continue after 100 Continue) must not grow this buffer without end.
+          pending.removeFirst(start)
+          start = 0
         }
         pending.append(contentsOf: buffer[0..<n])
         heardBack = true

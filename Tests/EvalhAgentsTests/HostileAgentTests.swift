@@ -48,7 +48,7 @@ import Testing
       return
     }
     #expect(message.contains("would pass the trial's timeout"), "\(message)")
-    #expect(Date().timeIntervalSince(started) < 4)
+    #expect(Date().timeIntervalSince(started) < 30)
   }
 
   /// A response's usage is checked like an envelope's.
@@ -79,7 +79,9 @@ import Testing
       Issue.record("\(reply.outcome)")
       return
     }
-    #expect(took < 4, "took \(took) s for a 1 s timeout")
+    // Bounded, not timed: the stream never ends, so without the deadline this never returns (a
+    // loaded machine may take a while to schedule the wake-up).
+    #expect(took < 60, "took \(took) s for a 1 s timeout")
   }
 
   /// Two Content-Length headers that disagree leave the body's end unknown: refused, not guessed.

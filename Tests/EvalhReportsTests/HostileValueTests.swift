@@ -37,7 +37,8 @@ import Testing
       TrialFacts(taskID: "t", trial: 3, status: .fail, latencyMs: 7, costUSD: -1.5),
     ]
     let metrics = AgentMetrics(
-      agent: "a", trials: facts, planned: ["t": 3], targets: MetricTargets(config: JSONValue.parse(run.configJSON) ?? .null))
+      agent: "a", trials: facts, planned: ["t": 3],
+      targets: MetricTargets(config: JSONValue.parse(run.configJSON) ?? .null))
     #expect(metrics.costTotalUSD == .infinity)
     let report = RunReport(run: run, agents: [AgentReport(metrics)])
     let grid = TrialGrid(statuses: ["a": ["t": [1: .pass, 2: .pass, 3: .fail]]], latencies: ["a": [5, 6, 7]])
