@@ -53,6 +53,9 @@ public enum ChildTermination: Sendable, Hashable {
   case interrupted
   /// Never started (missing binary, no permission, bad cwd).
   case failedToStart(String)
+  /// evalh could not start it for want of its own resources (file descriptors, processes, memory):
+  /// the harness's failure, not the child's.
+  case harnessFailure(String)
 }
 
 /// A finished child: how it ended and what it wrote.
@@ -100,24 +103,24 @@ public enum ChildProcess {
     _ = ignoreSIGPIPE
     _ = Orphans.setUp
     let start = Monotonic.seconds()
-    func failed(_ reason: String) -> ChildResult {
+    func failed(_ reason: String, harness: Bool = false) -> ChildResult {
       ChildResult(
-        termination: .failedToStart(reason), stdout: [], stdoutTruncated: false, stderr: [],
-        elapsed: Monotonic.seconds() - start)
+        termination: harness ? .harnessFailure(reason) : .failedToStart(reason), stdout: [], stdoutTruncated: false,
+        stderr: [], elapsed: Monotonic.seconds() - start)
     }
     guard !spec.argv.isEmpty else { return failed("empty command") }
 
     var inPipe: [Int32] = [-1, -1]
     var outPipe: [Int32] = [-1, -1]
     var errPipe: [Int32] = [-1, -1]
-    guard evalh_pipe2(&inPipe, O_CLOEXEC) == 0 else { return failed("pipe: \(errnoText())") }
+    guard evalh_pipe2(&inPipe, O_CLOEXEC) == 0 else { return failed("evalh could not make a pipe: \(errnoText())", harness: true) }
     guard evalh_pipe2(&outPipe, O_CLOEXEC) == 0 else {
       closeAll(inPipe)
-      return failed("pipe: \(errnoText())")
+      return failed("evalh could not make a pipe: \(errnoText())", harness: true)
     }
     guard evalh_pipe2(&errPipe, O_CLOEXEC) == 0 else {
       closeAll(inPipe + outPipe)
-      return failed("pipe: \(errnoText())")
+      return failed("evalh could not make a pipe: \(errnoText())", harness: true)
     }
 
     var actions = posix_spawn_file_actions_t()
@@ -167,7 +170,11 @@ public enum ChildProcess {
     close(errPipe[1])
     guard rc == 0 else {
       closeAll([inPipe[1], outPipe[0], errPipe[0]])
-      return failed("cannot start '\(spec.argv[0])' in \(spec.cwd): \(String(cString: strerror(rc)))")
+      // Out of descriptors, processes or memory: evalh's own limits, not the agent's fault.
+      let exhausted = [EMFILE, ENFILE, EAGAIN, ENOMEM].contains(rc)
+      return failed(
+        "\(exhausted ? "evalh could not start" : "cannot start") '\(spec.argv[0])' in \(spec.cwd): \(String(cString: strerror(rc)))",
+        harness: exhausted)
     }
 
     spawned = pid

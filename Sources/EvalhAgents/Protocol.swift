@@ -133,6 +133,8 @@ public struct AgentReply: Sendable {
     case timedOut
     /// evalh was interrupted: not a result, the trial is not recorded.
     case interrupted
+    /// evalh itself could not run the trial (out of file descriptors): not recorded, the run stops.
+    case harnessError(String)
 
     /// The error kind a trial with this outcome is recorded with; nil for an answer, a timeout
     /// (its own status) and an interruption (not recorded).
@@ -142,14 +144,16 @@ public struct AgentReply: Sendable {
       case .contractError: .contract
       case .exitError: .agentExit
       case .transportError: .transport
-      case .answered, .timedOut, .interrupted: nil
+      case .answered, .timedOut, .interrupted, .harnessError: nil
       }
     }
 
     /// What went wrong, as the agent or adapter said it; nil for an answer, a timeout and an interruption.
     public var message: String? {
       switch self {
-      case .declaredError(let m), .contractError(let m), .exitError(let m), .transportError(let m): m
+      case .declaredError(let m), .contractError(let m), .exitError(let m), .transportError(let m),
+        .harnessError(let m):
+        m
       case .answered, .timedOut, .interrupted: nil
       }
     }

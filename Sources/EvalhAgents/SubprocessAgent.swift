@@ -46,6 +46,9 @@ public struct SubprocessAgent: AgentAdapter {
     case .failedToStart(let reason):
       reply.outcome = .exitError(reason)
       return reply
+    case .harnessFailure(let reason):
+      reply.outcome = .harnessError(reason)
+      return reply
     case .signaled(let s):
       reply.outcome = .exitError("killed by \(signalName(s))")
       reply.output = stdout.isEmpty ? nil : .string(stdout)

@@ -22,6 +22,26 @@ public struct Redactor: Sendable {
     return out
   }
 
+  /// `text`, cut from something longer, with every secret value replaced, and the part of a secret
+  /// the cut left at an edge too: a secret split by the 4 MiB stdout cut (`cutAfter`) or by the
+  /// stderr tail (`cutBefore`) must not be stored half.
+  public func redact(_ text: String, cutBefore: Bool, cutAfter: Bool) -> String {
+    var out = redact(text)
+    guard cutBefore || cutAfter else { return out }
+    for rule in rules {
+      let secret = Array(rule.value.utf8)
+      let bytes = Array(out.utf8)
+      if cutAfter, let k = (1..<secret.count).reversed().first(where: { bytes.count >= $0 && bytes.suffix($0).elementsEqual(secret.prefix($0)) }) {
+        out = String(decoding: bytes.dropLast(k), as: UTF8.self) + rule.replacement
+      }
+      let again = Array(out.utf8)
+      if cutBefore, let k = (1..<secret.count).reversed().first(where: { again.count >= $0 && again.prefix($0).elementsEqual(secret.suffix($0)) }) {
+        out = rule.replacement + String(decoding: again.dropFirst(k), as: UTF8.self)
+      }
+    }
+    return out
+  }
+
   /// Every string (and object key) of `value` redacted: a secret inside JSON is caught whatever its escaping.
   public func redact(_ value: JSONValue) -> JSONValue {
     guard !rules.isEmpty else { return value }

@@ -255,7 +255,7 @@ public struct Runner: Sendable {
     // ahead of it. At most `concurrency` commits wait at once, so a slow disk slows the run down
     // rather than letting graded trials pile up in memory.
     enum Step: Sendable {
-      case graded(TrialRecord?)
+      case graded(TrialExecutor.End)
       case committed(TrialRecord)
       case failed(StoreError)
     }
@@ -284,9 +284,16 @@ public struct Runner: Sendable {
       while launchNext() {}
       while inFlight + committing > 0, let step = await group.next() {
         switch step {
-        case .graded(let record):
+        case .graded(let end):
           inFlight -= 1
-          guard let record else { break }
+          guard case .recorded(let record) = end else {
+            if case .harness(let why) = end, harnessError == nil {
+              // evalh's own failure (out of file descriptors): stop, as for a database failure.
+              harnessError = why
+              interruption.trigger()
+            }
+            break
+          }
           spent += record.costUSD ?? 0
           if let max = options.maxCost, reached(max), budgetReached == nil { budgetReached = spent }
           committing += 1

@@ -33,8 +33,18 @@ struct TrialExecutor: Sendable {
     grader = TrialGrader(suite: suite, runID: runID, runSeed: runSeed, interruption: interruption, adapters: adapters)
   }
 
-  /// The graded trial, or nil when evalh was interrupted before it ended (it is then not recorded).
-  func run(_ key: TrialKeyRef, agent: AgentConfig, adapter: any AgentAdapter, task: TaskSpec) async -> TrialRecord? {
+  /// How a trial ended for the runner.
+  enum End: Sendable {
+    /// Graded: to be recorded.
+    case recorded(TrialRecord)
+    /// evalh was interrupted before it ended: not recorded (a resume runs it).
+    case interrupted
+    /// evalh itself could not run it: not recorded, and the run stops (exit 3).
+    case harness(String)
+  }
+
+  /// Runs the trial and grades it.
+  func run(_ key: TrialKeyRef, agent: AgentConfig, adapter: any AgentAdapter, task: TaskSpec) async -> End {
     let seed = Seeds.trialSeed(runSeed: runSeed, agent: agent.name, taskID: task.id, trial: key.trial)
     let workdir = folders.path(agent: agent.name, task: task.id, trial: key.trial)
     folders.make(workdir)
@@ -44,17 +54,23 @@ struct TrialExecutor: Sendable {
     let timeout = task.timeout ?? suite.timeout
     let started = Date()
     let reply = await adapter.run(request, timeout: timeout, interruption: interruption)
-    if case .interrupted = reply.outcome {
+    switch reply.outcome {
+    case .interrupted:
       folders.remove(workdir)
-      return nil
+      return .interrupted
+    case .harnessError(let why):
+      folders.remove(workdir)
+      return .harness(why)
+    default: break
     }
     var record = TrialRecord(
       runID: runID, agent: agent.name, taskID: task.id, trial: key.trial, status: .fail,
       latencyMs: reply.latencyMs, inputTokens: reply.usage?.inputTokens, outputTokens: reply.usage?.outputTokens,
       costUSD: reply.usage?.costUSD
         ?? agent.pricing?.cost(inputTokens: reply.usage?.inputTokens, outputTokens: reply.usage?.outputTokens),
-      attempts: reply.attempts, seed: seed, outputJSON: reply.output.map { redactor.redact($0).compactText },
-      stderrTail: reply.stderrTail.map(redactor.redact), stepsJSON: reply.steps.map { redactor.redact($0).compactText },
+      attempts: reply.attempts, seed: seed, outputJSON: reply.output.map { redacted($0, cut: reply.truncated).compactText },
+      stderrTail: reply.stderrTail.map { redactor.redact($0, cutBefore: $0.utf8.count >= (64 << 10) - 3, cutAfter: false) },
+      stepsJSON: reply.steps.map { redactor.redact($0).compactText },
       truncated: reply.truncated, startedAt: started, finishedAt: started)
 
     switch reply.outcome {
@@ -64,7 +80,7 @@ struct TrialExecutor: Sendable {
       record.status = .timeout
       let ended = if case .subprocess = agent.adapter { "; process group killed" } else { "" }
       record.error = "no answer within \(Durations.format(timeout))\(ended)"
-    case .declaredError, .contractError, .exitError, .transportError, .interrupted:
+    case .declaredError, .contractError, .exitError, .transportError, .interrupted, .harnessError:
       record.status = .error
       record.errorKind = reply.outcome.errorKind
       record.error = reply.outcome.message
@@ -77,9 +93,15 @@ struct TrialExecutor: Sendable {
     } else {
       folders.remove(workdir)
     }
-    return record
+    return .recorded(record)
   }
 
+
+  /// The output redacted; a cut output (the raw text of a truncated envelope) also at its cut edge.
+  func redacted(_ output: JSONValue, cut: Bool) -> JSONValue {
+    if cut, case .string(let text) = output { return .string(redactor.redact(text, cutBefore: false, cutAfter: true)) }
+    return redactor.redact(output)
+  }
 }
 
 /// A trial's position in the plan.

@@ -106,6 +106,7 @@ struct TrialGrader: Sendable {
     case .transportError(let e): return failed("could not be reached: \(e)")
     case .timedOut: return failed("gave no score within \(Durations.format(timeout))")
     case .interrupted: return failed("was interrupted")
+    case .harnessError(let e): return failed("could not be run: \(e)")
     }
     guard let (score, reason) = JudgeVerdict.parse(reply.output ?? .null) else {
       let got = String((reply.output ?? .null).gradingText.prefix(200))
@@ -159,7 +160,7 @@ struct TrialGrader: Sendable {
     case .signaled(let s): return failed(" killed by \(signalName(s))")
     case .timedOut: return failed(" timed out after \(Durations.format(spec.timeout))")
     case .interrupted: return failed(" interrupted")
-    case .failedToStart(let why): return failed(": \(why)")
+    case .failedToStart(let why), .harnessFailure(let why): return failed(": \(why)")
     }
   }
 }

@@ -227,4 +227,35 @@ func pids(in file: String) -> [Int32] {
     }
     #expect(!FileManager.default.fileExists(atPath: box.db))
   }
+
+  /// Out of file descriptors (`ulimit -n 64`, concurrency 40) is evalh's failure, not the agent's:
+  /// exit 3, the trials it could not run unrecorded, the run resumable.
+  @Test func runningOutOfDescriptorsIsTheHarnessFailure() async throws {
+    let box = Sandbox()
+    agent(box, "a.sh", prints: #"{"output":"x"}"#, before: "sleep 0.5")
+    box.write("suite.yaml", "name: fd\nconcurrency: 40\nagent: { subprocess: { command: [./a.sh] } }\ntasks: [{ id: a, input: x }]\n")
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/bin/sh")
+    process.currentDirectoryURL = URL(fileURLWithPath: box.path)
+    process.arguments = [
+      "-c", "ulimit -n 64; exec \"$0\" run suite.yaml --db \"$1\" --run-id r-fd --trials 60 --no-progress", evalhBinary,
+      box.db,
+    ]
+    let err = Pipe()
+    process.standardError = err
+    process.standardOutput = FileHandle.nullDevice
+    try process.run()
+    let running = Unchecked(value: (process, err))
+    let stderr = await offPool {
+      let text = String(decoding: running.value.1.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+      running.value.0.waitUntilExit()
+      return text
+    }
+    #expect(process.terminationStatus == 3, "\(stderr)")
+    #expect(stderr.contains("evalh could not") && stderr.contains("--resume r-fd"), "\(stderr)")
+    let store = try ResultStore(path: box.db, create: false)
+    #expect(try store.run(id: "r-fd")?.status == .interrupted)
+    // Whatever was recorded ran; none is blamed on the agent.
+    #expect(try store.trials(runID: "r-fd").allSatisfy { $0.status == .pass })
+  }
 }
