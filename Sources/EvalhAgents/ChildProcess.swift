@@ -113,7 +113,9 @@ public enum ChildProcess {
     var inPipe: [Int32] = [-1, -1]
     var outPipe: [Int32] = [-1, -1]
     var errPipe: [Int32] = [-1, -1]
-    guard evalh_pipe2(&inPipe, O_CLOEXEC) == 0 else { return failed("evalh could not make a pipe: \(errnoText())", harness: true) }
+    guard evalh_pipe2(&inPipe, O_CLOEXEC) == 0 else {
+      return failed("evalh could not make a pipe: \(errnoText())", harness: true)
+    }
     guard evalh_pipe2(&outPipe, O_CLOEXEC) == 0 else {
       closeAll(inPipe)
       return failed("evalh could not make a pipe: \(errnoText())", harness: true)

@@ -31,11 +31,19 @@ public struct Redactor: Sendable {
     for rule in rules {
       let secret = Array(rule.value.utf8)
       let bytes = Array(out.utf8)
-      if cutAfter, let k = (1..<secret.count).reversed().first(where: { bytes.count >= $0 && bytes.suffix($0).elementsEqual(secret.prefix($0)) }) {
+      if cutAfter,
+        let k = (1..<secret.count).reversed().first(where: {
+          bytes.count >= $0 && bytes.suffix($0).elementsEqual(secret.prefix($0))
+        })
+      {
         out = String(decoding: bytes.dropLast(k), as: UTF8.self) + rule.replacement
       }
       let again = Array(out.utf8)
-      if cutBefore, let k = (1..<secret.count).reversed().first(where: { again.count >= $0 && again.prefix($0).elementsEqual(secret.suffix($0)) }) {
+      if cutBefore,
+        let k = (1..<secret.count).reversed().first(where: {
+          again.count >= $0 && again.prefix($0).elementsEqual(secret.suffix($0))
+        })
+      {
         out = rule.replacement + String(decoding: again.dropFirst(k), as: UTF8.self)
       }
     }

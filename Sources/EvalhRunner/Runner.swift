@@ -108,6 +108,8 @@ public struct Runner: Sendable {
   public let options: RunOptions
   /// Triggered by signals: stop launching, end the trials in flight.
   public let interruption: Interruption
+  /// The run's lock, held from `prepare` for as long as the runner lives.
+  private let locks = RunLocks()
 
   /// A runner; nothing starts until `prepare` and `execute`.
   public init(suite: Suite, store: ResultStore, options: RunOptions, interruption: Interruption) {
@@ -125,6 +127,8 @@ public struct Runner: Sendable {
     if let id = options.resume { return try prepareResume(id) }
     let plan = try plan()
     let runID = options.runID ?? Runner.newRunID()
+    // Shards of one run may run side by side (each its own tasks); a whole run is one evalh's.
+    if options.shard == nil { locks.keep(try RunLock.acquire(database: store.path, runID: runID)) }
     do {
       if let existing = try store.run(id: runID) {
         // Shards of one run may share a database: each adds its tasks to the run's plan.
@@ -167,6 +171,7 @@ public struct Runner: Sendable {
   }
 
   func prepareResume(_ id: String) throws(RunError) -> (run: RunRecord, pending: PendingTrials) {
+    locks.keep(try RunLock.acquire(database: store.path, runID: id))
     do {
       guard var run = try store.run(id: id) else {
         throw RunError.cannotResume("no run '\(id)' in \(store.path) to resume")

@@ -68,8 +68,11 @@ struct TrialExecutor: Sendable {
       latencyMs: reply.latencyMs, inputTokens: reply.usage?.inputTokens, outputTokens: reply.usage?.outputTokens,
       costUSD: reply.usage?.costUSD
         ?? agent.pricing?.cost(inputTokens: reply.usage?.inputTokens, outputTokens: reply.usage?.outputTokens),
-      attempts: reply.attempts, seed: seed, outputJSON: reply.output.map { redacted($0, cut: reply.truncated).compactText },
-      stderrTail: reply.stderrTail.map { redactor.redact($0, cutBefore: $0.utf8.count >= (64 << 10) - 3, cutAfter: false) },
+      attempts: reply.attempts, seed: seed,
+      outputJSON: reply.output.map { redacted($0, cut: reply.truncated).compactText },
+      stderrTail: reply.stderrTail.map {
+        redactor.redact($0, cutBefore: $0.utf8.count >= (64 << 10) - 3, cutAfter: false)
+      },
       stepsJSON: reply.steps.map { redactor.redact($0).compactText },
       truncated: reply.truncated, startedAt: started, finishedAt: started)
 
@@ -95,7 +98,6 @@ struct TrialExecutor: Sendable {
     }
     return .recorded(record)
   }
-
 
   /// The output redacted; a cut output (the raw text of a truncated envelope) also at its cut edge.
   func redacted(_ output: JSONValue, cut: Bool) -> JSONValue {

@@ -233,7 +233,9 @@ func pids(in file: String) -> [Int32] {
   @Test func runningOutOfDescriptorsIsTheHarnessFailure() async throws {
     let box = Sandbox()
     agent(box, "a.sh", prints: #"{"output":"x"}"#, before: "sleep 0.5")
-    box.write("suite.yaml", "name: fd\nconcurrency: 40\nagent: { subprocess: { command: [./a.sh] } }\ntasks: [{ id: a, input: x }]\n")
+    box.write(
+      "suite.yaml",
+      "name: fd\nconcurrency: 40\nagent: { subprocess: { command: [./a.sh] } }\ntasks: [{ id: a, input: x }]\n")
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/bin/sh")
     process.currentDirectoryURL = URL(fileURLWithPath: box.path)
@@ -257,5 +259,29 @@ func pids(in file: String) -> [Int32] {
     #expect(try store.run(id: "r-fd")?.status == .interrupted)
     // Whatever was recorded ran; none is blamed on the agent.
     #expect(try store.trials(runID: "r-fd").allSatisfy { $0.status == .pass })
+  }
+
+  /// A second evalh on a run that is running is refused with a sentence before it runs anything;
+  /// once the first has stopped, the run resumes.
+  @Test func oneEvalhAtATimeOnARun() async throws {
+    let box = Sandbox()
+    agent(box, "slow.sh", prints: #"{"output":"x"}"#, before: "echo $$ >> \(box.path)/agents\nsleep 0.5")
+    box.write(
+      "suite.yaml", "name: lock\nagent: { subprocess: { command: [./slow.sh] } }\ntasks: [{ id: a, input: x }]\n")
+    let (process, out, err) = try box.launch(["run", "suite.yaml", "--db", box.db, "--run-id", "r-l", "--trials", "8"])
+    for _ in 0..<500 where pids(in: box.path + "/agents").isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+    let second = try await box.evalh(["run", "suite.yaml", "--db", box.db, "--resume", "r-l"])
+    #expect(second.code == 2 && second.stderr.contains("being run by another evalh"), "\(second.stderr)")
+    #expect(!second.stderr.contains("UNIQUE"))
+    kill(process.processIdentifier, SIGINT)
+    let running = Unchecked(value: (process, out, err))
+    await offPool {
+      _ = running.value.1.fileHandleForReading.readDataToEndOfFile()
+      _ = running.value.2.fileHandleForReading.readDataToEndOfFile()
+      running.value.0.waitUntilExit()
+    }
+    let resumed = try await box.evalh(["run", "suite.yaml", "--db", box.db, "--resume", "r-l", "--no-progress"])
+    #expect(resumed.code == 0, "\(resumed.stderr)")
+    #expect(try ResultStore(path: box.db, create: false).trials(runID: "r-l").count == 8)
   }
 }

@@ -146,3 +146,17 @@ import Testing
     #expect(try Pattern("b+").matches("abbbc"))
   }
 }
+
+/// A secret the output cut split in two is redacted at the cut edge too.
+@Suite struct EdgeRedactionTests {
+  @Test func aSecretCutAtEitherEdgeIsRedacted() {
+    let redactor = Redactor(secrets: ["KEY": "sk-live-123456"])
+    #expect(redactor.redact("token sk-live-12", cutBefore: false, cutAfter: true) == "token [redacted:KEY]")
+    #expect(redactor.redact("3456 and more", cutBefore: true, cutAfter: false) == "[redacted:KEY] and more")
+    #expect(
+      redactor.redact("a sk-live-123456 b sk-l", cutBefore: false, cutAfter: true)
+        == "a [redacted:KEY] b [redacted:KEY]")
+    // Uncut text keeps a prefix that happens to end it.
+    #expect(redactor.redact("ends with sk", cutBefore: false, cutAfter: false) == "ends with sk")
+  }
+}

@@ -119,11 +119,16 @@ func comparable(_ store: ResultStore, _ runID: String) throws -> [String] {
     let ws = Workspace()
     let suite = try ws.suite()
     let store = try ResultStore(path: ws.path + "/db.sqlite", create: true)
-    let runner = Runner(suite: suite, store: store, options: RunOptions(), interruption: Interruption())
-    var run = try runner.prepare().run
-    run.plan.agents.insert("ghost", at: 0)
-    let result = await runner.execute(
-      run: run, pending: run.plan.pending(), progress: ProgressDisplay(total: 0, mode: .none))
+    var run: RunRecord
+    let result: RunResult
+    do {
+      // In a scope of its own: the runner holds the run's lock for as long as it lives.
+      let runner = Runner(suite: suite, store: store, options: RunOptions(), interruption: Interruption())
+      run = try runner.prepare().run
+      run.plan.agents.insert("ghost", at: 0)
+      result = await runner.execute(
+        run: run, pending: run.plan.pending(), progress: ProgressDisplay(total: 0, mode: .none))
+    }
     #expect(result.harnessError?.contains("agent 'ghost'") == true)
     #expect(result.run.status == .interrupted)
     #expect(try store.run(id: run.id)?.stopReason?.contains("ghost") == true)
