@@ -43,12 +43,19 @@ void evalh_untrack_group(pid_t pgid) {
   }
 }
 
+static const int fatal_signals[] = {SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGSEGV};
+#define EVALH_FATAL (sizeof fatal_signals / sizeof fatal_signals[0])
+static struct sigaction previous[EVALH_FATAL];
+
 static void evalh_on_crash(int sig) {
   for (int i = 0; i < EVALH_GROUPS; i++) {
     pid_t pgid = atomic_load(&groups[i]);
     if (pgid > 0) kill(-pgid, SIGKILL);
   }
-  // SA_RESETHAND restored the default action: die of the same signal.
+  // Then whatever handled the signal before (the Swift runtime's backtracer, or the default).
+  for (unsigned i = 0; i < EVALH_FATAL; i++) {
+    if (fatal_signals[i] == sig) sigaction(sig, &previous[i], NULL);
+  }
   raise(sig);
 }
 
@@ -56,8 +63,7 @@ void evalh_install_crash_handler(void) {
   struct sigaction action;
   memset(&action, 0, sizeof action);
   action.sa_handler = evalh_on_crash;
-  action.sa_flags = SA_RESETHAND | SA_NODEFER;
+  action.sa_flags = SA_NODEFER;
   sigemptyset(&action.sa_mask);
-  int fatal[] = {SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGSEGV};
-  for (unsigned i = 0; i < sizeof fatal / sizeof fatal[0]; i++) sigaction(fatal[i], &action, NULL);
+  for (unsigned i = 0; i < EVALH_FATAL; i++) sigaction(fatal_signals[i], &action, &previous[i]);
 }
