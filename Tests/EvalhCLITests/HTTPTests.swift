@@ -160,6 +160,26 @@ import Testing
     #expect(folders.allSatisfy { !FileManager.default.fileExists(atPath: $0.path) })
   }
 
+  /// An HTTP agent that never answers times out with a sentence about HTTP, not about process groups.
+  @Test func anHTTPTimeoutSaysWhatHappened() async throws {
+    let server = try await LoopbackServer { _ in .silence }
+    defer { Task { await server.shutdown() } }
+    let box = Sandbox()
+    box.write(
+      "suite.yaml",
+      """
+      name: silent
+      timeout: 300ms
+      agent:
+        http: { url: "\(server.baseURL)/agent", retries: 0 }
+      tasks: [{ id: a, input: hi }]
+      """)
+    let out = try await box.evalh(["run", "suite.yaml", "--db", box.db, "--run-id", "r-t", "--trials", "1"])
+    #expect(out.code == 0, "\(out.stderr)")
+    let trial = try #require(try ResultStore(path: box.db, create: false).trials(runID: "r-t").first)
+    #expect(trial.status == .timeout && trial.error == "no answer within 300 ms", "\(trial.error ?? "")")
+  }
+
   @Test func secretsInURLAndHeadersNeverReachTheDatabase() async throws {
     let secret = "tok-" + UUID().uuidString
     // A hostile server: echoes the credentials it got in the output, the steps and an error body.

@@ -160,3 +160,37 @@ import Testing
     #expect(redactor.redact("ends with sk", cutBefore: false, cutAfter: false) == "ends with sk")
   }
 }
+
+/// Boundary numbers through every numeric field of a suite: each is read or refused with its
+/// position, never trapped on (±2^63, 1e308, -0, NaN, ±inf, 30-digit integers).
+@Suite struct BoundaryNumberTests {
+  static let values = [
+    "9223372036854775808", "-9223372036854775809", "9223372036854775807", "1e308", "-1e308", "-0", ".nan", ".inf",
+    "-.inf", "123456789012345678901234567890", "'123456789012345678901234567890'",
+  ]
+
+  @Test(arguments: values) func everyNumericFieldTakesBoundaryValues(_ value: String) {
+    let box = SuiteFolder()
+    let fields = [
+      "trials: \(value)\n", "concurrency: \(value)\n", "timeout: \(value)\n", "slo: { latency: \(value), cost: \(value) }\n",
+      "clear: { weights: { cost: \(value) } }\n",
+    ]
+    for field in fields {
+      let errors = box.errors(
+        "name: b\n\(field)agent: { subprocess: { command: [/bin/cat] } }\ntasks: [{ id: a, input: x }]\n")
+      if [".nan", ".inf", "-.inf", "1e308", "123456789012345678901234567890"].contains(value), field.hasPrefix("timeout") {
+        #expect(!errors.isEmpty, "\(field) was accepted")
+      }
+      for error in errors { #expect(error.hasPrefix("suite.yaml:"), "\(error)") }
+    }
+    let checks = [
+      "max_cost: \(value)", "max_tokens: \(value)", "max_steps: \(value)", "max_latency: \(value)",
+      "json_schema: { maxLength: \(value) }", "json_schema: { minimum: \(value) }",
+    ]
+    for check in checks {
+      let errors = box.errors("name: b\nagent: { subprocess: { command: [/bin/cat] } }\ntasks:\n  - id: a\n    input: x\n    assure: [{ \(check) }]\n")
+      if [".nan", ".inf", "-.inf"].contains(value) { #expect(!errors.isEmpty, "\(check) was accepted") }
+      for error in errors { #expect(error.hasPrefix("suite.yaml:"), "\(error)") }
+    }
+  }
+}
