@@ -47,7 +47,7 @@ let package = Package(
         .product(name: "NIOHTTP1", package: "swift-nio"),
       ]),
     // Scheduling trials: concurrency, grading, commits, resume, signals, progress.
-    .target(name: "EvalhRunner", dependencies: ["EvalhCore", "EvalhStore", "EvalhAgents"]),
+    .target(name: "EvalhRunner", dependencies: ["EvalhCore", "EvalhStore", "EvalhAgents", "CEvalhSys"]),
     // Renderers: pure functions from a report model to text.
     .target(name: "EvalhReports", dependencies: ["EvalhCore", "EvalhStore", "CEvalhSys"]),
     .executableTarget(

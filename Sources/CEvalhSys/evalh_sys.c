@@ -67,3 +67,15 @@ void evalh_install_crash_handler(void) {
   sigemptyset(&action.sa_mask);
   for (unsigned i = 0; i < EVALH_FATAL; i++) sigaction(fatal_signals[i], &action, &previous[i]);
 }
+
+#include <fcntl.h>
+#ifndef SYS_renameat2
+#define SYS_renameat2 316
+#endif
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE 1
+#endif
+
+int evalh_rename_noreplace(const char *from, const char *to) {
+  return (int)syscall(SYS_renameat2, AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE);
+}

@@ -241,9 +241,13 @@ public struct Runner: Sendable {
     let agents = Dictionary(suite.agents.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
     let tasks = Dictionary(suite.tasks.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
     let adapters = AgentAdapters(suite.agents)
+    // The root carries evalh's pid: one that exists is a dead evalh's of the same pid (this run's
+    // lock is ours), removed so that every trial's folder is made anew, never reused.
+    let root = NSTemporaryDirectory().appending("evalh-\(Names.pathComponent(run.id))-\(getpid())")
+    try? FileManager.default.removeItem(atPath: root)
     let executor = TrialExecutor(
       suite: suite, runID: run.id, runSeed: run.seed, keepFailed: options.keepFailed, interruption: interruption,
-      folders: WorkFolders(root: NSTemporaryDirectory().appending("evalh-\(Names.pathComponent(run.id))-\(getpid())")),
+      folders: WorkFolders(root: root),
       redactor: Redactor(secrets: suite.secrets), adapters: adapters)
     let concurrency = max(1, options.concurrency ?? suite.concurrency ?? Suite.defaultConcurrency)
     var recorded = 0

@@ -47,7 +47,7 @@ struct TrialExecutor: Sendable {
   func run(_ key: TrialKeyRef, agent: AgentConfig, adapter: any AgentAdapter, task: TaskSpec) async -> End {
     let seed = Seeds.trialSeed(runSeed: runSeed, agent: agent.name, taskID: task.id, trial: key.trial)
     let workdir = folders.path(agent: agent.name, task: task.id, trial: key.trial)
-    folders.make(workdir)
+    if let failure = folders.make(workdir) { return .harness(failure) }
     if let fixture = task.fixture { Fixture.copy(fixture, into: workdir) }
     let request = AgentRequest(
       runID: runID, suite: suite.name, agent: agent.name, task: task, trial: key.trial, seed: seed, workdir: workdir)

@@ -1,3 +1,4 @@
+import CEvalhSys
 import EvalhCore
 import Foundation
 import Synchronization
@@ -21,14 +22,19 @@ final class WorkFolders: Sendable {
   }
 
   /// An empty folder at `path`, whatever was there (a resumed run's leftover is removed).
-  func make(_ path: String) {
+  /// Makes the empty folder `path`, exclusively: one that already exists is never reused or
+  /// removed (nil then, with the reason: the harness's failure).
+  func make(_ path: String) -> String? {
     if let spare = spares.withLock({ $0.popLast() }) {
-      if move(spare, to: path) { return }
+      if move(spare, to: path) { return nil }
       _ = rmdir(spare)
     }
-    if mkdir(path, 0o755) == 0 { return }
-    if errno == ENOENT { makeParent(of: path) } else { try? FileManager.default.removeItem(atPath: path) }
-    _ = mkdir(path, 0o755)
+    if mkdir(path, 0o755) == 0 { return nil }
+    if errno == ENOENT {
+      makeParent(of: path)
+      if mkdir(path, 0o755) == 0 { return nil }
+    }
+    return "could not make the fresh working folder \(path): \(String(cString: strerror(errno)))"
   }
 
   /// Removes the trial's folder, or keeps it as a spare when the trial left it empty and as made.
@@ -52,15 +58,12 @@ final class WorkFolders: Sendable {
     }) { _ = rmdir(spare) }
   }
 
-  /// Renames `spare` to `path`, making the parent or clearing a leftover at `path` if need be.
+  /// Renames `spare` to `path` if nothing is there, making the parent if need be.
   private func move(_ spare: String, to path: String) -> Bool {
-    if rename(spare, path) == 0 { return true }
-    switch errno {
-    case ENOENT: makeParent(of: path)
-    case ENOTEMPTY, EEXIST, EISDIR, ENOTDIR: try? FileManager.default.removeItem(atPath: path)
-    default: return false
-    }
-    return rename(spare, path) == 0
+    if evalh_rename_noreplace(spare, path) == 0 { return true }
+    guard errno == ENOENT else { return false }
+    makeParent(of: path)
+    return evalh_rename_noreplace(spare, path) == 0
   }
 
   private func makeParent(of path: String) {

@@ -172,13 +172,16 @@ import Testing
   @Test(arguments: values) func everyNumericFieldTakesBoundaryValues(_ value: String) {
     let box = SuiteFolder()
     let fields = [
-      "trials: \(value)\n", "concurrency: \(value)\n", "timeout: \(value)\n", "slo: { latency: \(value), cost: \(value) }\n",
+      "trials: \(value)\n", "concurrency: \(value)\n", "timeout: \(value)\n",
+      "slo: { latency: \(value), cost: \(value) }\n",
       "clear: { weights: { cost: \(value) } }\n",
     ]
     for field in fields {
       let errors = box.errors(
         "name: b\n\(field)agent: { subprocess: { command: [/bin/cat] } }\ntasks: [{ id: a, input: x }]\n")
-      if [".nan", ".inf", "-.inf", "1e308", "123456789012345678901234567890"].contains(value), field.hasPrefix("timeout") {
+      if [".nan", ".inf", "-.inf", "1e308", "123456789012345678901234567890"].contains(value),
+        field.hasPrefix("timeout")
+      {
         #expect(!errors.isEmpty, "\(field) was accepted")
       }
       for error in errors { #expect(error.hasPrefix("suite.yaml:"), "\(error)") }
@@ -188,7 +191,9 @@ import Testing
       "json_schema: { maxLength: \(value) }", "json_schema: { minimum: \(value) }",
     ]
     for check in checks {
-      let errors = box.errors("name: b\nagent: { subprocess: { command: [/bin/cat] } }\ntasks:\n  - id: a\n    input: x\n    assure: [{ \(check) }]\n")
+      let errors = box.errors(
+        "name: b\nagent: { subprocess: { command: [/bin/cat] } }\ntasks:\n  - id: a\n    input: x\n    assure: [{ \(check) }]\n"
+      )
       if [".nan", ".inf", "-.inf"].contains(value) { #expect(!errors.isEmpty, "\(check) was accepted") }
       for error in errors { #expect(error.hasPrefix("suite.yaml:"), "\(error)") }
     }

@@ -30,4 +30,7 @@ void evalh_untrack_group(pid_t pgid);
 /// recorded process group, then dies of the same signal: no agent outlives a crashed evalh.
 void evalh_install_crash_handler(void);
 
+/// renameat2(RENAME_NOREPLACE): rename, failing with EEXIST when `to` exists (even an empty folder).
+int evalh_rename_noreplace(const char *from, const char *to);
+
 #endif
