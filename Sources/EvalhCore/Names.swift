@@ -39,11 +39,6 @@ public enum Names {
   /// id or agent read from a database may be anything; it must still not climb out of its folder).
   public static func pathComponent(_ name: String) -> String {
     if problem(name, "name") == nil { return name }
-    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-    for byte in name.utf8 {
-      hash ^= UInt64(byte)
-      hash = hash &* 0x100_0000_01b3
-    }
-    return "_" + String(hash, radix: 16)
+    return "_" + String(FNV1a(name.utf8).value, radix: 16)
   }
 }

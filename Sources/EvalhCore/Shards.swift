@@ -24,11 +24,6 @@ public struct Shard: Sendable, Hashable, CustomStringConvertible {
 
   /// The 0-based shard of a task id.
   public static func bucket(of taskID: String, count: Int) -> Int {
-    var h: UInt64 = 0xcbf2_9ce4_8422_2325
-    for b in taskID.utf8 {
-      h ^= UInt64(b)
-      h = h &* 0x0000_0100_0000_01B3
-    }
-    return Int(h % UInt64(count))
+    Int(FNV1a(taskID.utf8).value % UInt64(count))
   }
 }

@@ -117,20 +117,17 @@ public struct TrialRecord: Sendable, Hashable {
 public enum Seeds {
   /// A seed in [0, 2^31), stable across platforms and versions (FNV-1a 64 then a SplitMix64 finaliser).
   public static func trialSeed(runSeed: Int64, agent: String, taskID: String, trial: Int) -> Int64 {
-    var h: UInt64 = 0xcbf2_9ce4_8422_2325
+    var fnv = FNV1a()
+    // Each part ends with a 0xff byte, which UTF-8 never holds: ("ab", "c") and ("a", "bc") differ.
     func mix(_ bytes: some Sequence<UInt8>) {
-      for b in bytes {
-        h ^= UInt64(b)
-        h = h &* 0x0000_0100_0000_01B3
-      }
-      h ^= 0xff
-      h = h &* 0x0000_0100_0000_01B3
+      fnv.add(bytes)
+      fnv.add([0xff])
     }
     mix(withUnsafeBytes(of: runSeed.littleEndian) { Array($0) })
     mix(agent.utf8)
     mix(taskID.utf8)
     mix(withUnsafeBytes(of: Int64(trial).littleEndian) { Array($0) })
-    var z = h &+ 0x9E37_79B9_7F4A_7C15
+    var z = fnv.value &+ 0x9E37_79B9_7F4A_7C15
     z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
     z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
     z ^= z >> 31

@@ -15,11 +15,7 @@ final class RunLock: Sendable {
   /// Takes the lock of `runID` in the database at `database`, or says who holds it.
   static func acquire(database: String, runID: String) throws(RunError) -> RunLock {
     let absolute = URL(fileURLWithPath: database).standardizedFileURL.path
-    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-    for byte in Array(absolute.utf8) + [0] + Array(runID.utf8) {
-      hash ^= UInt64(byte)
-      hash = hash &* 0x100_0000_01b3
-    }
+    let hash = FNV1a(Array(absolute.utf8) + [0] + Array(runID.utf8)).value
     let path = NSTemporaryDirectory() + "evalh-run-lock-" + String(hash, radix: 16)
     let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
     // Without a lock file (a read-only /tmp) evalh runs as before rather than not at all.

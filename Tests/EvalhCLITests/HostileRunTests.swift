@@ -10,6 +10,17 @@ func isGone(_ pid: Int32) -> Bool {
   return stat[stat.index(after: close)...].hasPrefix(" Z")
 }
 
+/// Waits for a launched evalh, reading its pipes to the end; its stderr.
+func finish(_ process: Process, _ out: Pipe, _ err: Pipe) async -> String {
+  let running = Unchecked(value: (process, out, err))
+  return await offPool {
+    _ = running.value.1.fileHandleForReading.readDataToEndOfFile()
+    let text = String(decoding: running.value.2.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    running.value.0.waitUntilExit()
+    return text
+  }
+}
+
 /// The pids a test's agents wrote, one per line.
 func pids(in file: String) -> [Int32] {
   ((try? String(contentsOfFile: file, encoding: .utf8)) ?? "").split(separator: "\n").compactMap { Int32($0) }
@@ -118,12 +129,7 @@ func pids(in file: String) -> [Int32] {
     try await Task.sleep(for: .seconds(2))
     let signalled = Date()
     kill(process.processIdentifier, SIGINT)
-    let running = Unchecked(value: (process, out, err))
-    await offPool {
-      _ = running.value.1.fileHandleForReading.readDataToEndOfFile()
-      _ = running.value.2.fileHandleForReading.readDataToEndOfFile()
-      running.value.0.waitUntilExit()
-    }
+    _ = await finish(process, out, err)
     #expect(Date().timeIntervalSince(signalled) < 30)
     #expect(process.terminationStatus == 130)
   }
@@ -178,13 +184,7 @@ func pids(in file: String) -> [Int32] {
     for _ in 0..<500 where pids(in: box.path + "/agents").count < 2 { try await Task.sleep(for: .milliseconds(10)) }
     #expect(pids(in: box.path + "/agents").count == 2)
     kill(process.processIdentifier, SIGHUP)
-    let running = Unchecked(value: (process, out, err))
-    let stderr = await offPool {
-      _ = running.value.1.fileHandleForReading.readDataToEndOfFile()
-      let text = String(decoding: running.value.2.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-      running.value.0.waitUntilExit()
-      return text
-    }
+    let stderr = await finish(process, out, err)
     #expect(process.terminationStatus == 130, "\(stderr)")
     #expect(stderr.contains("--resume r-hup"))
     #expect(try ResultStore(path: box.db, create: false).run(id: "r-hup")?.status == .interrupted)
@@ -274,14 +274,28 @@ func pids(in file: String) -> [Int32] {
     #expect(second.code == 2 && second.stderr.contains("being run by another evalh"), "\(second.stderr)")
     #expect(!second.stderr.contains("UNIQUE"))
     kill(process.processIdentifier, SIGINT)
-    let running = Unchecked(value: (process, out, err))
-    await offPool {
-      _ = running.value.1.fileHandleForReading.readDataToEndOfFile()
-      _ = running.value.2.fileHandleForReading.readDataToEndOfFile()
-      running.value.0.waitUntilExit()
-    }
+    _ = await finish(process, out, err)
     let resumed = try await box.evalh(["run", "suite.yaml", "--db", box.db, "--resume", "r-l", "--no-progress"])
     #expect(resumed.code == 0, "\(resumed.stderr)")
     #expect(try ResultStore(path: box.db, create: false).trials(runID: "r-l").count == 8)
+  }
+
+  /// evalh dying of a fault (SIGSEGV, SIGABRT, SIGILL: what a trap raises) takes its agents with it.
+  @Test(arguments: [SIGSEGV, SIGABRT, SIGILL])
+  func noAgentOutlivesACrash(_ fault: Int32) async throws {
+    let box = Sandbox()
+    agent(box, "slow.sh", prints: #"{"output":"x"}"#, before: "echo $$ >> \(box.path)/agents\nsleep 100")
+    box.write(
+      "suite.yaml", "name: crash\nagent: { subprocess: { command: [./slow.sh] } }\ntasks: [{ id: a, input: x }]\n")
+    let (process, out, err) = try box.launch(["run", "suite.yaml", "--db", box.db, "--trials", "3", "--no-progress"])
+    for _ in 0..<500 where pids(in: box.path + "/agents").count < 3 { try await Task.sleep(for: .milliseconds(10)) }
+    #expect(pids(in: box.path + "/agents").count == 3)
+    kill(process.processIdentifier, fault)
+    _ = await finish(process, out, err)
+    // The Swift runtime's backtracer, which evalh's handler hands the signal on to, may exit itself.
+    #expect(process.terminationReason == .uncaughtSignal || process.terminationStatus != 0)
+    try await Task.sleep(for: .milliseconds(200))
+    for pid in pids(in: box.path + "/agents") { #expect(isGone(pid), "agent \(pid) outlived evalh's \(fault)") }
+    for pid in pids(in: box.path + "/agents") { kill(pid, SIGKILL) }
   }
 }
