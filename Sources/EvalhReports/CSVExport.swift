@@ -116,30 +116,35 @@ public enum CSVExport {
     }
     try trials.finish()
     let tags = try store.taskTags(runID: run.id)
-    try Data(summary(report).utf8).write(to: URL(fileURLWithPath: "\(folder)/summary.csv"))
-    try Data(tasks(report, tags: tags).utf8).write(to: URL(fileURLWithPath: "\(folder)/tasks.csv"))
-    try Data(passk(report).utf8).write(to: URL(fileURLWithPath: "\(folder)/passk.csv"))
+    try Data(summary(report).utf8).write(to: URL(fileURLWithPath: "\(folder)/summary.csv"), options: .atomic)
+    try Data(tasks(report, tags: tags).utf8).write(to: URL(fileURLWithPath: "\(folder)/tasks.csv"), options: .atomic)
+    try Data(passk(report).utf8).write(to: URL(fileURLWithPath: "\(folder)/passk.csv"), options: .atomic)
   }
 
   /// trials.csv, every trial in (agent, task, trial) order: the first part (agent by name, then task
   /// range) writes straight into it, the others into files of their own (each written by the part's
   /// reader) that are appended in that order at the end, copied by the kernel.
   final class TrialsFile: Sendable {
+    /// Where the file is written, renamed to `destination` once whole: an interrupted export leaves
+    /// the previous trials.csv, never half of one.
     let path: String
+    let destination: String
     let parts: [Part]
 
     /// `agents`: each part's agent, in the order of `RunReport.parts`.
     init(folder: String, runID: String, agents: [String]) throws {
-      path = "\(folder)/trials.csv"
+      path = "\(folder)/.trials.csv.tmp"
+      destination = "\(folder)/trials.csv"
       let first = agents.indices.min { agents[$0] < agents[$1] }  // the first of that agent's ranges
-      parts = try agents.indices.map { i in
+      parts = try agents.indices.map { [path] i in
         try Part(
-          path: i == first ? "\(folder)/trials.csv" : "\(folder)/.trials.csv.part\(i)", agent: agents[i], runID: runID,
+          path: i == first ? path : "\(folder)/.trials.csv.part\(i)", agent: agents[i], runID: runID,
           header: i == first ? Data((trialColumns.joined(separator: ",") + "\r\n").utf8) : nil)
       }
     }
 
-    deinit { for part in parts where part.path != path { unlink(part.path) } }
+    // Every part's file, the first one too when it was never renamed into place.
+    deinit { for part in parts { unlink(part.path) } }
 
     /// Flushes the parts and appends them to trials.csv by agent name, ranges in order; the first
     /// write error, if any.
@@ -158,6 +163,7 @@ public enum CSVExport {
         defer { close(input) }
         try append(input, to: output)
       }
+      guard rename(path, destination) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
     }
 
     /// Copies all of `input` to the end of `output`: in the kernel when it can, else through a buffer.
