@@ -47,23 +47,31 @@ static const int fatal_signals[] = {SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SI
 #define EVALH_FATAL (sizeof fatal_signals / sizeof fatal_signals[0])
 static struct sigaction previous[EVALH_FATAL];
 
-static void evalh_on_crash(int sig) {
+static void evalh_on_crash(int sig, siginfo_t *info, void *context) {
   for (int i = 0; i < EVALH_GROUPS; i++) {
     pid_t pgid = atomic_load(&groups[i]);
     if (pgid > 0) kill(-pgid, SIGKILL);
   }
-  // Then whatever handled the signal before (the Swift runtime's backtracer, or the default).
+  // Whatever handled the signal before (the Swift runtime's backtracer) runs next; then evalh dies
+  // of the signal, whether or not that handler returned.
   for (unsigned i = 0; i < EVALH_FATAL; i++) {
-    if (fatal_signals[i] == sig) sigaction(sig, &previous[i], NULL);
+    if (fatal_signals[i] != sig) continue;
+    struct sigaction before = previous[i];
+    if ((before.sa_flags & SA_SIGINFO) && before.sa_sigaction) {
+      before.sa_sigaction(sig, info, context);
+    } else if (before.sa_handler != SIG_DFL && before.sa_handler != SIG_IGN && before.sa_handler) {
+      before.sa_handler(sig);
+    }
   }
+  signal(sig, SIG_DFL);
   raise(sig);
 }
 
 void evalh_install_crash_handler(void) {
   struct sigaction action;
   memset(&action, 0, sizeof action);
-  action.sa_handler = evalh_on_crash;
-  action.sa_flags = SA_NODEFER;
+  action.sa_sigaction = evalh_on_crash;
+  action.sa_flags = SA_SIGINFO | SA_NODEFER;
   sigemptyset(&action.sa_mask);
   for (unsigned i = 0; i < EVALH_FATAL; i++) sigaction(fatal_signals[i], &action, &previous[i]);
 }
@@ -78,4 +86,8 @@ void evalh_install_crash_handler(void) {
 
 int evalh_rename_noreplace(const char *from, const char *to) {
   return (int)syscall(SYS_renameat2, AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE);
+}
+
+int evalh_spawn_addclosefrom(posix_spawn_file_actions_t *actions, int from) {
+  return posix_spawn_file_actions_addclosefrom_np(actions, from);
 }

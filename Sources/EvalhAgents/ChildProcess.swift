@@ -132,6 +132,7 @@ public enum ChildProcess {
     posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
     posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
     evalh_spawn_addchdir(&actions, spec.cwd)
+    evalh_spawn_addclosefrom(&actions, 3)
 
     var attributes = posix_spawnattr_t()
     posix_spawnattr_init(&attributes)
@@ -191,6 +192,9 @@ public enum ChildProcess {
   /// Ends every process left by children that are over, marked or not (call when no child of the
   /// caller is meant to be running, at the end of a run).
   public static func endOrphans() { Orphans.sweepAll() }
+
+  /// Ends what an evalh killed with -9 left running (its agents, marked with its pid).
+  public static func endStrays() { Orphans.endStrays() }
 
   static func closeAll(_ fds: [Int32]) {
     for fd in fds where fd >= 0 { close(fd) }

@@ -50,6 +50,22 @@ enum Orphans {
     }
   }
 
+  /// Ends the processes an evalh that no longer exists started (it was killed with -9, which no
+  /// handler sees): any process carrying a mark whose evalh pid is gone. Reads every process's
+  /// environment once; called when a run starts.
+  static func endStrays() {
+    let me = getpid()
+    let prefix = Array("\(variable)=".utf8)
+    for name in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+      guard let pid = pid_t(name), pid != me, let environment = environment(of: pid),
+        let entry = environment.split(separator: 0).first(where: { $0.starts(with: prefix) })
+      else { continue }
+      let mark = String(decoding: entry.dropFirst(prefix.count), as: UTF8.self)
+      guard let owner = pid_t(mark.prefix { $0 != "-" }), owner != me else { continue }
+      if kill(owner, 0) != 0 && errno == ESRCH { kill(pid, SIGKILL) }
+    }
+  }
+
   /// Kills and reaps evalh's orphaned children whose environment `doomed` picks, and reaps the
   /// zombies of `group`, round after round (a killed orphan's children are reparented to evalh in
   /// turn), for at most 100 rounds.

@@ -240,6 +240,8 @@ public struct Runner: Sendable {
   public func execute(run: RunRecord, pending: PendingTrials, progress: ProgressDisplay) async -> RunResult {
     let agents = Dictionary(suite.agents.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
     let tasks = Dictionary(suite.tasks.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+    // Agents an evalh killed with -9 left running would compete with this run: ended first.
+    ChildProcess.endStrays()
     let adapters = AgentAdapters(suite.agents)
     // The root carries evalh's pid: one that exists is a dead evalh's of the same pid (this run's
     // lock is ours), removed so that every trial's folder is made anew, never reused.

@@ -298,4 +298,27 @@ func pids(in file: String) -> [Int32] {
     for pid in pids(in: box.path + "/agents") { #expect(isGone(pid), "agent \(pid) outlived evalh's \(fault)") }
     for pid in pids(in: box.path + "/agents") { kill(pid, SIGKILL) }
   }
+
+  /// evalh killed with -9 cannot end its agents; the next run or resume does, before it starts.
+  @Test func theNextRunEndsWhatAKilledEvalhLeft() async throws {
+    let box = Sandbox()
+    agent(box, "slow.sh", prints: #"{"output":"x"}"#, before: "echo $$ >> \(box.path)/agents\nsleep 100")
+    box.write("suite.yaml", "name: k9\nagent: { subprocess: { command: [./slow.sh] } }\ntasks: [{ id: a, input: x }]\n")
+    let (process, out, err) = try box.launch(["run", "suite.yaml", "--db", box.db, "--run-id", "r-k9", "--trials", "2"])
+    for _ in 0..<500 where pids(in: box.path + "/agents").count < 2 { try await Task.sleep(for: .milliseconds(10)) }
+    let strays = pids(in: box.path + "/agents")
+    #expect(strays.count == 2)
+    kill(process.processIdentifier, SIGKILL)
+    let killed = Unchecked(value: process)
+    await offPool { killed.value.waitUntilExit() }
+    _ = (out, err)
+    try? FileManager.default.removeItem(atPath: NSTemporaryDirectory() + "evalh-r-k9-\(process.processIdentifier)")
+    for pid in strays { #expect(!isGone(pid), "\(pid) should still run: nothing could end it yet") }
+    agent(box, "slow.sh", prints: #"{"output":"x"}"#)
+    let resumed = try await box.evalh(["run", "suite.yaml", "--db", box.db, "--resume", "r-k9", "--no-progress"])
+    #expect(resumed.code == 0, "\(resumed.stderr)")
+    try await Task.sleep(for: .milliseconds(200))
+    for pid in strays { #expect(isGone(pid), "\(pid), left by the killed evalh, still runs") }
+    for pid in strays { kill(pid, SIGKILL) }
+  }
 }

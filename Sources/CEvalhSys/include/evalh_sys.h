@@ -9,6 +9,10 @@ int evalh_pidfd_open(pid_t pid);
 /// posix_spawn_file_actions_addchdir_np, which Swift's Glibc module hides behind _GNU_SOURCE.
 int evalh_spawn_addchdir(posix_spawn_file_actions_t *actions, const char *path);
 
+/// posix_spawn_file_actions_addclosefrom_np: the child closes every descriptor from `from` on, so
+/// an agent inherits none that evalh itself inherited without close-on-exec.
+int evalh_spawn_addclosefrom(posix_spawn_file_actions_t *actions, int from);
+
 /// pipe2(2), hidden behind _GNU_SOURCE too.
 int evalh_pipe2(int fds[2], int flags);
 
