@@ -23,8 +23,10 @@ import Yams
   @Test func ciRecipesParseAndUseRealCommands() async throws {
     let box = Sandbox()
     var checked = 0
-    for doc in ["docs/ci.md", "docs/reading-the-report.md", "docs/suite-format.md", "docs/http-agents.md", "README.md"]
-    {
+    for doc in [
+      "docs/ci.md", "docs/reading-the-report.md", "docs/suite-format.md", "docs/http-agents.md", "docs/robustness.md",
+      "README.md",
+    ] {
       let text = try String(contentsOfFile: packageRoot + "/" + doc, encoding: .utf8)
       for yaml in Self.blocks(text, language: "yaml") {
         var documents = 0
