@@ -8,6 +8,18 @@ import Testing
 /// Numbers, headers and streams a hostile agent or server sends: each is an outcome of its trial,
 /// never a trap or a hang (issue 14: 1, 3, 5, 13; a conflicting Content-Length).
 @Suite struct HostileAgentTests {
+  enum Failure { case transport, contract }
+
+  /// The reply is a transport or contract error whose message holds `text`.
+  func expect(_ reply: AgentReply, _ kind: Failure, saying text: String) {
+    let message: String? =
+      switch (kind, reply.outcome) {
+      case (.transport, .transportError(let m)), (.contract, .contractError(let m)): m
+      default: nil
+      }
+    #expect(message?.contains(text) == true, "\(reply.outcome)")
+  }
+
   /// Every out-of-range or non-finite usage number is a contract error naming it, never a trap.
   @Test(arguments: [
     #"{"output":"x","usage":{"input_tokens":1e19}}"#, #"{"output":"x","usage":{"input_tokens":9223372036854775807}}"#,
@@ -43,11 +55,7 @@ import Testing
     let reply = await agent.run(httpRequest(), timeout: 5, interruption: nil)
     await agent.shutdown()
     await server.shutdown()
-    guard case .transportError(let message) = reply.outcome else {
-      Issue.record("\(reply.outcome)")
-      return
-    }
-    #expect(message.contains("would pass the trial's timeout"), "\(message)")
+    expect(reply, .transport, saying: "would pass the trial's timeout")
     #expect(Date().timeIntervalSince(started) < 30)
   }
 
@@ -59,11 +67,7 @@ import Testing
     let reply = await agent.run(httpRequest(), timeout: 5, interruption: nil)
     await agent.shutdown()
     await server.shutdown()
-    guard case .contractError(let message) = reply.outcome else {
-      Issue.record("\(reply.outcome)")
-      return
-    }
-    #expect(message.contains("cost_usd is -2"), "\(message)")
+    expect(reply, .contract, saying: "cost_usd is -2")
   }
 
   /// A server that streams `100 Continue` without pause: the trial's deadline still ends it.
@@ -93,10 +97,6 @@ import Testing
     let reply = await agent.run(httpRequest(), timeout: 5, interruption: nil)
     await agent.shutdown()
     server.shutdown()
-    guard case .transportError(let message) = reply.outcome else {
-      Issue.record("\(reply.outcome)")
-      return
-    }
-    #expect(message.contains("conflicting Content-Length"), "\(message)")
+    expect(reply, .transport, saying: "conflicting Content-Length")
   }
 }
