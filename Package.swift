@@ -16,6 +16,7 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+    .package(url: "https://github.com/modelcontextprotocol/swift-sdk", exact: "0.12.1"),
   ],
   targets: [
     // Tiny C helpers Swift cannot call directly (variadic syscall for pidfd_open).
@@ -46,8 +47,16 @@ let package = Package(
         .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "NIOHTTP1", package: "swift-nio"),
       ]),
+    // The tools evalh serves per trial: the call path, MCP and plain JSON over one loopback server.
+    .target(
+      name: "EvalhTools",
+      dependencies: [
+        "EvalhCore", "EvalhAgents", "CEvalhSys", .product(name: "MCP", package: "swift-sdk"),
+        .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+      ]),
     // Scheduling trials: concurrency, grading, commits, resume, signals, progress.
-    .target(name: "EvalhRunner", dependencies: ["EvalhCore", "EvalhStore", "EvalhAgents", "CEvalhSys"]),
+    .target(name: "EvalhRunner", dependencies: ["EvalhCore", "EvalhStore", "EvalhAgents", "EvalhTools", "CEvalhSys"]),
     // Renderers: pure functions from a report model to text.
     .target(name: "EvalhReports", dependencies: ["EvalhCore", "EvalhStore", "CEvalhSys"]),
     .executableTarget(

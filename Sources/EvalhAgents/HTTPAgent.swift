@@ -146,11 +146,15 @@ public final class HTTPAgent: AgentAdapter {
     func has(_ name: String) -> Bool { config.headers.contains { $0.name.lowercased() == name.lowercased() } }
     if config.method != "GET" {
       if let template = config.body {
-        let body = BodyTemplate.render(
-          template,
-          .init(
-            input: request.task.input, taskID: request.task.id, metadata: request.task.metadata, trial: request.trial,
-            seed: request.seed, runID: request.runID, workdir: request.workdir))
+        var values = BodyTemplate.Values(
+          input: request.task.input, taskID: request.task.id, metadata: request.task.metadata, trial: request.trial,
+          seed: request.seed, runID: request.runID, workdir: request.workdir)
+        if let tools = request.tools {
+          values.toolsMCPURL = tools.mcpURL
+          values.toolsURL = tools.url
+          values.toolsList = tools.list
+        }
+        let body = BodyTemplate.render(template, values)
         outgoing.body = Array(body.compactText.utf8)
       } else {
         outgoing.body = Array(request.jsonText.utf8)

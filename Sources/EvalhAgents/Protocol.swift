@@ -17,9 +17,15 @@ public struct AgentRequest: Sendable {
   public var seed: Int64
   /// The trial's fresh working folder.
   public var workdir: String
+  /// The tools evalh serves this trial, when the task has any.
+  public var tools: ServedTools?
 
   /// A request for one trial.
-  public init(runID: String, suite: String, agent: String, task: TaskSpec, trial: Int, seed: Int64, workdir: String) {
+  public init(
+    runID: String, suite: String, agent: String, task: TaskSpec, trial: Int, seed: Int64, workdir: String,
+    tools: ServedTools? = nil
+  ) {
+    self.tools = tools
     self.runID = runID
     self.suite = suite
     self.agent = agent
@@ -31,7 +37,7 @@ public struct AgentRequest: Sendable {
 
   /// The request as a JSON value.
   public var json: JSONValue {
-    .object([
+    var members: [String: JSONValue] = [
       "protocol": .string("evalh/1"),
       "run_id": .string(runID),
       "suite": .string(suite),
@@ -43,7 +49,9 @@ public struct AgentRequest: Sendable {
       "trial": .number(Double(trial)),
       "seed": .number(Double(seed)),
       "workdir": .string(workdir),
-    ])
+    ]
+    if let tools { members["tools"] = tools.json }
+    return .object(members)
   }
 
   /// `json.compactText`, written directly (keys in the same sorted order): it is made for every trial.
@@ -62,7 +70,9 @@ public struct AgentRequest: Sendable {
       if i > 0 { out += "," }
       JSONValue.writeQuoted(tag, to: &out)
     }
-    out += #"]},"trial":"# + JSONValue.format(number: Double(trial)) + #","workdir":"#
+    out += "]}"
+    if let tools { out += #","tools":"# + tools.json.compactText }
+    out += #","trial":"# + JSONValue.format(number: Double(trial)) + #","workdir":"#
     JSONValue.writeQuoted(workdir, to: &out)
     out += "}"
     return out
@@ -70,10 +80,43 @@ public struct AgentRequest: Sendable {
 
   /// The `EVALH_*` variables a subprocess agent gets.
   public var environment: [String: String] {
-    [
+    var variables = [
       "EVALH_PROTOCOL": "evalh/1", "EVALH_RUN_ID": runID, "EVALH_AGENT": agent, "EVALH_TASK_ID": task.id,
       "EVALH_TRIAL": String(trial), "EVALH_SEED": String(seed), "EVALH_WORKDIR": workdir,
     ]
+    if let tools {
+      variables["EVALH_MCP_URL"] = tools.mcpURL
+      variables["EVALH_TOOLS_URL"] = tools.url
+    }
+    return variables
+  }
+}
+
+/// How a trial's agent reaches the tools evalh serves it (tools.md).
+public struct ServedTools: Sendable {
+  /// The endpoints and the list, and how evalh itself calls them (the tool loop).
+  public init(
+    mcpURL: String, url: String, list: JSONValue,
+    call: @escaping @Sendable (String, JSONValue) async -> (result: JSONValue, isError: Bool)
+  ) {
+    self.mcpURL = mcpURL
+    self.url = url
+    self.list = list
+    self.call = call
+  }
+
+  /// MCP over Streamable HTTP.
+  public var mcpURL: String
+  /// Plain JSON: GET lists, POST …/NAME calls.
+  public var url: String
+  /// The tools in the OpenAI function shape.
+  public var list: JSONValue
+  /// A call through the trial's call path, recorded like the agent's own (the tool loop uses it).
+  public var call: @Sendable (String, JSONValue) async -> (result: JSONValue, isError: Bool)
+
+  /// The request's `tools` member.
+  public var json: JSONValue {
+    .object(["mcp_url": .string(mcpURL), "url": .string(url), "list": list])
   }
 }
 

@@ -22,6 +22,12 @@ public enum BodyTemplate {
     public var runID: String
     /// The trial's working folder.
     public var workdir: String
+    /// `{{tools.mcp_url}}`, `{{tools.url}}` and `{{tools.list}}`: empty (and `[]`) when no tools are served.
+    public var toolsMCPURL = ""
+    /// The plain JSON tools URL.
+    public var toolsURL = ""
+    /// The served tools in the OpenAI function shape.
+    public var toolsList: JSONValue = .array([])
 
     /// The values a template can name.
     public init(
@@ -39,7 +45,9 @@ public enum BodyTemplate {
   }
 
   /// Placeholder names other than `task.metadata.KEY`.
-  public static let names = ["input", "input_text", "task.id", "trial", "seed", "run_id", "workdir"]
+  public static let names = [
+    "input", "input_text", "task.id", "trial", "seed", "run_id", "workdir", "tools.mcp_url", "tools.url", "tools.list",
+  ]
 
   /// Every placeholder name the template uses that evalh does not know.
   public static func unknownPlaceholders(in template: JSONValue) -> [String] {
@@ -69,6 +77,7 @@ public enum BodyTemplate {
       if name == "input" { return values.input }
       if name == "trial" { return .number(Double(values.trial)) }
       if name == "seed" { return .number(Double(values.seed)) }
+      if name == "tools.list" { return values.toolsList }
       if name.hasPrefix("task.metadata.") { return values.metadata[String(name.dropFirst(14))] ?? .null }
     }
     var out = ""
@@ -90,6 +99,9 @@ public enum BodyTemplate {
     case "seed": return String(v.seed)
     case "run_id": return v.runID
     case "workdir": return v.workdir
+    case "tools.mcp_url": return v.toolsMCPURL
+    case "tools.url": return v.toolsURL
+    case "tools.list": return v.toolsList.compactText
     default:
       guard name.hasPrefix("task.metadata.") else { return nil }
       return v.metadata[String(name.dropFirst(14))].map(\.gradingText) ?? ""

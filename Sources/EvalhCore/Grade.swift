@@ -50,4 +50,6 @@ public enum ExternalGrader: Sendable {
   case command(CommandSpec)
   /// Another agent of the suite scoring the output.
   case judge(JudgeSpec)
+  /// A call to one of the trial's tools after the agent finished.
+  case toolResult(ToolResultCheck)
 }

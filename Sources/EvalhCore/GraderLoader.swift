@@ -62,6 +62,8 @@ extension SuiteLoader {
       }
     case .judge: kind = judge(value, c).map { .judge($0) }
     case .command: kind = command(value, c).map { .command($0) }
+    case .state: kind = stateCheck(value, c).map { .state($0) }
+    case .toolResult: kind = toolResult(value, r).map { .toolResult($0) }
     }
     return kind.map { Grader(name: name, kind: $0) }
   }
@@ -106,6 +108,10 @@ extension SuiteLoader {
     case .maxLatency: kind = r.duration(value, "max_latency").map { .maxLatency($0) }
     case .maxTokens: kind = r.int(value, "max_tokens", min: 0).map { .maxTokens($0) }
     case .command: kind = command(value, c).map { .command($0) }
+    case .honestSteps:
+      guard let on = r.bool(value, "honest_steps") else { return nil }
+      if !on { r.error(value, "honest_steps: false checks nothing; remove it") }
+      kind = on ? .honestSteps : nil
     }
     return kind.map { Check(name: name, kind: $0) }
   }
@@ -157,11 +163,53 @@ extension SuiteLoader {
     }
   }
 
-  static func jsonCheck(_ node: Node, _ r: YAMLReader) -> JSONCheck? {
+  /// `state: {path, condition}` or `state: {equals_file: FILE}`.
+  static func stateCheck(_ node: Node, _ c: LoadContext) -> StateCheck? {
+    let r = c.reader
+    guard case .mapping(let m) = node, m["equals_file"] != nil else {
+      return jsonCheck(node, r, what: "state").map { .at($0) }
+    }
+    guard let f = r.mapping(node, "state", allowed: ["equals_file"]), let fileNode = f["equals_file"],
+      let path = r.string(fileNode, "equals_file")
+    else { return nil }
+    guard let data = FileManager.default.contents(atPath: c.resolve(path)) else {
+      r.error(fileNode, "equals_file '\(path)' not found")
+      return nil
+    }
+    guard let document = JSONValue.parse(data) else {
+      r.error(fileNode, "equals_file '\(path)' is not a JSON document")
+      return nil
+    }
+    return .equalsDocument(document, file: path)
+  }
+
+  /// `tool_result: {call, arguments, path, condition}`.
+  static func toolResult(_ node: Node, _ r: YAMLReader) -> ToolResultCheck? {
+    guard case .mapping(var m) = node else {
+      r.error(node, "tool_result must be a mapping: {call, arguments, path, equals / ...}")
+      return nil
+    }
+    guard let callNode = m["call"], let call = r.string(callNode, "tool_result.call") else {
+      r.error(node, "tool_result needs 'call' (the tool evalh calls)")
+      return nil
+    }
+    var arguments = JSONValue.object([:])
+    if let a = m["arguments"] {
+      arguments = r.json(a) ?? .object([:])
+      if arguments.objectValue == nil { r.error(a, "tool_result.arguments must be a mapping") }
+    }
+    m["call"] = nil
+    m["arguments"] = nil
+    return jsonCheck(.mapping(m), r, what: "tool_result", at: node).map {
+      ToolResultCheck(call: call, arguments: arguments, check: $0)
+    }
+  }
+
+  static func jsonCheck(_ node: Node, _ r: YAMLReader, what: String = "json", at place: Node? = nil) -> JSONCheck? {
     let conditions = ["equals", "contains", "matches", "exists", "gte", "lte"]
-    guard let f = r.mapping(node, "json", allowed: ["path"] + conditions + ["tolerance"]) else { return nil }
+    guard let f = r.mapping(node, what, allowed: ["path"] + conditions + ["tolerance"]) else { return nil }
     guard let pathNode = f["path"], let text = r.string(pathNode, "path") else {
-      r.error(node, "json needs a 'path'")
+      r.error(place ?? node, "\(what) needs a 'path'")
       return nil
     }
     let path: JSONPath
@@ -173,7 +221,7 @@ extension SuiteLoader {
     }
     let present = conditions.filter { f[$0] != nil }
     guard present.count == 1, let key = present.first, let v = f[key] else {
-      r.error(node, "json needs exactly one of: \(conditions.joined(separator: ", "))")
+      r.error(place ?? node, "\(what) needs exactly one of: \(conditions.joined(separator: ", "))")
       return nil
     }
     let condition: JSONCheck.Condition?

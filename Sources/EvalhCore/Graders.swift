@@ -33,10 +33,15 @@ public enum GraderKind: Sendable {
   case toolSequence([String])
   case command(CommandSpec)
   case judge(JudgeSpec)
+  /// The trial's final tool state meets a condition.
+  case state(StateCheck)
+  /// evalh calls a tool after the agent finished and checks its result.
+  case toolResult(ToolResultCheck)
 
   /// The YAML keywords, one per case: the loader's list and its switch are made from them.
   public enum Keyword: String, CaseIterable, Sendable {
-    case equals, contains, regex, json, command, judge
+    case equals, contains, regex, json, command, judge, state
+    case toolResult = "tool_result"
     case containsAny = "contains_any"
     case jsonSchema = "json_schema"
     case toolCalled = "tool_called"
@@ -56,6 +61,8 @@ public enum GraderKind: Sendable {
     case .toolSequence: .toolSequence
     case .command: .command
     case .judge: .judge
+    case .state: .state
+    case .toolResult: .toolResult
     }
   }
 
@@ -95,10 +102,13 @@ public enum CheckKind: Sendable {
   case maxLatency(Double)
   case maxTokens(Int)
   case command(CommandSpec)
+  /// Every reported tool call must have happened (served tools only).
+  case honestSteps
 
   /// The YAML keywords, one per case: the loader's list and its switch are made from them.
   public enum Keyword: String, CaseIterable, Sendable {
     case tools, command
+    case honestSteps = "honest_steps"
     case notContains = "not_contains"
     case notRegex = "not_regex"
     case noPII = "no_pii"
@@ -124,6 +134,7 @@ public enum CheckKind: Sendable {
     case .maxLatency: .maxLatency
     case .maxTokens: .maxTokens
     case .command: .command
+    case .honestSteps: .honestSteps
     }
   }
 
@@ -214,4 +225,30 @@ public struct CommandSpec: Sendable {
 
   /// The default timeout of a command grader, seconds.
   public static let defaultTimeout = 60.0
+}
+
+/// A `state:` grader: the trial's final state document at a path, or equal to a file.
+public enum StateCheck: Sendable {
+  /// A condition at a JSONPath (as `json:` checks the output).
+  case at(JSONCheck)
+  /// The whole document equals this one (read from `equals_file` when the suite loads).
+  case equalsDocument(JSONValue, file: String)
+}
+
+/// A `tool_result:` grader: evalh calls `call` with `arguments` after the agent finished
+/// (outside the trajectory) and checks the result.
+public struct ToolResultCheck: Sendable {
+  /// A check from its parts.
+  public init(call: String, arguments: JSONValue, check: JSONCheck) {
+    self.call = call
+    self.arguments = arguments
+    self.check = check
+  }
+
+  /// The tool evalh calls.
+  public var call: String
+  /// Its arguments.
+  public var arguments: JSONValue
+  /// What must hold of the result.
+  public var check: JSONCheck
 }

@@ -14,18 +14,32 @@ public struct GradingInput: Sendable {
   public var inputTokens: Int?
   /// Output tokens, when known.
   public var outputTokens: Int?
+  /// The calls evalh served, in order; nil when the trial had no served tools.
+  public var observed: [ObservedCall]?
+  /// The trial's final tool state; nil when it had none (or it is not JSON: `stateProblem` says).
+  public var state: JSONValue?
+  /// Why the final state could not be read, when it could not.
+  public var stateProblem: String?
 
   /// What a grader sees; unknown figures are nil.
   public init(
     output: JSONValue, steps: [JSONValue] = [], latencyMs: Double = 0, costUSD: Double? = nil, inputTokens: Int? = nil,
-    outputTokens: Int? = nil
+    outputTokens: Int? = nil, observed: [ObservedCall]? = nil, state: JSONValue? = nil, stateProblem: String? = nil
   ) {
+    self.observed = observed
+    self.state = state
+    self.stateProblem = stateProblem
     self.output = output
     self.steps = steps
     self.latencyMs = latencyMs
     self.costUSD = costUSD
     self.inputTokens = inputTokens
     self.outputTokens = outputTokens
+  }
+
+  /// The tool calls trajectory graders read: the observed ones when tools were served, else the reported steps.
+  public var toolSteps: [JSONValue] {
+    observed.map(ObservedCall.steps) ?? steps
   }
 
   /// The output as a JSON document: parsed when it is a string holding JSON.
@@ -66,7 +80,7 @@ public enum Grading {
       let (passed, detail) = validate(input, schema)
       return result(passed, detail)
     case .toolCalled(let name, let arguments):
-      let calls = ToolCalls.of(input.steps)
+      let calls = ToolCalls.of(input.toolSteps)
       let named = calls.filter { $0.name == name }
       let passed = named.contains { call in arguments.map { ToolCalls.contains(call.arguments, $0) } ?? true }
       let detail =
@@ -75,7 +89,7 @@ public enum Grading {
         : "'\(name)' was called, but never with arguments containing \(arguments?.compactText ?? "{}") (got \(named[0].arguments.compactText.prefix(200)))"
       return result(passed, detail)
     case .toolSequence(let names):
-      let called = ToolCalls.of(input.steps).map(\.name)
+      let called = ToolCalls.of(input.toolSteps).map(\.name)
       var next = 0
       for name in called where next < names.count && name == names[next] { next += 1 }
       return result(
@@ -86,6 +100,19 @@ public enum Grading {
       return .external(.command(spec))
     case .judge(let spec):
       return .external(.judge(spec))
+    case .state(let check):
+      guard let state = input.state else {
+        return result(false, input.stateProblem ?? "the trial has no tool state")
+      }
+      switch check {
+      case .at(let condition):
+        let (passed, detail) = evaluate(condition, on: state)
+        return result(passed, "state: " + detail)
+      case .equalsDocument(let expected, let file):
+        return result(state == expected, "the final state differs from \(file): \(state.compactText.prefix(200))")
+      }
+    case .toolResult(let spec):
+      return .external(.toolResult(spec))
     }
   }
 
@@ -114,7 +141,7 @@ public enum Grading {
       let (passed, detail) = validate(input, schema)
       return result(!passed, detail)
     case .tools(let allow, let deny, let maxCalls):
-      let calls = ToolCalls.of(input.steps).map(\.name)
+      let calls = ToolCalls.of(input.toolSteps).map(\.name)
       var problems: [String] = []
       let denied = Set(calls.filter { deny.contains($0) })
       if !denied.isEmpty { problems.append("called denied tool \(quoted(denied.sorted()))") }
@@ -126,7 +153,7 @@ public enum Grading {
       return result(!problems.isEmpty, problems.joined(separator: "; "))
     case .toolSchemas(let contracts):
       var problems: [String] = []
-      for (i, call) in ToolCalls.of(input.steps).enumerated() {
+      for (i, call) in ToolCalls.of(input.toolSteps).enumerated() {
         for contract in contracts where contract.tool == call.name {
           if let first = contract.schema.validate(call.arguments).first {
             problems.append("call \(i + 1) of '\(call.name)': arguments\(first.path.dropFirst()) \(first.message)")
@@ -148,6 +175,13 @@ public enum Grading {
       return result(i + o > n, "\(i + o) tokens (\(i) in + \(o) out), more than \(n)")
     case .command(let spec):
       return .external(.command(spec))
+    case .honestSteps:
+      guard let observed = input.observed else { return .notEvaluated }
+      let phantoms = ObservedCall.phantoms(reported: input.steps, observed: observed)
+      return result(
+        !phantoms.isEmpty,
+        "\(phantoms.count) reported tool call\(phantoms.count == 1 ? "" : "s") never made: "
+          + phantoms.prefix(3).map { "\($0.name)(\($0.arguments.compactText.prefix(80)))" }.joined(separator: ", "))
     }
   }
 
@@ -160,7 +194,7 @@ public enum Grading {
   }
 
   /// The `json:` grader: the output (parsed when a string) at `path` meets the condition.
-  static func evaluate(_ check: JSONCheck, on output: JSONValue) -> (Bool, String) {
+  public static func evaluate(_ check: JSONCheck, on output: JSONValue) -> (Bool, String) {
     var document = output
     if case .string(let s) = output {
       guard let parsed = JSONValue.parse(s) else { return (false, "output is not JSON") }

@@ -22,6 +22,11 @@ public struct Suite: Sendable {
   public var config: JSONValue
   /// Values substituted from `${VAR}`, by variable name: redacted before anything is stored.
   public var secrets: [String: String] = [:]
+  /// The suite-level tools, servers and state (each task's `tools` holds its effective set).
+  public var tools = ToolSetup()
+
+  /// Whether any task has tools served by evalh: the run then starts a tool server.
+  public var servesTools: Bool { tasks.contains { !$0.tools.isEmpty } }
 
   /// The default number of trials when neither the suite nor the CLI says.
   public static let defaultTrials = 8
@@ -90,4 +95,6 @@ public struct TaskSpec: Sendable {
   public var assure: [Check]
   /// Absolute path of a folder copied into each trial's working folder.
   public var fixture: String? = nil
+  /// The tools served to the agent, the suite's merged with the task's own.
+  public var tools = ToolSetup()
 }

@@ -6,7 +6,7 @@ import Yams
 public enum SuiteLoader {
   static let topKeys = [
     "version", "name", "description", "trials", "concurrency", "timeout", "slo", "clear", "agents", "agent",
-    "defaults", "tasks", "tasks_file",
+    "defaults", "tasks", "tasks_file", "tools", "mcp_servers", "state",
   ]
   static let agentKeys = ["subprocess", "http", "pricing"]
   static let httpKeys = [
@@ -156,6 +156,9 @@ public enum SuiteLoader {
     var c = c
     c.agentNames = agents.map(\.name)
     let defaults = top["defaults"].flatMap { taskDefaults($0, c) } ?? TaskDefaults()
+    let suiteTools = ToolSetup(
+      tools: top["tools"].map { tools($0, c) } ?? [], servers: top["mcp_servers"].map { servers($0, c) } ?? [],
+      state: top["state"].flatMap { stateFile($0, c) })
     var tasks: [(spec: TaskSpec, node: Node?, origin: String)] = []
     if let node = top["tasks"] {
       if case .sequence(let seq) = node {
@@ -190,7 +193,10 @@ public enum SuiteLoader {
         continue
       }
       seen[spec.id] = origin
-      unique.append(defaults.apply(to: spec))
+      var task = defaults.apply(to: spec)
+      task.tools = merged(suite: suiteTools, task: spec.tools)
+      checkToolUse(task, at: node, origin: origin, r)
+      unique.append(task)
     }
 
     if !agents.isEmpty, case let judges = Set(unique.flatMap(\.expect).compactMap(judgeAgent)),
@@ -209,6 +215,7 @@ public enum SuiteLoader {
       name: name, description: description, trials: trials, concurrency: concurrency, timeout: timeout,
       agents: agents, tasks: unique, path: absolutePath, config: config)
     suite.secrets = r.secrets
+    suite.tools = suiteTools
     return suite
   }
 

@@ -25,11 +25,16 @@ struct TaskDefaults {
 }
 
 extension SuiteLoader {
-  static let taskKeys = ["id", "input", "tags", "metadata", "trials", "timeout", "fixture", "expect", "assure"]
+  static let taskKeys = [
+    "id", "input", "tags", "metadata", "trials", "timeout", "fixture", "expect", "assure", "tools", "mcp_servers",
+    "state",
+  ]
+  /// Task keys `defaults:` does not take: the suite's own `tools:`, `mcp_servers:` and `state:` are the defaults.
+  static let taskOnlyKeys: Set<String> = ["id", "input", "tools", "mcp_servers", "state"]
 
   static func taskDefaults(_ node: Node, _ c: LoadContext) -> TaskDefaults? {
     let r = c.reader
-    let allowed = taskKeys.filter { $0 != "id" && $0 != "input" }
+    let allowed = taskKeys.filter { !taskOnlyKeys.contains($0) }
     guard let f = r.mapping(node, "defaults", allowed: allowed) else { return nil }
     var d = TaskDefaults()
     d.tags = f["tags"].flatMap { r.stringList($0, "tags") } ?? []
@@ -67,6 +72,9 @@ extension SuiteLoader {
     task.fixture = f["fixture"].flatMap { fixture($0, c) }
     task.expect = f["expect"].map { graders($0, c) } ?? []
     task.assure = f["assure"].map { checks($0, c) } ?? []
+    task.tools = ToolSetup(
+      tools: f["tools"].map { tools($0, c) } ?? [], servers: f["mcp_servers"].map { servers($0, c) } ?? [],
+      state: f["state"].flatMap { stateFile($0, c) })
     return task
   }
 

@@ -20,6 +20,11 @@ public enum ErrorKind: String, Sendable, Codable, CaseIterable {
   case transport
   /// A grader broke: the harness's problem, excluded from metrics.
   case grader
+  /// A served tool's handler or server broke (the suite's fault): excluded from metrics like `grader`.
+  case tool
+
+  /// Whether the harness's side broke, not the agent: such trials are not counted in reliability metrics.
+  public var isHarnessSide: Bool { self == .grader || self == .tool }
 }
 
 /// One recorded trial with its grades: a `trials` row and its `grades` rows.
@@ -74,6 +79,10 @@ public struct TrialRecord: Sendable, Hashable {
   public var workdir: String?
   /// What the trial's judge graders cost (known costs only; nil when none was known).
   public var judgeCostUSD: Double?
+  /// The calls the agent made to served tools, in order (`tool_calls` rows), secrets redacted.
+  public var toolCalls: [ObservedCall] = []
+  /// Reported tool calls with no observed match; nil when the trial had no served tools.
+  public var phantomCalls: Int?
 
   /// A trial from its columns; grades and counts default to none.
   public init(

@@ -1,6 +1,7 @@
 import EvalhAgents
 import EvalhCore
 import EvalhStore
+import EvalhTools
 import Foundation
 
 /// The choices of `evalh run` that shape a run.
@@ -247,14 +248,23 @@ public struct Runner: Sendable {
     // lock is ours), removed so that every trial's folder is made anew, never reused.
     let root = NSTemporaryDirectory().appending("evalh-\(Names.pathComponent(run.id))-\(getpid())")
     try? FileManager.default.removeItem(atPath: root)
+    var toolServer: ToolServer?
+    var harnessError: String?
+    if suite.servesTools {
+      do {
+        toolServer = try await ToolServer()
+      } catch {
+        harnessError = "cannot start the tool server on 127.0.0.1: \(error)"
+        interruption.trigger()
+      }
+    }
     let executor = TrialExecutor(
       suite: suite, runID: run.id, runSeed: run.seed, keepFailed: options.keepFailed, interruption: interruption,
       folders: WorkFolders(root: root),
-      redactor: Redactor(secrets: suite.secrets), adapters: adapters)
+      redactor: Redactor(secrets: suite.secrets), adapters: adapters, toolServer: toolServer)
     let concurrency = max(1, options.concurrency ?? suite.concurrency ?? Suite.defaultConcurrency)
     var recorded = 0
     var storeError: StoreError?
-    var harnessError: String?
     // The spend guard counts what the run already recorded (a resumed run carries its spend).
     var spent = options.maxCost == nil ? 0 : ((try? store.recordedCost(runID: run.id)) ?? 0)
     // Sums of binary fractions drift (10 × 0.01 < 0.1): compare with a relative tolerance.
@@ -333,6 +343,8 @@ public struct Runner: Sendable {
     }
     progress.finish()
     await adapters.shutdown()
+    await toolServer?.shutdown()
+    try? FileManager.default.removeItem(atPath: executor.stateRoot)
     // Whatever escaped its trial's process group and its mark (`env -i`) ends with the run.
     ChildProcess.endOrphans()
     // Kept folders of failed trials stay; otherwise every trial's folder is gone and so is the root.

@@ -1,5 +1,6 @@
 import EvalhAgents
 import EvalhCore
+import EvalhTools
 import Foundation
 
 /// Runs one trial end to end: a fresh working folder, the agent, then its grading.
@@ -17,11 +18,17 @@ struct TrialExecutor: Sendable {
   let adapters: AgentAdapters
   /// Grades answered trials (judges and commands included).
   let grader: TrialGrader
+  /// The run's tool server, when the suite serves tools.
+  let toolServer: ToolServer?
+  /// Where each trial's tool state folder is made: beside the working folders, never inside one.
+  let stateRoot: String
 
   init(
     suite: Suite, runID: String, runSeed: Int64, keepFailed: Bool, interruption: Interruption, folders: WorkFolders,
-    redactor: Redactor, adapters: AgentAdapters
+    redactor: Redactor, adapters: AgentAdapters, toolServer: ToolServer? = nil
   ) {
+    self.toolServer = toolServer
+    stateRoot = folders.root + "-state"
     self.suite = suite
     self.runID = runID
     self.runSeed = runSeed
@@ -49,11 +56,23 @@ struct TrialExecutor: Sendable {
     let workdir = folders.path(agent: agent.name, task: task.id, trial: key.trial)
     if let failure = folders.make(workdir) { return .harness(failure) }
     if let fixture = task.fixture { Fixture.copy(fixture, into: workdir) }
-    let request = AgentRequest(
+    var request = AgentRequest(
       runID: runID, suite: suite.name, agent: agent.name, task: task, trial: key.trial, seed: seed, workdir: workdir)
+    var session: TrialToolSession?
+    if !task.tools.isEmpty, let toolServer {
+      switch TrialToolSession.open(task.tools, server: toolServer, stateRoot: stateRoot, key: key, seed: seed) {
+      case .success(let opened): session = opened
+      case .failure(let failure):
+        folders.remove(workdir)
+        return .harness(failure.message)
+      }
+      request.tools = session?.served
+    }
     let timeout = task.timeout ?? suite.timeout
     let started = Date()
     let reply = await adapter.run(request, timeout: timeout, interruption: interruption)
+    let toolsEnd = await session?.close()
+    defer { session?.remove() }
     switch reply.outcome {
     case .interrupted:
       folders.remove(workdir)
@@ -76,9 +95,24 @@ struct TrialExecutor: Sendable {
       stepsJSON: reply.steps.map { redactor.redact($0).compactText },
       truncated: reply.truncated, startedAt: started, finishedAt: started)
 
+    if let toolsEnd {
+      record.toolCalls = toolsEnd.calls.map { call in
+        var call = call
+        call.arguments = redactor.redact(call.arguments)
+        call.result = call.result.map(redactor.redact)
+        return call
+      }
+      record.phantomCalls =
+        ObservedCall.phantoms(reported: reply.steps?.arrayValue ?? [], observed: toolsEnd.calls).count
+    }
     switch reply.outcome {
+    case _ where toolsEnd?.failure != nil:
+      // The suite's tool broke: whatever the agent did next, the trial says nothing about the agent.
+      record.status = .error
+      record.errorKind = .tool
+      record.error = toolsEnd?.failure
     case .answered:
-      await grader.grade(&record, reply: reply, task: task, request: request)
+      await grader.grade(&record, reply: reply, task: task, request: request, tools: session, calls: toolsEnd?.calls)
     case .timedOut:
       record.status = .timeout
       let ended = if case .subprocess = agent.adapter { "; process group killed" } else { "" }

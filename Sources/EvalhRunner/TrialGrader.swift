@@ -14,10 +14,15 @@ struct TrialGrader: Sendable {
   let adapters: AgentAdapters
 
   /// Applies every grader and check, and sets the status from them.
-  func grade(_ record: inout TrialRecord, reply: AgentReply, task: TaskSpec, request: AgentRequest) async {
+  func grade(
+    _ record: inout TrialRecord, reply: AgentReply, task: TaskSpec, request: AgentRequest,
+    tools: TrialToolSession? = nil, calls: [ObservedCall]? = nil
+  ) async {
+    let (state, stateProblem) = tools?.finalState() ?? (nil, nil)
     let input = GradingInput(
       output: reply.output ?? .null, steps: reply.steps?.arrayValue ?? [], latencyMs: record.latencyMs,
-      costUSD: record.costUSD, inputTokens: record.inputTokens, outputTokens: record.outputTokens)
+      costUSD: record.costUSD, inputTokens: record.inputTokens, outputTokens: record.outputTokens, observed: calls,
+      state: state, stateProblem: stateProblem)
     var grades: [Grade] = []
     var graderError: String?
     // In-process grading gets the task's timeout; past it (or at Ctrl-C) the trial is a grader error.
@@ -40,7 +45,8 @@ struct TrialGrader: Sendable {
       case .notEvaluated:
         break
       case .external(let external):
-        let (result, judgeCost) = await run(external, label: label, kind: kind, reply: reply, request: request)
+        let (result, judgeCost) = await run(
+          external, label: label, kind: kind, reply: reply, request: request, tools: tools)
         if let judgeCost { record.judgeCostUSD = (record.judgeCostUSD ?? 0) + judgeCost }
         switch result {
         case .success(let g): grades.append(g)
@@ -65,14 +71,44 @@ struct TrialGrader: Sendable {
   }
 
   /// Runs a grader that lives outside the process; returns its grade and what a judge cost.
-  func run(_ external: ExternalGrader, label: String, kind: GradeKind, reply: AgentReply, request: AgentRequest) async
-    -> (Result<Grade, GraderFailure>, judgeCost: Double?)
-  {
+  func run(
+    _ external: ExternalGrader, label: String, kind: GradeKind, reply: AgentReply, request: AgentRequest,
+    tools: TrialToolSession?
+  ) async -> (Result<Grade, GraderFailure>, judgeCost: Double?) {
     switch external {
     case .command(let spec):
-      return (await runCommand(spec, label: label, kind: kind, reply: reply, request: request), nil)
+      return (
+        await runCommand(spec, label: label, kind: kind, reply: reply, request: request, statePath: tools?.statePath),
+        nil
+      )
     case .judge(let spec):
       return await judge(spec, label: label, output: reply.output ?? .null, request: request)
+    case .toolResult(let spec):
+      return (await toolResult(spec, label: label, tools: tools), nil)
+    }
+  }
+
+  /// Calls a tool after the agent finished (outside the trajectory) and checks its result.
+  func toolResult(_ spec: ToolResultCheck, label: String, tools: TrialToolSession?) async
+    -> Result<Grade, GraderFailure>
+  {
+    guard let tools else { return .failure(GraderFailure(message: "tool_result: the trial served no tools")) }
+    let (answer, problem) = await tools.tools.callOutsideTrajectory(spec.call, arguments: spec.arguments)
+    switch (answer, problem) {
+    case (.unknownTool(let message), _):
+      return .failure(GraderFailure(message: "tool_result: \(message)"))
+    case (.result(let value, _), .handlerFailed?), (.result(let value, _), .invalidArguments?):
+      return .failure(GraderFailure(message: "tool_result call to '\(spec.call)' failed: \(value.gradingText)"))
+    case (.result(let value, let isError), _):
+      if isError {
+        return .success(
+          Grade(
+            kind: .expect, grader: label, passed: false,
+            detail: "'\(spec.call)' answered an error: \(value.gradingText.prefix(200))"))
+      }
+      let (passed, detail) = Grading.evaluate(spec.check, on: value)
+      return .success(
+        Grade(kind: .expect, grader: label, passed: passed, detail: passed ? nil : "\(spec.call): \(detail)"))
     }
   }
 
@@ -123,9 +159,10 @@ struct TrialGrader: Sendable {
   }
 
   /// Runs an external grader: exit 0 passes, 1 fails, anything else is the grader's own error.
-  func runCommand(_ spec: CommandSpec, label: String, kind: GradeKind, reply: AgentReply, request: AgentRequest) async
-    -> Result<Grade, GraderFailure>
-  {
+  func runCommand(
+    _ spec: CommandSpec, label: String, kind: GradeKind, reply: AgentReply, request: AgentRequest,
+    statePath: String? = nil
+  ) async -> Result<Grade, GraderFailure> {
     var usage: [String: JSONValue] = [:]
     if let u = reply.usage {
       usage["input_tokens"] = u.inputTokens.map { .number(Double($0)) } ?? .null
@@ -139,6 +176,7 @@ struct TrialGrader: Sendable {
     ])
     var environment = ProcessInfo.processInfo.environment
     environment.merge(request.environment) { _, new in new }
+    environment["EVALH_STATE"] = statePath
     let result = await ChildProcess.run(
       ChildSpec(
         argv: spec.argv, cwd: suite.folder, environment: environment, stdin: Array(trial.compactText.utf8),

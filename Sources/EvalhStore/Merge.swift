@@ -20,6 +20,10 @@ extension ResultStore {
     finished_at
     """
   static let gradeColumns = "run_id, agent, task_id, trial, kind, grader, passed, score, detail"
+  static let toolCallColumns = """
+    run_id, agent, condition, task_id, trial, seq, tool, arguments_json, result_json, is_error, fault, contract_ok, \
+    problem, latency_ms, started_at
+    """
 
   /// Merges other evalh databases into this one, all in one transaction: runs of the same id are
   /// combined (their plans joined), trials already present must be identical, and a conflict in any
@@ -138,7 +142,7 @@ extension ResultStore {
     // Judge costs came with schema v3: copied when the other file has them.
     let columns =
       ResultStore.trialColumns + (version >= 3 ? ", judge_cost_usd" : "")
-      + (version >= 4 ? ", assure_checks" : "")
+      + (version >= 4 ? ", assure_checks" : "") + (version >= 5 ? ", phantom_calls" : "")
     let trialSelect = columns.split(separator: ",").map {
       "s." + $0.trimmingCharacters(in: .whitespacesAndNewlines)
     }.joined(separator: ", ")
@@ -150,6 +154,14 @@ extension ResultStore {
       sql:
         "INSERT INTO main.grades(\(ResultStore.gradeColumns)) SELECT \(gradeSelect) FROM \(alias).grades s \(join) ORDER BY s.rowid"
     )
+    if version >= 5 {
+      let callColumns = ResultStore.toolCallColumns
+      let callSelect = callColumns.split(separator: ",").map {
+        "s." + $0.trimmingCharacters(in: .whitespaces)
+      }.joined(separator: ", ")
+      try db.execute(
+        sql: "INSERT INTO main.tool_calls(\(callColumns)) SELECT \(callSelect) FROM \(alias).tool_calls s \(join)")
+    }
     // Trials from an older file: count their checks now, as the v4 migration does.
     try db.execute(
       sql: """

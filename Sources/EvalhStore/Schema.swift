@@ -69,6 +69,23 @@ enum Schema {
           AND g.task_id = trials.task_id AND g.trial = trials.trial AND g.kind = 'assure');
       """
     ),
+    (
+      "v5: tool_calls, every call to a served tool as it happened; trials.phantom_calls",
+      """
+      CREATE TABLE tool_calls(
+        run_id TEXT NOT NULL, agent TEXT NOT NULL, condition TEXT NOT NULL DEFAULT 'clean',
+        task_id TEXT NOT NULL, trial INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        tool TEXT NOT NULL,
+        arguments_json TEXT NOT NULL, result_json TEXT,
+        is_error INTEGER NOT NULL, fault TEXT, contract_ok INTEGER NOT NULL,
+        problem TEXT,
+        latency_ms REAL NOT NULL, started_at TEXT NOT NULL,
+        PRIMARY KEY (run_id, agent, condition, task_id, trial, seq)
+      );
+      ALTER TABLE trials ADD COLUMN phantom_calls INTEGER;
+      """
+    ),
   ]
 
   /// The schema version this evalh writes.

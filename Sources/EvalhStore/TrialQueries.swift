@@ -23,15 +23,15 @@ extension ResultStore {
       sql: """
         INSERT INTO trials(run_id, agent, task_id, trial, status, error_kind, error, efficacy_pass, efficacy_score,
           violations, latency_ms, input_tokens, output_tokens, cost_usd, attempts, seed, output_json, stderr_tail,
-          steps_json, truncated, started_at, finished_at, workdir, judge_cost_usd, assure_checks)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+          steps_json, truncated, started_at, finished_at, workdir, judge_cost_usd, assure_checks, phantom_calls)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """)
     try statement.execute(arguments: [
       t.runID, t.agent, t.taskID, t.trial, t.status.rawValue, t.errorKind?.rawValue, t.error, t.efficacyPass,
       t.efficacyScore, t.violations, t.latencyMs, t.inputTokens, t.outputTokens, t.costUSD, t.attempts, t.seed,
       t.outputJSON, t.stderrTail, t.stepsJSON, t.truncated, Timestamp.format(t.startedAt),
       Timestamp.format(t.finishedAt),
-      t.workdir, t.judgeCostUSD, t.grades.filter { $0.kind == .assure }.count,
+      t.workdir, t.judgeCostUSD, t.grades.filter { $0.kind == .assure }.count, t.phantomCalls,
     ])
     let gradeStatement = try db.cachedStatement(
       sql: """
@@ -41,6 +41,19 @@ extension ResultStore {
     for g in t.grades {
       try gradeStatement.execute(arguments: [
         t.runID, t.agent, t.taskID, t.trial, g.kind.rawValue, g.grader, g.passed, g.score, g.detail,
+      ])
+    }
+    guard !t.toolCalls.isEmpty else { return }
+    let callStatement = try db.cachedStatement(
+      sql: """
+        INSERT INTO tool_calls(run_id, agent, task_id, trial, seq, tool, arguments_json, result_json, is_error,
+          fault, contract_ok, problem, latency_ms, started_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """)
+    for c in t.toolCalls {
+      try callStatement.execute(arguments: [
+        t.runID, t.agent, t.taskID, t.trial, c.seq, c.tool, c.arguments.compactText, c.result?.compactText,
+        c.isError, c.fault, c.contractOK, c.problem?.rawValue, c.latencyMs, Timestamp.format(c.startedAt),
       ])
     }
   }

@@ -45,8 +45,8 @@ public struct TrialFacts: Sendable, Hashable {
     self.checks = checks
   }
 
-  /// Grader errors are the harness's fault: not counted in reliability metrics.
-  public var isCounted: Bool { errorKind != .grader }
+  /// Grader and tool errors are the harness's fault: not counted in reliability metrics.
+  public var isCounted: Bool { !(errorKind?.isHarnessSide ?? false) }
 }
 
 /// Per-task figures.
@@ -77,7 +77,7 @@ public struct TaskMetrics: Sendable {
   public var violations: Int
   /// Errors and timeouts among counted trials.
   public var errors: Int
-  /// Grader errors (recorded, not counted).
+  /// Harness-side errors, grader and tool (recorded, not counted).
   public var graderErrors: Int
 
   /// The task's folded sums the suite-level rates are built from (and resampled by the bootstrap);

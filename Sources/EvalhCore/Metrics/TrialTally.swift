@@ -74,7 +74,7 @@ public struct TrialTally: Sendable {
       judgeCostSum += judge
       judgeCostCount += 1
     }
-    guard errorKind != .grader else {
+    guard !(errorKind?.isHarnessSide ?? false) else {
       current.graderErrors += 1
       return
     }

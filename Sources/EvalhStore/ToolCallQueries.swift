@@ -1,0 +1,157 @@
+import EvalhCore
+import Foundation
+import GRDB
+
+/// What an agent's trials did with served tools: the report's tool section.
+public struct ToolUseSummary: Sendable, Hashable {
+  /// A summary from its counts.
+  public init(
+    trials: Int = 0, calls: Int = 0, unknownTool: Int = 0, invalidArguments: Int = 0, invalidResults: Int = 0,
+    handlerFailures: Int = 0, phantomCalls: Int = 0, repeatedWrites: Int = 0
+  ) {
+    self.trials = trials
+    self.calls = calls
+    self.unknownTool = unknownTool
+    self.invalidArguments = invalidArguments
+    self.invalidResults = invalidResults
+    self.handlerFailures = handlerFailures
+    self.phantomCalls = phantomCalls
+    self.repeatedWrites = repeatedWrites
+  }
+
+  /// Trials that had served tools.
+  public var trials: Int
+  /// Calls the agent made.
+  public var calls: Int
+  /// Calls to tools that do not exist.
+  public var unknownTool: Int
+  /// Calls whose arguments broke `input_schema`.
+  public var invalidArguments: Int
+  /// Results that broke `output_schema` (the suite's tool).
+  public var invalidResults: Int
+  /// Calls whose handler broke (the suite's side).
+  public var handlerFailures: Int
+  /// Reported tool calls never made.
+  public var phantomCalls: Int
+  /// Calls repeating an earlier call of a non-read-only tool with the same arguments in the same trial.
+  public var repeatedWrites: Int
+
+  /// Contract violations by the agent: unknown tools and invalid arguments.
+  public var contractViolations: Int { unknownTool + invalidArguments }
+  /// Calls per trial that had served tools.
+  public var callsPerTrial: Double? { trials == 0 ? nil : Double(calls) / Double(trials) }
+}
+
+extension ResultStore {
+  /// One trial's calls, in order.
+  public func toolCalls(runID: String, agent: String, taskID: String, trial: Int) throws(StoreError) -> [ObservedCall] {
+    let path = self.path
+    return try read { db in
+      let rows = try Row.fetchCursor(
+        db,
+        sql: """
+          SELECT seq, tool, arguments_json, result_json, is_error, fault, problem, latency_ms, started_at
+          FROM tool_calls WHERE run_id = ? AND agent = ? AND task_id = ? AND trial = ? ORDER BY seq
+          """, arguments: [runID, agent, taskID, trial])
+      var calls: [ObservedCall] = []
+      while let row = try rows.next() { calls.append(try ResultStore.observedCall(row, path: path)) }
+      return calls
+    }
+  }
+
+  /// Every call of a run, in (agent, task, trial, seq) order: `tool_calls.csv`.
+  public func forEachToolCall(
+    runID: String, _ body: (_ agent: String, _ taskID: String, _ trial: Int, ObservedCall) throws -> Void
+  ) throws(StoreError) {
+    let path = self.path
+    do {
+      try pool.read { db in
+        let rows = try Row.fetchCursor(
+          db,
+          sql: """
+            SELECT agent, task_id, trial, seq, tool, arguments_json, result_json, is_error, fault, problem, latency_ms,
+              started_at
+            FROM tool_calls WHERE run_id = ? ORDER BY agent, task_id, trial, seq
+            """, arguments: [runID])
+        while let row = try rows.next() {
+          let c = Cells(row: row, table: "tool_calls", which: "a call of run \(VisibleText.of(runID))", path: path)
+          try body(
+            try c.value("agent"), try c.value("task_id"), try c.value("trial"),
+            try ResultStore.observedCall(row, path: path))
+        }
+      }
+    } catch {
+      throw ResultStore.wrap(error, path: path)
+    }
+  }
+
+  /// Each agent's use of served tools in a run; agents without served tools are absent.
+  /// `writeTools` are the tools that are not read-only (repeated writes count only for them).
+  public func toolUse(runID: String, writeTools: Set<String>) throws(StoreError) -> [String: ToolUseSummary] {
+    try read { db in
+      var out: [String: ToolUseSummary] = [:]
+      for row in try Row.fetchAll(
+        db,
+        sql: """
+          SELECT agent, count(*) AS trials, total(phantom_calls) AS phantoms FROM trials
+          WHERE run_id = ? AND phantom_calls IS NOT NULL GROUP BY agent
+          """, arguments: [runID])
+      {
+        let agent: String = row["agent"] ?? ""
+        out[agent] = ToolUseSummary(
+          trials: row["trials"] ?? 0, phantomCalls: Int((row["phantoms"] as Double?) ?? 0))
+      }
+      for row in try Row.fetchAll(
+        db,
+        sql: """
+          SELECT agent, count(*) AS calls,
+            total(problem = 'unknown_tool') AS unknown, total(problem = 'invalid_arguments') AS invalid,
+            total(problem = 'invalid_result') AS badResults, total(problem = 'handler_failed') AS failures
+          FROM tool_calls WHERE run_id = ? GROUP BY agent
+          """, arguments: [runID])
+      {
+        let agent: String = row["agent"] ?? ""
+        var s = out[agent] ?? ToolUseSummary()
+        s.calls = row["calls"] ?? 0
+        s.unknownTool = Int((row["unknown"] as Double?) ?? 0)
+        s.invalidArguments = Int((row["invalid"] as Double?) ?? 0)
+        s.invalidResults = Int((row["badResults"] as Double?) ?? 0)
+        s.handlerFailures = Int((row["failures"] as Double?) ?? 0)
+        out[agent] = s
+      }
+      if !writeTools.isEmpty {
+        let list = writeTools.sorted().map { "'" + $0.replacingOccurrences(of: "'", with: "''") + "'" }
+          .joined(separator: ", ")
+        // A write repeated with the same arguments in one trial, after a successful one.
+        for row in try Row.fetchAll(
+          db,
+          sql: """
+            SELECT agent, count(*) AS repeats FROM tool_calls a
+            WHERE run_id = ? AND tool IN (\(list)) AND problem IS NULL AND EXISTS (
+              SELECT 1 FROM tool_calls b WHERE b.run_id = a.run_id AND b.agent = a.agent AND b.condition = a.condition
+                AND b.task_id = a.task_id AND b.trial = a.trial AND b.seq < a.seq AND b.tool = a.tool
+                AND b.arguments_json = a.arguments_json AND b.problem IS NULL AND b.is_error = 0)
+            GROUP BY agent
+            """, arguments: [runID])
+        {
+          let agent: String = row["agent"] ?? ""
+          out[agent, default: ToolUseSummary()].repeatedWrites = row["repeats"] ?? 0
+        }
+      }
+      return out
+    }
+  }
+
+  static func observedCall(_ row: Row, path: String) throws(StoreError) -> ObservedCall {
+    let c = Cells(row: row, table: "tool_calls", which: "a tool call", path: path)
+    let arguments: String = try c.value("arguments_json")
+    let result: String? = try c.optional("result_json")
+    let problem: String? = try c.optional("problem")
+    let started: String = try c.value("started_at")
+    return ObservedCall(
+      seq: try c.value("seq"), tool: try c.value("tool"), arguments: JSONValue.parse(arguments) ?? .string(arguments),
+      result: result.map { JSONValue.parse($0) ?? .string($0) }, isError: try c.value("is_error"),
+      problem: problem.flatMap(CallProblem.init(rawValue:)), fault: try c.optional("fault"),
+      latencyMs: try c.value("latency_ms"), startedAt: Timestamp.parse(started) ?? Date(timeIntervalSince1970: 0))
+  }
+}

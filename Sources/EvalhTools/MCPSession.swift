@@ -1,0 +1,104 @@
+import EvalhCore
+import Foundation
+import MCP
+
+/// A trial's MCP endpoint: the Swift SDK's server over its stateless Streamable HTTP transport
+/// (JSON answers, no SSE), made on the first request. `tools/list` and `tools/call` answer from
+/// the trial's tools; the SDK does the JSON-RPC, initialization and version negotiation.
+actor MCPSession {
+  let tools: TrialTools
+  private var started: (server: Server, transport: StatelessHTTPServerTransport)?
+  private var stopped = false
+
+  init(tools: TrialTools) { self.tools = tools }
+
+  func handle(_ request: ToolHTTPRequest) async -> ToolHTTPResponse {
+    guard let transport = await transport() else {
+      return .error("the trial has ended", status: 404)
+    }
+    let response = await transport.handleRequest(
+      HTTPRequest(method: request.method, headers: request.headers, body: Data(request.body), path: request.path))
+    return ToolHTTPResponse(
+      status: response.statusCode, headers: response.headers.map { ($0.key, $0.value) },
+      body: response.bodyData.map { Array($0) } ?? [])
+  }
+
+  func stop() async {
+    stopped = true
+    guard let (server, _) = started else { return }
+    started = nil
+    await server.stop()
+  }
+
+  private func transport() async -> StatelessHTTPServerTransport? {
+    if let started { return started.transport }
+    guard !stopped else { return nil }
+    let server = Server(
+      name: "evalh", version: "1", capabilities: .init(tools: .init(listChanged: false)),
+      configuration: .default)
+    let tools = self.tools
+    await server.withMethodHandler(ListTools.self) { _ in
+      ListTools.Result(tools: tools.ordered.map(MCPShapes.tool))
+    }
+    await server.withMethodHandler(CallTool.self) { params in
+      let arguments = JSONValue.object((params.arguments ?? [:]).mapValues(MCPShapes.json))
+      switch await tools.call(params.name, arguments: arguments) {
+      case .unknownTool(let message): throw MCPError.invalidParams(message)
+      case .result(let value, let isError): return MCPShapes.result(value, isError: isError)
+      }
+    }
+    let transport = StatelessHTTPServerTransport()
+    do {
+      try await server.start(transport: transport)
+    } catch {
+      return nil
+    }
+    started = (server, transport)
+    return transport
+  }
+}
+
+/// Between evalh's JSON values and the SDK's.
+enum MCPShapes {
+  static func tool(_ spec: ToolSpec) -> Tool {
+    let a = spec.annotations
+    return Tool(
+      name: spec.name, description: spec.description, inputSchema: value(spec.inputSchema.root),
+      annotations: .init(
+        readOnlyHint: a.readOnly, destructiveHint: a.destructive, idempotentHint: a.idempotent,
+        openWorldHint: a.openWorld),
+      outputSchema: spec.outputSchema.map { value($0.root) })
+  }
+
+  /// An object result is `structuredContent` too; the text content is always the JSON (or the string).
+  static func result(_ value: JSONValue, isError: Bool) -> CallTool.Result {
+    let text = value.stringValue ?? value.compactText
+    let structured: Value? = value.objectValue != nil && !isError ? self.value(value) : nil
+    return CallTool.Result(content: [.text(text)], structuredContent: structured, isError: isError ? true : nil)
+  }
+
+  static func value(_ v: JSONValue) -> Value {
+    switch v {
+    case .null: .null
+    case .bool(let b): .bool(b)
+    case .number(let n):
+      if n.rounded() == n, abs(n) < 9e15 { .int(Int(n)) } else { .double(n) }
+    case .string(let s): .string(s)
+    case .array(let items): .array(items.map(value))
+    case .object(let members): .object(members.mapValues(value))
+    }
+  }
+
+  static func json(_ v: Value) -> JSONValue {
+    switch v {
+    case .null: .null
+    case .bool(let b): .bool(b)
+    case .int(let i): .number(Double(i))
+    case .double(let d): .number(d)
+    case .string(let s): .string(s)
+    case .data(_, let data): .string(data.base64EncodedString())
+    case .array(let items): .array(items.map(json))
+    case .object(let members): .object(members.mapValues(json))
+    }
+  }
+}
