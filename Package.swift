@@ -67,7 +67,10 @@ let package = Package(
       ]),
     // The bundled, deterministic example agent used by `make run`.
     .executableTarget(
-      name: "example-agent", dependencies: ["LoopbackHTTP", .product(name: "NIOCore", package: "swift-nio")]),
+      name: "example-agent",
+      dependencies: [
+        "LoopbackHTTP", .product(name: "NIOCore", package: "swift-nio"), .product(name: "MCP", package: "swift-sdk"),
+      ]),
     // `make bench`: evalh's speed against floors measured in the same run.
     .executableTarget(
       name: "evalh-bench",

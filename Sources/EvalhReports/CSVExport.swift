@@ -57,7 +57,7 @@ public enum CSVExport {
       summaryColumns,
       report.agents.map { a in
         let m = a.metrics
-        let errors = m.errors.filter { $0.key != "timeout" && $0.key != "grader" }.values.reduce(0, +)
+        let errors = m.errors.filter { !["timeout", "grader", "tool"].contains($0.key) }.values.reduce(0, +)
         return [
           .text(run.id), .text(run.suite), .text(run.label), .text(m.agent), .text(Timestamp.format(run.startedAt)),
           .text(run.finishedAt.map(Timestamp.format)), .integer(m.tasks.count), .integer(run.trials),
@@ -119,6 +119,29 @@ public enum CSVExport {
     try Data(summary(report).utf8).write(to: URL(fileURLWithPath: "\(folder)/summary.csv"), options: .atomic)
     try Data(tasks(report, tags: tags).utf8).write(to: URL(fileURLWithPath: "\(folder)/tasks.csv"), options: .atomic)
     try Data(passk(report).utf8).write(to: URL(fileURLWithPath: "\(folder)/passk.csv"), options: .atomic)
+    try Data(toolCalls(run, store: store).utf8).write(
+      to: URL(fileURLWithPath: "\(folder)/tool_calls.csv"), options: .atomic)
+  }
+
+  /// The columns of tool_calls.csv: the `tool_calls` table's.
+  public static let toolCallColumns = [
+    "run_id", "agent", "condition", "task_id", "trial", "seq", "tool", "arguments_json", "result_json", "is_error",
+    "fault", "contract_ok", "problem", "latency_ms", "started_at",
+  ]
+
+  /// tool_calls.csv: every call to a served tool, in (agent, task, trial, seq) order (a header only
+  /// when the run served none).
+  public static func toolCalls(_ run: RunRecord, store: ResultStore) throws -> String {
+    var out = toolCallColumns.joined(separator: ",") + "\r\n"
+    try store.forEachToolCall(runID: run.id) { agent, task, trial, c in
+      let row: [Cell] = [
+        .text(run.id), .text(agent), .text("clean"), .text(task), .integer(trial), .integer(c.seq), .text(c.tool),
+        .text(c.arguments.compactText), .text(c.result?.compactText), .bool(c.isError), .text(c.fault),
+        .bool(c.contractOK), .text(c.problem?.rawValue), .number(c.latencyMs), .text(Timestamp.format(c.startedAt)),
+      ]
+      out += row.map(\.rendered).joined(separator: ",") + "\r\n"
+    }
+    return out
   }
 
   /// trials.csv, every trial in (agent, task, trial) order: the first part (agent by name, then task

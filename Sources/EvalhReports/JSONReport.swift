@@ -39,6 +39,17 @@ public enum JSONReport {
     .object(Dictionary(uniqueKeysWithValues: values.enumerated().map { (String($0.offset + 1), pair($0.element)) }))
   }
 
+  /// Served tools: what the agent's calls did (null when it had none).
+  static func tools(_ u: ToolUseSummary) -> JSONValue {
+    .object([
+      "trials": .number(Double(u.trials)), "calls": .number(Double(u.calls)),
+      "calls_per_trial": number(u.callsPerTrial), "contract_violations": .number(Double(u.contractViolations)),
+      "invalid_arguments": .number(Double(u.invalidArguments)), "unknown_tool": .number(Double(u.unknownTool)),
+      "phantom_calls": .number(Double(u.phantomCalls)), "repeated_writes": .number(Double(u.repeatedWrites)),
+      "handler_failures": .number(Double(u.handlerFailures)), "invalid_results": .number(Double(u.invalidResults)),
+    ])
+  }
+
   static func agent(_ a: AgentReport) -> JSONValue {
     let m = a.metrics
     let clear = m.clear
@@ -74,6 +85,7 @@ public enum JSONReport {
     ]
     let i = m.intervals
     return .object([
+      "tools": a.toolUse.map(tools) ?? .null,
       "agent": .string(m.agent), "task_count": .number(Double(m.tasks.count)), "trials": .number(Double(m.trials)),
       "n_min": .number(Double(m.nMin)), "metrics": .object(metrics),
       "intervals": .object([

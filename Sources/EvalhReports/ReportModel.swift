@@ -58,7 +58,22 @@ public struct RunReport: Sendable {
           agent: names[a], tally: tally, planned: planned, targets: targets, violationsByCheck: byCheck,
           bootstrapResamples: bootstrapResamples))
     }
-    return RunReport(run: run, agents: reports)
+    var report = RunReport(run: run, agents: reports)
+    if violationsByCheck {
+      let use = try store.toolUse(runID: run.id, writeTools: writeTools(config: JSONValue.parse(run.configJSON)))
+      for i in report.agents.indices { report.agents[i].toolUse = use[report.agents[i].metrics.agent] }
+    }
+    return report
+  }
+
+  /// The served tools not marked read-only, suite and task level: a repeated call of one is a repeated write.
+  static func writeTools(config: JSONValue?) -> Set<String> {
+    var out: Set<String> = []
+    let sections = [config?["tools"]] + (config?["tasks"]?.arrayValue ?? []).map { $0["tools"] }
+    for case .object(let tools)? in sections {
+      for (name, spec) in tools where spec["annotations"]?["read_only"] != .bool(true) { out.insert(name) }
+    }
+    return out
   }
 
   /// The parts a run is read in: each agent in plan order, an agent of many planned trials split into
@@ -82,8 +97,14 @@ public struct AgentReport: Sendable {
   /// The agent's figures.
   public var metrics: AgentMetrics
 
+  /// What the agent did with served tools; nil when its trials had none.
+  public var toolUse: ToolUseSummary?
+
   /// A report of one agent's figures.
-  public init(_ metrics: AgentMetrics) { self.metrics = metrics }
+  public init(_ metrics: AgentMetrics, toolUse: ToolUseSummary? = nil) {
+    self.metrics = metrics
+    self.toolUse = toolUse
+  }
 
   /// Tasks worst first: lowest success rate, then lowest pass^n, then id.
   public var tasksWorstFirst: [TaskMetrics] {

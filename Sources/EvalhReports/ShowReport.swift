@@ -64,12 +64,36 @@ public enum ShowReport {
         out += "\n"
       }
     }
+    if !t.toolCalls.isEmpty || t.phantomCalls != nil {
+      out += toolCalls(t)
+    }
     out += "output:\n\(indent(Escape.terminal(display(t.outputJSON), multiline: true)))\n"
     if let steps = t.stepsJSON, let value = JSONValue.parse(steps) {
       out += "steps:\n\(indent(Escape.terminal(value.prettyText, multiline: true)))\n"
     }
     if let stderr = t.stderrTail, !stderr.isEmpty {
       out += "stderr (tail):\n\(indent(Escape.terminal(stderr, multiline: true)))\n"
+    }
+    return out
+  }
+
+  /// The calls the agent made to served tools, in order, problems and faults marked.
+  static func toolCalls(_ t: TrialRecord) -> String {
+    var out = "tool calls (\(t.toolCalls.count), as served"
+    if let phantoms = t.phantomCalls, phantoms > 0 {
+      out += "; \(phantoms) reported call\(phantoms == 1 ? "" : "s") never made"
+    }
+    out += "):\n"
+    for call in t.toolCalls {
+      var line =
+        "  \(call.seq). \(Escape.terminal(call.tool))(\(Escape.terminal(String(call.arguments.compactText.prefix(200)))))"
+      line += " → "
+      line += call.isError ? "error: " : ""
+      line += Escape.terminal(String((call.result.map { $0.stringValue ?? $0.compactText } ?? "(none)").prefix(200)))
+      line += "  \(Fmt.millis(call.latencyMs))"
+      if let problem = call.problem { line += "  [\(problem.rawValue)]" }
+      if let fault = call.fault { line += "  [fault: \(Escape.terminal(fault))]" }
+      out += line + "\n"
     }
     return out
   }

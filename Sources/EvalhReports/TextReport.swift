@@ -1,4 +1,5 @@
 import EvalhCore
+import EvalhStore
 import Foundation
 
 /// The terminal summary of reports.md: a headline per agent, then tasks worst first.
@@ -31,6 +32,7 @@ public enum TextReport {
     if let reason = run.stopReason { out += "  \(Escape.terminal(reason))\n" }
     for agent in report.agents {
       out += "\n" + headline(agent.metrics, color: color)
+      if let use = agent.toolUse { out += toolLine(use) }
       out += "\n" + taskTable(agent, color: color)
     }
     return out
@@ -50,9 +52,23 @@ public enum TextReport {
     return paint(padded, value, color) + (interval.map { " " + Fmt.pad(Fmt.interval($0), 9) } ?? "")
   }
 
+  /// Served tools: calls per trial, the agent's contract violations, phantom and repeated calls.
+  static func toolLine(_ u: ToolUseSummary) -> String {
+    var out =
+      "  tools       \(String(format: "%.1f", u.callsPerTrial ?? 0)) calls/trial, \(plural(u.contractViolations, "contract violation"))"
+    if u.contractViolations > 0 {
+      out += " (\(u.invalidArguments) invalid arguments, \(u.unknownTool) unknown tool)"
+    }
+    out += ", \(plural(u.phantomCalls, "phantom call")), \(plural(u.repeatedWrites, "repeated write"))"
+    if u.handlerFailures + u.invalidResults > 0 {
+      out += "; suite's tools: \(u.handlerFailures) handler failures, \(u.invalidResults) results off their schema"
+    }
+    return out + "\n"
+  }
+
   static func headline(_ m: AgentMetrics, color: Bool) -> String {
     let i = m.intervals
-    let errorCount = m.errors.filter { $0.key != "grader" }.values.reduce(0, +)
+    let errorCount = m.errors.filter { $0.key != "grader" && $0.key != "tool" }.values.reduce(0, +)
     let perTask = Set(m.tasks.map(\.planned)).count == 1 ? "\(m.tasks.first?.planned ?? 0)" : "\(m.nMin)+"
     var out = "agent \(Escape.terminal(m.agent)) — \(plural(m.tasks.count, "task")) × \(perTask) trials"
     out += " (\(plural(m.trials, "trial")), \(plural(errorCount, "error")))\n"
@@ -106,7 +122,9 @@ public enum TextReport {
     let kinds = ["timeout"] + ErrorKind.allCases.map(\.rawValue)
     let errors = kinds.compactMap { k in m.errors[k].flatMap { $0 > 0 ? "\(k) \($0)" : nil } }
     out += "  errors      \(errors.isEmpty ? "none" : errors.joined(separator: ", "))"
-    if (m.errors["grader"] ?? 0) > 0 { out += "  (grader errors are excluded from the rates)" }
+    if (m.errors["grader"] ?? 0) + (m.errors["tool"] ?? 0) > 0 {
+      out += "  (grader and tool errors are the suite's side: excluded from the rates)"
+    }
     out += "\n"
     if !m.flakyTasks.isEmpty {
       // A terminal line, not a list of thousands: the JSON report and CSV export have them all.

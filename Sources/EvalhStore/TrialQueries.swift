@@ -158,6 +158,15 @@ extension ResultStore {
             kind: GradeKind(rawValue: kind) ?? .expect, grader: try c.value("grader"), passed: try c.value("passed"),
             score: try c.optional("score"), detail: try c.optional("detail"))
         })
+        let calls = try Row.fetchAll(
+          db,
+          sql: """
+            SELECT seq, tool, arguments_json, result_json, is_error, fault, problem, latency_ms, started_at
+            FROM tool_calls WHERE run_id = ? AND agent = ? AND task_id = ? AND trial = ? ORDER BY seq
+            """, arguments: [r.runID, r.agent, r.taskID, r.trial])
+        records[i].toolCalls = try calls.map({ row throws(StoreError) in
+          try ResultStore.observedCall(row, path: path)
+        })
       }
       return records
     }
@@ -175,7 +184,7 @@ extension ResultStore {
     let kind: String? = try c.optional("error_kind")
     let started: String = try c.value("started_at")
     let finished: String = try c.value("finished_at")
-    return TrialRecord(
+    var record = TrialRecord(
       runID: try c.value("run_id"), agent: agent, taskID: task, trial: number,
       status: TrialStatus(rawValue: status) ?? .error, errorKind: kind.flatMap(ErrorKind.init(rawValue:)),
       error: try c.optional("error"), efficacyPass: try c.optional("efficacy_pass"),
@@ -187,5 +196,7 @@ extension ResultStore {
       truncated: try c.value("truncated"), startedAt: Timestamp.parse(started) ?? Date(timeIntervalSince1970: 0),
       finishedAt: Timestamp.parse(finished) ?? Date(timeIntervalSince1970: 0), workdir: try c.optional("workdir"),
       judgeCostUSD: try c.optional("judge_cost_usd"))
+    record.phantomCalls = try c.optional("phantom_calls")
+    return record
   }
 }

@@ -16,6 +16,8 @@ if CommandLine.arguments.dropFirst().first == "serve" {
   dispatchMain()
 }
 
+if CommandLine.arguments.contains("desk-tools") { deskTools() }
+
 let data = FileHandle.standardInput.readDataToEndOfFile()
 guard let request = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
   let task = request["task"] as? [String: Any], let taskID = task["id"] as? String
@@ -29,6 +31,24 @@ let model = CommandLine.arguments.contains("large") ? "large" : "small"
 let failureScale = model == "large" ? 0.4 : 1.0
 var rng = Rng(state: seed ^ 0xA5A5_5A5A_1234_5678)
 let input = (task["input"] as? String) ?? ""
+if CommandLine.arguments.contains("order-desk") {
+  let careful = CommandLine.arguments.contains("careful")
+  let taskID = taskID
+  let seed = seed
+  Task {
+    var rng = Rng(state: seed ^ 0x0DE5_C0DE_5EED_0001)
+    var envelope: [String: Any]
+    do {
+      envelope = try await orderDesk(taskID: taskID, careful: careful, rng: &rng)
+    } catch {
+      envelope = ["output": NSNull(), "error": "order-desk: \(error)"]
+    }
+    envelope["usage"] = ["input_tokens": 800 + Int(rng.next() * 400), "output_tokens": 60 + Int(rng.next() * 80)]
+    FileHandle.standardOutput.write(Data((JSONSerialization.text(envelope) + "\n").utf8))
+    exit(0)
+  }
+  dispatchMain()
+}
 if CommandLine.arguments.contains("refunds-desk") {
   let workdir = (request["workdir"] as? String) ?? "."
   Thread.sleep(forTimeInterval: 0.02 + rng.next() * 0.08)

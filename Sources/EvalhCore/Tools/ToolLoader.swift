@@ -112,9 +112,10 @@ extension SuiteLoader {
           r.error(node, "tool '\(tool)': '{{\(name)}}' names no property of its input_schema")
         }
       }
-    case .array(let items): items.forEach { checkPlaceholders(in: $0, at: node, tool: tool, properties: properties, r) }
+    case .array(let items):
+      for item in items { checkPlaceholders(in: item, at: node, tool: tool, properties: properties, r) }
     case .object(let members):
-      members.values.forEach { checkPlaceholders(in: $0, at: node, tool: tool, properties: properties, r) }
+      for member in members.values { checkPlaceholders(in: member, at: node, tool: tool, properties: properties, r) }
     default: break
     }
   }
