@@ -84,8 +84,7 @@ public enum JSONReport {
       "errors": .object(m.errors.mapValues { .number(Double($0)) }),
     ]
     let i = m.intervals
-    return .object([
-      "tools": a.toolUse.map(tools) ?? .null,
+    var entry: [String: JSONValue] = [
       "agent": .string(m.agent), "task_count": .number(Double(m.tasks.count)), "trials": .number(Double(m.trials)),
       "n_min": .number(Double(m.nMin)), "metrics": .object(metrics),
       "intervals": .object([
@@ -107,6 +106,9 @@ public enum JSONReport {
             "errors": .number(Double(t.errors)), "grader_errors": .number(Double(t.graderErrors)),
           ])
         }),
-    ])
+    ]
+    // Present only for agents whose trials had served tools (tools.md).
+    if let use = a.toolUse { entry["tools"] = tools(use) }
+    return .object(entry)
   }
 }

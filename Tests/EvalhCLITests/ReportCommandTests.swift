@@ -51,7 +51,7 @@ import Testing
       Set((metrics["latency_ms"] as? [String: Any])?.keys ?? [:].keys) == ["p50", "p90", "p95", "p99", "max", "mean"])
     #expect(
       Set((metrics["errors"] as? [String: Any])?.keys ?? [:].keys) == [
-        "timeout", "agent_exit", "agent_declared", "contract", "transport", "grader",
+        "timeout", "agent_exit", "agent_declared", "contract", "transport", "grader", "tool",
       ])
     // Unknown is null, never 0: no pricing and no cost reported here.
     #expect(metrics["cost_total_usd"] is NSNull && metrics["sla_compliance"] is NSNull)

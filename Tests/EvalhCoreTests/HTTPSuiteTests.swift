@@ -84,7 +84,7 @@ import Testing
         "suite.yaml:4:29: unknown key 'retry' in http",
         "suite.yaml:4:18: 'ftp://x' is not an http(s) URL",
         "suite.yaml:6:11: http needs a 'url' (or the 'openai' preset)",
-        "suite.yaml:8:36: unknown placeholder '{{inptu}}' (known: {{input}}, {{input_text}}, {{task.id}}, {{trial}}, {{seed}}, {{run_id}}, {{workdir}}, {{task.metadata.KEY}}); did you mean '{{input}}'?",
+        "suite.yaml:8:36: unknown placeholder '{{inptu}}' (known: {{input}}, {{input_text}}, {{task.id}}, {{trial}}, {{seed}}, {{run_id}}, {{workdir}}, {{tools.mcp_url}}, {{tools.url}}, {{tools.list}}, {{task.metadata.KEY}}); did you mean '{{input}}'?",
         "suite.yaml:8:95: response needs an 'output' JSONPath",
         "suite.yaml:10:21: openai needs 'base_url' and 'model'",
         "suite.yaml:12:5: agent 'e' has two adapters: use 'subprocess' or 'http'",
