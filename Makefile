@@ -3,7 +3,7 @@ SWIFT ?= swift
 SUITE ?= suites/example.yaml
 EVALH_ARGS ?=
 
-.PHONY: build run test bench format lint deps clean report-preview
+.PHONY: build run test bench format lint deps pyenv clean report-preview
 
 # libsqlite3-dev provides the SQLite headers GRDB compiles against; install it when missing.
 deps:
@@ -20,8 +20,18 @@ build: deps
 run: build
 	.build/debug/evalh run $(SUITE) $(EVALH_ARGS)
 
+# The official MCP Python SDK in a virtual environment under .build/: the tests drive evalh's tool
+# server with a client nobody here wrote. Pinned, so every machine tests against the same client.
+PY_REQUIREMENTS = mcp==1.30.0
+PYENV = .build/py
+$(PYENV)/.installed: Makefile
+	python3 -m venv $(PYENV)
+	$(PYENV)/bin/pip install --quiet --disable-pip-version-check $(PY_REQUIREMENTS)
+	@touch $@
+pyenv: $(PYENV)/.installed
+
 # Builds everything (the end-to-end tests run the built binaries), then runs every test.
-test: build
+test: build pyenv
 	$(SWIFT) test --parallel
 
 # Release build, then evalh's figures beside floors measured in the same run (docs/performance.md).

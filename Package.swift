@@ -62,7 +62,7 @@ let package = Package(
     .executableTarget(
       name: "evalh",
       dependencies: [
-        "EvalhCore", "EvalhStore", "EvalhAgents", "EvalhRunner", "EvalhReports",
+        "EvalhCore", "EvalhStore", "EvalhAgents", "EvalhRunner", "EvalhReports", "EvalhTools",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     // The bundled, deterministic example agent used by `make run`.
@@ -89,7 +89,8 @@ let package = Package(
     .testTarget(
       name: "EvalhCLITests",
       dependencies: [
-        "EvalhStore", "evalh", "example-agent", "LoopbackHTTP", .product(name: "GRDB", package: "GRDB.swift"),
+        "EvalhCore", "EvalhStore", "evalh", "example-agent", "LoopbackHTTP",
+        .product(name: "GRDB", package: "GRDB.swift"),
         .product(name: "Yams", package: "Yams"),
       ]),
   ]

@@ -97,7 +97,7 @@ struct TrialGrader: Sendable {
     switch (answer, problem) {
     case (.unknownTool(let message), _):
       return .failure(GraderFailure(message: "tool_result: \(message)"))
-    case (.result(let value, _), .handlerFailed?), (.result(let value, _), .invalidArguments?):
+    case (.result(let value, _), .some):
       return .failure(GraderFailure(message: "tool_result call to '\(spec.call)' failed: \(value.gradingText)"))
     case (.result(let value, let isError), _):
       if isError {

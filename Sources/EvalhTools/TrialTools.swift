@@ -96,7 +96,7 @@ public final class TrialTools: Sendable {
         ObservedCall(
           seq: log.calls.count + 1, tool: name, arguments: arguments, result: result, isError: isError,
           problem: problem, latencyMs: latency, startedAt: started))
-      if problem == .handlerFailed, log.failure == nil, case .result(let message, _) = answer {
+      if problem?.isSuitesFault == true, log.failure == nil, case .result(let message, _) = answer {
         log.failure = "tool '\(name)': \(message.gradingText)"
       }
     }
@@ -132,9 +132,14 @@ public final class TrialTools: Sendable {
     let outcome = await ToolHandlers.run(tool, arguments: arguments, callNumber: callNumber, context: context)
     switch outcome {
     case .answered(let value, let isError):
-      if !isError, let schema = tool.outputSchema, !schema.isValid(value) {
-        // The suite's tool broke its own contract: the agent still gets the result, the call is flagged.
-        return (.result(value, isError: false), .invalidResult)
+      if !isError, let schema = tool.outputSchema, let first = schema.validate(value).first {
+        // The suite's tool broke its own contract: the agent gets an error, the trial is a `tool` error.
+        return (
+          .result(
+            .string(
+              "the result of '\(name)' breaks its output_schema (result\(first.path.dropFirst()) \(first.message))"),
+            isError: true), .invalidResult
+        )
       }
       return (.result(value, isError: isError), nil)
     case .failed(let why):

@@ -10,7 +10,9 @@ struct Evalh: AsyncParsableCommand {
     commandName: "evalh",
     abstract: "Runs AI-agent task suites many times and reports how reliable the agent really is.",
     version: Runner.version,
-    subcommands: [Run.self, Validate.self, Runs.self, Show.self, Report.self, Export.self, Compare.self, Merge.self])
+    subcommands: [
+      Run.self, Validate.self, Runs.self, Show.self, Report.self, Export.self, Compare.self, Merge.self, MCPStdio.self,
+    ])
 
   /// Maps failures to cli.md's exit codes: usage errors are 2 (ArgumentParser says 64).
   static func main() async {

@@ -37,8 +37,8 @@ public struct ObservedCall: Sendable, Hashable {
   /// When the call arrived.
   public var startedAt: Date
 
-  /// Whether the call kept the tool's contract (`tool_calls.contract_ok`).
-  public var contractOK: Bool { problem == nil || problem == .handlerFailed }
+  /// Whether the call kept the tool's contract, on both sides (`tool_calls.contract_ok`).
+  public var contractOK: Bool { problem == nil }
 }
 
 /// What went wrong with one call.
@@ -47,13 +47,15 @@ public enum CallProblem: String, Sendable, Hashable, CaseIterable {
   case unknownTool = "unknown_tool"
   /// Arguments that break `input_schema`: the agent's mistake (a contract violation).
   case invalidArguments = "invalid_arguments"
-  /// A result that breaks `output_schema`: the suite's tool broke its own contract.
+  /// A result that breaks `output_schema`: the suite's tool broke its own contract (a `tool` error).
   case invalidResult = "invalid_result"
   /// The handler crashed, hung or answered garbage: the suite's fault (a `tool` error).
   case handlerFailed = "handler_failed"
 
   /// Whether the agent caused it (counted against the agent as a contract violation).
   public var isAgentsFault: Bool { self == .unknownTool || self == .invalidArguments }
+  /// Whether the suite's tool caused it: the trial is a harness-side `tool` error.
+  public var isSuitesFault: Bool { !isAgentsFault }
 }
 
 extension ObservedCall {

@@ -67,6 +67,7 @@ extension SuiteLoader {
       handler = .run(argv: argv, cwd: c.folder, timeout: timeout)
     }
     guard let input, let handler else { return nil }
+    if let output { checkFixedResults(handler, against: output, at: value, tool: name, r) }
     return ToolSpec(
       name: name, description: description, inputSchema: input, outputSchema: output, annotations: annotations,
       handler: handler)
@@ -95,6 +96,26 @@ extension SuiteLoader {
       out.append(ToolCase(when: when, result: result, isError: isError))
     }
     return out
+  }
+
+  /// Results written in the suite must keep the tool's own `output_schema`.
+  static func checkFixedResults(
+    _ handler: ToolHandler, against schema: JSONSchema, at node: Node, tool: String, _ r: YAMLReader
+  ) {
+    var fixed: [(String, JSONValue)] = []
+    switch handler {
+    case .cases(let cases):
+      for (i, c) in cases.enumerated() where !c.isError { fixed.append(("case \(i + 1)'s result", c.result)) }
+    case .respond(let value) where !value.compactText.contains("{{"):
+      fixed.append(("the respond result", value))
+    default: break
+    }
+    for (what, value) in fixed {
+      if let first = schema.validate(value).first {
+        r.error(
+          node, "tool '\(tool)': \(what) breaks its output_schema (result\(first.path.dropFirst()) \(first.message))")
+      }
+    }
   }
 
   /// `{{arguments.NAME}}` must name an argument the schema declares (when it declares any).
