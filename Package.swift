@@ -82,6 +82,9 @@ let package = Package(
     .testTarget(name: "EvalhStoreTests", dependencies: ["EvalhStore", .product(name: "GRDB", package: "GRDB.swift")]),
     .testTarget(name: "EvalhAgentsTests", dependencies: ["EvalhAgents", "LoopbackHTTP"]),
     .testTarget(
+      name: "EvalhToolsTests",
+      dependencies: ["EvalhTools", "EvalhCore", .product(name: "MCP", package: "swift-sdk")]),
+    .testTarget(
       name: "EvalhRunnerTests",
       dependencies: ["EvalhRunner", "EvalhStore", .product(name: "GRDB", package: "GRDB.swift")]),
     .testTarget(
