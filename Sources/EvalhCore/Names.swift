@@ -16,6 +16,16 @@ public enum Names {
     return nil
   }
 
+  /// Why `name` cannot be a tool's name: MCP clients and OpenAI function calling both take
+  /// `[A-Za-z0-9_-]{1,64}` (dots too for MCP; kept out so one name works everywhere).
+  public static func toolNameProblem(_ name: String) -> String? {
+    let allowed = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+    guard !name.isEmpty, name.utf8.count <= 64, name.unicodeScalars.allSatisfy({ allowed.contains($0) }) else {
+      return "tool name '\(VisibleText.of(name))' must match [A-Za-z0-9_-]{1,64} (what MCP and OpenAI clients accept)"
+    }
+    return nil
+  }
+
   /// Why `id` cannot be a task id (`[A-Za-z0-9._-]+`, not `.` or `..`); nil when it can.
   public static func taskIDProblem(_ id: String) -> String? {
     if id.isEmpty || !id.unicodeScalars.allSatisfy({ CharacterSet.taskID.contains($0) }) {

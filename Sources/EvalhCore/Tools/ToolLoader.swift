@@ -12,7 +12,7 @@ extension SuiteLoader {
     let r = c.reader
     guard let map = r.mapping(node, "tools", allowed: []) else { return [] }
     return map.order.compactMap { name in
-      if let problem = Names.problem(name, "tool name") { r.error(map.keyNodes[name] ?? node, problem) }
+      if let problem = Names.toolNameProblem(name) { r.error(map.keyNodes[name] ?? node, problem) }
       return map.values[name].flatMap { tool($0, name: name, c) }
     }
   }
