@@ -71,4 +71,35 @@ let pythonAvailable =
     let passes = try await queue.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM trials WHERE status = 'pass'") }
     #expect((passes ?? 0) > 20)
   }
+
+  @Test func toolsSuiteShowsWhatTheToolBoundarySees() async throws {
+    let box = Sandbox()
+    let suite = packageRoot + "/suites/tools.yaml"
+    #expect(try await box.evalh(["validate", suite]).stdout == "ok: 3 tasks × 2 agents\n")
+    let out = try await box.evalh(["run", suite, "--db", box.db, "--seed", "5", "--run-id", "r-tools", "--no-progress"])
+    #expect(out.code == 0, "\(out.stderr)")
+    // The summary's tools line names each kind of slip the hasty agent makes.
+    let hasty = try #require(out.stdout.components(separatedBy: "agent careful").first)
+    let tools = try #require(hasty.split(separator: "\n").first { $0.hasPrefix("  tools") })
+    #expect(tools.contains("invalid arguments") && tools.contains("phantom call") && tools.contains("repeated write"))
+    let queue = try DatabaseQueue(path: box.db)
+    let counts = try await queue.read { db in
+      (
+        invalid: try Int.fetchOne(db, sql: "SELECT count(*) FROM tool_calls WHERE problem = 'invalid_arguments'") ?? 0,
+        unknown: try Int.fetchOne(db, sql: "SELECT count(*) FROM tool_calls WHERE problem = 'unknown_tool'") ?? 0,
+        phantoms: try Int.fetchOne(db, sql: "SELECT total(phantom_calls) FROM trials") ?? 0,
+        doubled: try Int.fetchOne(
+          db,
+          sql: """
+            SELECT count(*) FROM grades WHERE grader IN ('refunded-once', 'one-refund-on-record') AND passed = 0
+            """) ?? 0,
+        harness: try Int.fetchOne(db, sql: "SELECT count(*) FROM trials WHERE error_kind IN ('tool', 'grader')") ?? 0
+      )
+    }
+    #expect(counts.invalid > 0 && counts.unknown > 0 && counts.phantoms > 0 && counts.doubled > 0, "\(counts)")
+    #expect(counts.harness == 0)
+    // show lists a trial's calls in order.
+    let show = try await box.evalh(["show", "r-tools", "--db", box.db, "--task", "refund-damaged", "--trial", "1"])
+    #expect(show.stdout.contains("1. lookup_order("), "\(show.stdout)")
+  }
 }

@@ -137,4 +137,157 @@ func probeResult(_ box: Sandbox) throws -> (output: [String: Any], trial: TrialR
     #expect(honest.detail?.contains("refund") == true)
     #expect(trial.status == .fail, "\(trial.error ?? "")")
   }
+
+  @Test func aBrokenHandlerIsAToolErrorAndTheRunGoesOn() async throws {
+    let box = Sandbox()
+    box.write("crash.sh", "#!/bin/sh\ncat > /dev/null\necho boom >&2\nexit 7\n", executable: true)
+    box.write("hang.sh", "#!/bin/sh\ncat > /dev/null\nsleep 60\n", executable: true)
+    box.write("garbage.sh", "#!/bin/sh\ncat > /dev/null\necho 'all good!'\n", executable: true)
+    // The agent calls the tool its task names over plain JSON, then answers.
+    box.write(
+      "agent.sh",
+      """
+      #!/bin/sh
+      cat > /dev/null
+      curl -s -X POST -d '{}' "$EVALH_TOOLS_URL/$EVALH_TASK_ID" > /dev/null
+      echo '{"output": "done"}'
+      """, executable: true)
+    box.write(
+      "suite.yaml",
+      """
+      name: broken-tools
+      trials: 2
+      agent: { subprocess: { command: [./agent.sh] } }
+      tools:
+        crash: { description: x, input_schema: { type: object }, run: [./crash.sh] }
+        hang: { description: x, input_schema: { type: object }, run: [./hang.sh], timeout: 1s }
+        garbage: { description: x, input_schema: { type: object }, run: [./garbage.sh] }
+        fine: { description: x, input_schema: { type: object }, respond: ok }
+      tasks:
+        - { id: crash, input: x, expect: [{ equals: done }] }
+        - { id: hang, input: x, expect: [{ equals: done }] }
+        - { id: garbage, input: x, expect: [{ equals: done }] }
+        - { id: fine, input: x, expect: [{ equals: done }] }
+      """)
+    let out = try await box.evalh(["run", "suite.yaml", "--db", box.db, "--no-progress"])
+    #expect(out.code == 0, "\(out.stderr)")
+    let store = try ResultStore(path: box.db, create: false)
+    let trials = try store.trials(runID: try store.resolve("latest").id)
+    #expect(trials.count == 8)
+    for trial in trials {
+      if trial.taskID == "fine" {
+        #expect(trial.status == .pass, "\(trial.error ?? "")")
+      } else {
+        #expect(trial.status == .error && trial.errorKind == .tool, "\(trial.taskID): \(trial.status)")
+      }
+    }
+    let errors = Dictionary(trials.map { ($0.taskID, $0.error ?? "") }, uniquingKeysWith: { a, _ in a })
+    #expect(errors["crash"]?.contains("exited 7: boom") == true, "\(errors)")
+    #expect(errors["hang"]?.contains("no answer within 1") == true, "\(errors)")
+    #expect(errors["garbage"]?.contains("all good!") == true, "\(errors)")
+    // Tool errors are the suite's side: the agent's rates count only the trials that measured it.
+    let report = try parseJSON(try await box.evalh(["report", "latest", "--db", box.db, "--format", "json"]).stdout)
+    let agent = try #require((report["agents"] as? [[String: Any]])?.first)
+    let metrics = try #require(agent["metrics"] as? [String: Any])
+    #expect((metrics["errors"] as? [String: Any])?["tool"] as? Int == 6)
+    #expect(metrics["success_rate"] as? Double == 1)
+    #expect((agent["tools"] as? [String: Any])?["handler_failures"] as? Int == 6)
+  }
+
+  @Test func concurrentTrialsOfOneTaskNeverSeeEachOthersState() async throws {
+    let box = Sandbox()
+    box.write("state.json", #"{"log": []}"#)
+    box.write(
+      "append.sh",
+      """
+      #!/bin/sh
+      # Appends the trial's number to the log, slowly: shared state would collect several.
+      call=$(cat)
+      trial=$(echo "$call" | python3 -c 'import json,sys; print(json.load(sys.stdin)["trial"])')
+      python3 -c 'import json,sys,time; p=sys.argv[1]; s=json.load(open(p)); time.sleep(0.1); s["log"].append(int(sys.argv[2])); json.dump(s, open(p,"w"))' "$EVALH_STATE" "$trial"
+      echo '{"result": "ok"}'
+      """, executable: true)
+    box.write(
+      "agent.sh",
+      """
+      #!/bin/sh
+      cat > /dev/null
+      curl -s -X POST -d '{}' "$EVALH_TOOLS_URL/append" > /dev/null
+      curl -s -X POST -d '{}' "$EVALH_TOOLS_URL/append" > /dev/null
+      echo '{"output": "done"}'
+      """, executable: true)
+    box.write(
+      "suite.yaml",
+      """
+      name: isolation
+      trials: 16
+      concurrency: 8
+      agent: { subprocess: { command: [./agent.sh] } }
+      state: state.json
+      tools:
+        append: { description: x, input_schema: { type: object }, run: [./append.sh] }
+      tasks:
+        - id: t
+          input: x
+          expect:
+            - command: [sh, -c, 'python3 -c "import json,os,sys; s=json.load(open(os.environ[\\"EVALH_STATE\\"])); sys.exit(0 if s[\\"log\\"] == [int(os.environ[\\"EVALH_TRIAL\\"])] * 2 else 1)"']
+              name: only-my-writes
+      """)
+    let out = try await box.evalh(["run", "suite.yaml", "--db", box.db, "--no-progress"])
+    #expect(out.code == 0, "\(out.stderr)")
+    let store = try ResultStore(path: box.db, create: false)
+    let trials = try store.trials(runID: try store.resolve("latest").id, taskID: "t")
+    #expect(trials.count == 16)
+    for trial in trials {
+      let mine = trial.grades.first { $0.grader == "only-my-writes" }
+      #expect(mine?.passed == true, "trial \(trial.trial): \(trial.grades)")
+      #expect(trial.toolCalls.count == 2)
+    }
+    // The suite's state file is untouched, and no state folder is left behind.
+    #expect(try String(contentsOfFile: box.path + "/state.json", encoding: .utf8) == #"{"log": []}"#)
+  }
+
+  @Test func secretsInToolArgumentsAndResultsAreRedactedEverywhere() async throws {
+    let box = Sandbox()
+    let secret = "tok-9c1f5e77aa"
+    box.write(
+      "agent.sh",
+      """
+      #!/bin/sh
+      cat > /dev/null
+      curl -s -X POST -d "{\\"key\\": \\"$API_KEY\\"}" "$EVALH_TOOLS_URL/auth" > /dev/null
+      echo '{"output": "done"}'
+      """, executable: true)
+    box.write(
+      "suite.yaml",
+      """
+      name: secret-tools
+      trials: 1
+      agent: { subprocess: { command: [./agent.sh], env: { API_KEY: "${API_KEY}" } } }
+      tools:
+        auth:
+          description: Authenticate.
+          input_schema: { type: object, properties: { key: { type: string } } }
+          respond: { echoed: "{{arguments.key}}", note: "key {{arguments.key}} accepted" }
+      tasks:
+        - { id: t, input: x, expect: [{ equals: done }] }
+      """)
+    let env = ["API_KEY": secret]
+    let out = try await box.evalh(["run", "suite.yaml", "--db", box.db, "--no-progress"], environment: env)
+    #expect(out.code == 0, "\(out.stderr)")
+    let dump = try await DatabaseQueue(path: box.db).read { db in
+      try String.fetchAll(db, sql: "SELECT arguments_json || ' ' || result_json FROM tool_calls").joined()
+    }
+    #expect(!dump.contains(secret), "\(dump)")
+    #expect(dump.contains("[redacted:API_KEY]"), "\(dump)")
+    let show = try await box.evalh(["show", "latest", "--db", box.db, "--task", "t"])
+    #expect(show.stdout.contains("auth(") && !show.stdout.contains(secret), "\(show.stdout)")
+    _ = try await box.evalh(["export", "latest", "--db", box.db, "--csv", box.path + "/csv"])
+    let csv = try String(contentsOfFile: box.path + "/csv/tool_calls.csv", encoding: .utf8)
+    #expect(csv.contains("auth") && !csv.contains(secret), "\(csv)")
+    for format in ["text", "json", "markdown", "html", "junit"] {
+      let report = try await box.evalh(["report", "latest", "--db", box.db, "--format", format])
+      #expect(!report.stdout.contains(secret), "\(format)")
+    }
+  }
 }

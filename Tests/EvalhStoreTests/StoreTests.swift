@@ -198,6 +198,49 @@ func sampleTrial(_ run: String = "r-1", task: String = "t1", trial: Int = 1, sta
     #expect(try store.trials(runID: "r-old", taskID: "t2").first?.workdir == "/tmp/kept")
   }
 
+  @Test func versionFourFileGainsToolCallsAndKeepsItsTrials() throws {
+    let db = TempDB()
+    try FileManager.default.createDirectory(atPath: db.folder + "/nested", withIntermediateDirectories: true)
+    try DatabaseQueue(path: db.path).write { db in
+      for migration in Schema.migrations.prefix(4) { try db.execute(sql: migration.sql) }
+      try db.execute(sql: "PRAGMA user_version = 4")
+      try db.execute(
+        sql: """
+          INSERT INTO runs(id, suite, suite_sha256, seed, trials, status, started_at, config_json)
+          VALUES ('r-4', 's', 'x', 1, 1, 'completed', '2026-01-01T00:00:00.000Z', '{}');
+          INSERT INTO trials(run_id, agent, task_id, trial, status, latency_ms, seed, started_at, finished_at)
+          VALUES ('r-4', 'a', 't', 1, 'pass', 5, 9, '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:01.000Z');
+          """)
+    }
+    let store = try ResultStore(path: db.path, create: false)
+    let old = try store.trials(runID: "r-4", taskID: "t")
+    #expect(old.count == 1 && old[0].toolCalls.isEmpty && old[0].phantomCalls == nil)
+    var served = sampleTrial("r-4", task: "t2")
+    served.phantomCalls = 1
+    served.toolCalls = [
+      ObservedCall(
+        seq: 1, tool: "lookup", arguments: .object(["id": .string("1")]), result: .object(["ok": .bool(true)]),
+        isError: false, latencyMs: 0.2, startedAt: Date(timeIntervalSince1970: 1_800_000_000)),
+      ObservedCall(
+        seq: 2, tool: "nope", arguments: .object([:]), result: .string("unknown"), isError: true,
+        problem: .unknownTool, latencyMs: 0.1, startedAt: Date(timeIntervalSince1970: 1_800_000_001)),
+    ]
+    try store.insertNow(served)
+    let back = try #require(try store.trials(runID: "r-4", taskID: "t2").first)
+    #expect(back.toolCalls == served.toolCalls)
+    #expect(back.phantomCalls == 1)
+    let columns = try DatabaseQueue(path: db.path).read { db in
+      try Row.fetchAll(db, sql: "PRAGMA table_info(tool_calls)").map { $0["name"] as String? ?? "" }
+    }
+    #expect(
+      columns == [
+        "run_id", "agent", "condition", "task_id", "trial", "seq", "tool", "arguments_json", "result_json", "is_error",
+        "fault", "contract_ok", "problem", "latency_ms", "started_at",
+      ])
+    let use = try store.toolUse(runID: "r-4", writeTools: [])
+    #expect(use["a"]?.calls == 2 && use["a"]?.unknownTool == 1 && use["a"]?.phantomCalls == 1)
+  }
+
   @Test func twoWritersOnOneFileBothSucceed() async throws {
     let db = TempDB()
     let first = try ResultStore(path: db.path, create: true)
