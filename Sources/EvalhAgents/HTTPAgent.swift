@@ -44,7 +44,14 @@ public final class HTTPAgent: AgentAdapter {
     let start = clock.now
     let deadline = start + .milliseconds(Int64(timeout * 1000))
     var attempts = 0
-    let finished = await exchange(request, deadline: deadline, interruption: interruption, attempts: &attempts)
+    let finished: Finish
+    if let loop = config.toolLoop, let tools = request.tools {
+      finished = await runToolLoop(
+        request, tools: tools, loop: loop, deadline: deadline, interruption: interruption, attempts: &attempts)
+    } else {
+      finished = await exchange(
+        makeRequest(request), deadline: deadline, interruption: interruption, attempts: &attempts, parse: parse)
+    }
     let elapsed = start.duration(to: clock.now)
     var reply = AgentReply(
       outcome: .answered, output: nil, usage: nil, steps: nil, stderrTail: nil, truncated: false,
@@ -73,6 +80,8 @@ public final class HTTPAgent: AgentAdapter {
     var usage: Usage? = nil
     var steps: JSONValue? = nil
     var truncated = false
+    /// The 2xx body as received (the tool loop reads the message from it).
+    var raw: [UInt8] = []
   }
 
   enum Finish: Sendable {
@@ -84,9 +93,9 @@ public final class HTTPAgent: AgentAdapter {
   /// Sends the request, retrying what is worth retrying, and reads the answer; every attempt and
   /// every wait between them stays within the trial's deadline.
   func exchange(
-    _ request: AgentRequest, deadline: ContinuousClock.Instant, interruption: Interruption?, attempts: inout Int
+    _ outgoing: OutgoingRequest, deadline: ContinuousClock.Instant, interruption: Interruption?, attempts: inout Int,
+    parse: ([UInt8]) -> Answer
   ) async -> Finish {
-    let outgoing = makeRequest(request)
     var failure = ""
     for attempt in 1...(config.retries + 1) {
       attempts = attempt
@@ -102,6 +111,7 @@ public final class HTTPAgent: AgentAdapter {
       case .response(let response):
         if (200..<300).contains(response.status) {
           var answer = parse(response.body)
+          answer.raw = response.body
           answer.truncated = response.truncated
           if response.truncated, case .contractError(let message) = answer.outcome {
             answer.outcome = .contractError(message + " (the body was cut at \(config.maxOutput) bytes)")

@@ -45,6 +45,8 @@ public struct HTTPConfig: Sendable {
   public var maxOutput: Int
   /// Map OpenAI `tool_calls` in the response message into steps.
   public var openAIToolCalls: Bool
+  /// `tool_loop: {max_turns}`: evalh runs the model's tool calls through the trial's tools (openai preset).
+  public var toolLoop: ToolLoop?
 
   /// Retries when the suite does not say.
   public static let defaultRetries = 2
@@ -68,6 +70,15 @@ public struct HTTPConfig: Sendable {
     self.maxOutput = maxOutput
     self.openAIToolCalls = openAIToolCalls
   }
+}
+
+/// The tool loop of tools.md: evalh sends the tools, runs each returned call, sends the results back.
+public struct ToolLoop: Sendable, Hashable {
+  /// A loop of at most `maxTurns` model calls.
+  public init(maxTurns: Int) { self.maxTurns = maxTurns }
+
+  /// Model calls per trial; reaching it without an answer is a `contract` error.
+  public var maxTurns: Int
 }
 
 /// JSONPath expressions that pick the answer out of a response body.

@@ -85,6 +85,12 @@ extension SuiteLoader {
         config.headers.append((key, value))
       }
     }
+    if let loop = f["tool_loop"], let lf = r.mapping(loop, "tool_loop", allowed: ["max_turns"]) {
+      if f["openai"] == nil {
+        r.error(loop, "tool_loop works with the openai preset (it speaks chat completions with tools)")
+      }
+      config.toolLoop = ToolLoop(maxTurns: lf["max_turns"].flatMap { r.int($0, "max_turns") } ?? 10)
+    }
     config.retries = f["retries"].flatMap { r.int($0, "retries", min: 0) } ?? config.retries
     config.maxConnections = f["max_connections"].flatMap { r.int($0, "max_connections") } ?? config.maxConnections
     config.maxOutput = f["max_output"].flatMap { r.int($0, "max_output") } ?? config.maxOutput

@@ -10,7 +10,7 @@ public enum SuiteLoader {
   ]
   static let agentKeys = ["subprocess", "http", "pricing"]
   static let httpKeys = [
-    "url", "method", "headers", "body", "response", "retries", "max_connections", "max_output", "openai",
+    "url", "method", "headers", "body", "response", "retries", "max_connections", "max_output", "openai", "tool_loop",
   ]
   static let subprocessKeys = ["command", "cwd", "env", "format", "max_output"]
 

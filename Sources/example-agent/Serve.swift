@@ -8,7 +8,8 @@ import NIOCore
 /// - `POST /v1/chat/completions`: an OpenAI-compatible stand-in. Models `support-small` and
 ///   `support-large` answer like the subprocess bot (same scenarios, the request's `seed` picks
 ///   the dice) and report the tools they "called" as `tool_calls`; model `judge` scores an
-///   evalh judge request: the share of the rubric's "quoted terms" the output mentions.
+///   evalh judge request: the share of the rubric's "quoted terms" the output mentions; model
+///   `desk-tools` calls the order desk's tools turn by turn (evalh's tool loop).
 /// - `POST /evalh`: the evalh/1 protocol, answered at once (the benchmarks' instant agent).
 func serve(arguments: [String]) async throws -> Never {
   let port = arguments.firstIndex(of: "--port").flatMap { Int(arguments[$0 + 1]) } ?? 8080
@@ -51,6 +52,8 @@ func chatCompletion(_ body: [String: Any]) -> LoopbackServer.Reply {
   var message: [String: Any] = ["role": "assistant"]
   if model.hasPrefix("judge") {
     message["content"] = JSONSerialization.text(judge(content))
+  } else if model == "desk-tools" {
+    message = toolModelMessage(messages, rng: &rng)
   } else {
     let lower = content.lowercased()
     let id = keywords.first { lower.contains($0.0) }?.1

@@ -2,6 +2,7 @@ import EvalhCore
 import EvalhStore
 import Foundation
 import GRDB
+import LoopbackHTTP
 import Testing
 
 /// The Python interpreter of the virtual environment `make test` makes (the official MCP SDK in it).
@@ -292,5 +293,95 @@ func probeResult(_ box: Sandbox) throws -> (output: [String: Any], trial: TrialR
       let report = try await box.evalh(["report", "latest", "--db", box.db, "--format", format])
       #expect(!report.stdout.contains(secret), "\(format)")
     }
+  }
+
+  /// A scripted chat-completions server: `turns` tool-call rounds (each asking for `count` then
+  /// `echo`), then an answer quoting the last tool message; 10 prompt and 3 completion tokens a turn.
+  func scriptedModel(turns: Int) async throws -> (LoopbackServer, @Sendable () -> [[String: Any]]) {
+    let server = try await LoopbackServer { request in
+      let body = (try? JSONSerialization.jsonObject(with: Data(request.body))) as? [String: Any] ?? [:]
+      let messages = body["messages"] as? [[String: Any]] ?? []
+      let done = messages.filter { $0["role"] as? String == "assistant" }.count
+      var message: [String: Any] = ["role": "assistant"]
+      if done < turns {
+        message["content"] = NSNull()
+        message["tool_calls"] = [
+          ["id": "c\(done)a", "type": "function", "function": ["name": "count", "arguments": #"{"n": \#(done)}"#]],
+          ["id": "c\(done)b", "type": "function", "function": ["name": "echo", "arguments": #"{"say": "hi"}"#]],
+        ]
+      } else {
+        message["content"] = "last tool said: \(messages.last?["content"] as? String ?? "")"
+      }
+      let reply: [String: Any] = [
+        "choices": [["index": 0, "message": message]], "usage": ["prompt_tokens": 10, "completion_tokens": 3],
+      ]
+      let data = (try? JSONSerialization.data(withJSONObject: reply)) ?? Data()
+      return .json(String(decoding: data, as: UTF8.self))
+    }
+    return (
+      server,
+      { server.requests.compactMap { try? JSONSerialization.jsonObject(with: Data($0.body)) as? [String: Any] } }
+    )
+  }
+
+  func loopSuite(_ box: Sandbox, url: String, maxTurns: Int) {
+    box.write(
+      "suite.yaml",
+      """
+      name: loop
+      trials: 1
+      agent:
+        http:
+          openai: { base_url: "\(url)/v1", model: scripted }
+          tool_loop: { max_turns: \(maxTurns) }
+      tools:
+        count:
+          description: Count.
+          input_schema: { type: object, required: [n], properties: { n: { type: integer } } }
+          respond: { seen: "{{arguments.n}}" }
+        echo: { description: Echo., input_schema: { type: object }, respond: "{{arguments.say}}" }
+      tasks:
+        - id: t
+          input: go
+          expect:
+            - tool_sequence: [count, echo, count, echo]
+      """)
+  }
+
+  @Test func theToolLoopRunsTheModelsCallsTurnAfterTurnAndSumsUsage() async throws {
+    let (server, bodies) = try await scriptedModel(turns: 2)
+    let box = Sandbox()
+    loopSuite(box, url: server.baseURL, maxTurns: 5)
+    let out = try await box.evalh(["run", "suite.yaml", "--db", box.db, "--no-progress"])
+    #expect(out.code == 0, "\(out.stderr)")
+    let store = try ResultStore(path: box.db, create: false)
+    let trial = try #require(try store.trials(runID: try store.resolve("latest").id, taskID: "t").first)
+    #expect(trial.status == .pass, "\(trial.error ?? "") \(trial.grades)")
+    #expect(trial.outputJSON == #""last tool said: hi""#)
+    #expect(trial.inputTokens == 30 && trial.outputTokens == 9, "three turns' usage")
+    #expect(trial.toolCalls.map(\.tool) == ["count", "echo", "count", "echo"])
+    #expect(trial.toolCalls[2].arguments == .object(["n": .number(1)]))
+    // Every turn carried the tools; the second turn carried the first turn's results as tool messages.
+    let sent = bodies()
+    #expect(sent.count == 3)
+    #expect(sent.allSatisfy { ($0["tools"] as? [[String: Any]])?.count == 2 })
+    let second = sent[1]["messages"] as? [[String: Any]] ?? []
+    #expect(second.map { $0["role"] as? String } == ["user", "assistant", "tool", "tool"])
+    #expect(second[2]["tool_call_id"] as? String == "c0a")
+    #expect(second[2]["content"] as? String == #"{"seen":0}"#)
+  }
+
+  @Test func aModelThatNeverAnswersWithinMaxTurnsIsAContractError() async throws {
+    let (server, bodies) = try await scriptedModel(turns: 100)
+    let box = Sandbox()
+    loopSuite(box, url: server.baseURL, maxTurns: 3)
+    let out = try await box.evalh(["run", "suite.yaml", "--db", box.db, "--no-progress"])
+    #expect(out.code == 0, "\(out.stderr)")
+    let store = try ResultStore(path: box.db, create: false)
+    let trial = try #require(try store.trials(runID: try store.resolve("latest").id, taskID: "t").first)
+    #expect(trial.status == .error && trial.errorKind == .contract)
+    #expect(trial.error?.contains("within 3 turns") == true, "\(trial.error ?? "")")
+    #expect(bodies().count == 3)
+    #expect(trial.toolCalls.count == 6)
   }
 }
