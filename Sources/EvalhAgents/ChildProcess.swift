@@ -109,6 +109,54 @@ public enum ChildProcess {
         stderr: [], elapsed: Monotonic.seconds() - start)
     }
     guard !spec.argv.isEmpty else { return failed("empty command") }
+    let mark = Orphans.newMark()
+    var spawned: pid_t = 0
+    defer { Orphans.sweep(mark: mark, group: spawned) }
+    let child: Spawned
+    switch spawn(spec.argv, cwd: spec.cwd, environment: spec.environment, mark: mark) {
+    case .success(let started): child = started
+    case .failure(let failure): return failed(failure.message, harness: failure.isHarness)
+    }
+    let pid = child.pid
+    spawned = pid
+    evalh_track_group(pid)
+    defer { evalh_untrack_group(pid) }
+    var loop = WaitLoop(
+      pid: pid, spec: spec, stdinFD: child.stdin, stdoutFD: child.stdout, stderrFD: child.stderr,
+      interruptFD: interruption?.fd ?? -1, cancelFD: cancellation?.fd ?? -1, start: start)
+    return loop.run()
+  }
+
+  /// A started child: its pid (and process group) and evalh's ends of its three pipes.
+  public struct Spawned: Sendable {
+    /// The child's pid, also its process group's id.
+    public let pid: pid_t
+    /// Writes to the child's stdin.
+    public let stdin: Int32
+    /// Reads the child's stdout.
+    public let stdout: Int32
+    /// Reads the child's stderr.
+    public let stderr: Int32
+  }
+
+  /// Why a child did not start; `isHarness` when evalh ran out of its own resources.
+  public struct SpawnFailure: Error, Sendable {
+    /// For people.
+    public let message: String
+    /// Out of descriptors, processes or memory: evalh's side.
+    public let isHarness: Bool
+  }
+
+  /// Starts `argv` in its own process group with piped stdin, stdout and stderr, default signal
+  /// dispositions, no descriptor but the three inherited, and `mark` in its environment.
+  static func spawn(_ argv: [String], cwd: String, environment: [String: String], mark: String)
+    -> Result<Spawned, SpawnFailure>
+  {
+    _ = ignoreSIGPIPE
+    _ = Orphans.setUp
+    func failed(_ reason: String, harness: Bool = false) -> Result<Spawned, SpawnFailure> {
+      .failure(SpawnFailure(message: reason, isHarness: harness))
+    }
 
     var inPipe: [Int32] = [-1, -1]
     var outPipe: [Int32] = [-1, -1]
@@ -131,7 +179,7 @@ public enum ChildProcess {
     posix_spawn_file_actions_adddup2(&actions, inPipe[0], 0)
     posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
     posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
-    evalh_spawn_addchdir(&actions, spec.cwd)
+    evalh_spawn_addchdir(&actions, cwd)
     evalh_spawn_addclosefrom(&actions, 3)
 
     var attributes = posix_spawnattr_t()
@@ -149,24 +197,21 @@ public enum ChildProcess {
     posix_spawnattr_setsigmask(&attributes, &mask)
     posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
 
-    let mark = Orphans.newMark()
-    var spawned: pid_t = 0
-    defer { Orphans.sweep(mark: mark, group: spawned) }
-    var environment = spec.environment
+    var environment = environment
     environment[Orphans.variable] = mark
-    let argv = spec.argv.map { strdup($0) } + [nil]
+    let cArgv = argv.map { strdup($0) } + [nil]
     let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
     defer {
-      for p in argv { free(p) }
+      for p in cArgv { free(p) }
       for p in envp { free(p) }
     }
     var pid: pid_t = 0
-    var rc = posix_spawnp(&pid, spec.argv[0], &actions, &attributes, argv, envp)
+    var rc = posix_spawnp(&pid, argv[0], &actions, &attributes, cArgv, envp)
     // ETXTBSY: another thread of this process is between fork and exec while holding the
     // script open for writing (it was just written). Transient; retry briefly.
     for attempt in 1...20 where rc == ETXTBSY {
       usleep(useconds_t(attempt * 5_000))
-      rc = posix_spawnp(&pid, spec.argv[0], &actions, &attributes, argv, envp)
+      rc = posix_spawnp(&pid, argv[0], &actions, &attributes, cArgv, envp)
     }
     close(inPipe[0])
     close(outPipe[1])
@@ -176,17 +221,11 @@ public enum ChildProcess {
       // Out of descriptors, processes or memory: evalh's own limits, not the agent's fault.
       let exhausted = [EMFILE, ENFILE, EAGAIN, ENOMEM].contains(rc)
       return failed(
-        "\(exhausted ? "evalh could not start" : "cannot start") '\(spec.argv[0])' in \(spec.cwd): \(String(cString: strerror(rc)))",
+        "\(exhausted ? "evalh could not start" : "cannot start") '\(argv[0])' in \(cwd): \(String(cString: strerror(rc)))",
         harness: exhausted)
     }
 
-    spawned = pid
-    evalh_track_group(pid)
-    defer { evalh_untrack_group(pid) }
-    var loop = WaitLoop(
-      pid: pid, spec: spec, stdinFD: inPipe[1], stdoutFD: outPipe[0], stderrFD: errPipe[0],
-      interruptFD: interruption?.fd ?? -1, cancelFD: cancellation?.fd ?? -1, start: start)
-    return loop.run()
+    return .success(Spawned(pid: pid, stdin: inPipe[1], stdout: outPipe[0], stderr: errPipe[0]))
   }
 
   /// Ends every process left by children that are over, marked or not (call when no child of the

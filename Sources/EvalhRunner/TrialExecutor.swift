@@ -59,20 +59,43 @@ struct TrialExecutor: Sendable {
     var request = AgentRequest(
       runID: runID, suite: suite.name, agent: agent.name, task: task, trial: key.trial, seed: seed, workdir: workdir)
     var session: TrialToolSession?
+    let timeout = task.timeout ?? suite.timeout
+    let started = Date()
     if !task.tools.isEmpty, let toolServer {
-      switch TrialToolSession.open(task.tools, server: toolServer, stateRoot: stateRoot, key: key, seed: seed) {
+      switch await TrialToolSession.open(
+        task.tools, server: toolServer, stateRoot: stateRoot, key: key, seed: seed, timeout: timeout)
+      {
       case .success(let opened): session = opened
-      case .failure(let failure):
+      case .failure(.harness(let why)):
         folders.remove(workdir)
-        return .harness(failure.message)
+        return .harness(why)
+      case .failure(.suite(let why)):
+        // The suite's servers did not come up: nothing about the agent was measured.
+        folders.remove(workdir)
+        return .recorded(
+          TrialRecord(
+            runID: runID, agent: agent.name, taskID: task.id, trial: key.trial, status: .error, errorKind: .tool,
+            error: redactor.redact(why), latencyMs: 0, seed: seed, startedAt: started, finishedAt: Date()))
       }
       request.tools = session?.served
     }
+    let end = await run(request, agent: agent, adapter: adapter, task: task, session: session, started: started)
+    // After grading: `tool_result` graders call the trial's servers.
+    await session?.finish()
+    return end
+  }
+
+  /// The agent's exchange and its grading, once the trial's tools are up.
+  func run(
+    _ request: AgentRequest, agent: AgentConfig, adapter: any AgentAdapter, task: TaskSpec,
+    session: TrialToolSession?, started: Date
+  ) async -> End {
+    let workdir = request.workdir
+    let seed = request.seed
+    let key = TrialKeyRef(agent: agent.name, taskID: task.id, trial: request.trial)
     let timeout = task.timeout ?? suite.timeout
-    let started = Date()
     let reply = await adapter.run(request, timeout: timeout, interruption: interruption)
     let toolsEnd = await session?.close()
-    defer { session?.remove() }
     switch reply.outcome {
     case .interrupted:
       folders.remove(workdir)

@@ -16,8 +16,8 @@ struct TrialToolSession: Sendable {
 
   /// Opens the trial's tools; nil with a reason when its state folder cannot be made (evalh's side).
   static func open(
-    _ setup: ToolSetup, server: ToolServer, stateRoot: String, key: TrialKeyRef, seed: Int64
-  ) -> Result<TrialToolSession, HarnessFailure> {
+    _ setup: ToolSetup, server: ToolServer, stateRoot: String, key: TrialKeyRef, seed: Int64, timeout: Double
+  ) async -> Result<TrialToolSession, SetupProblem> {
     let dir = "\(stateRoot)/\(Names.pathComponent(key.agent))/\(Names.pathComponent(key.taskID))/\(key.trial)"
     let fm = FileManager.default
     do {
@@ -28,13 +28,25 @@ struct TrialToolSession: Sendable {
         statePath = dir + "/state.json"
         try fm.copyItem(atPath: state, toPath: dir + "/state.json")
       }
-      let tools = TrialTools(
-        tools: setup.tools,
-        context: CallContext(task: key.taskID, trial: key.trial, seed: seed, statePath: statePath, stateDir: dir))
-      return .success(TrialToolSession(tools: tools, access: server.open(tools), server: server, stateDir: dir))
+      let context = CallContext(task: key.taskID, trial: key.trial, seed: seed, statePath: statePath, stateDir: dir)
+      switch await TrialTools.open(setup, context: context, timeout: timeout) {
+      case .success(let tools):
+        return .success(TrialToolSession(tools: tools, access: server.open(tools), server: server, stateDir: dir))
+      case .failure(let failure):
+        try? fm.removeItem(atPath: dir)
+        return .failure(.suite(failure.message))
+      }
     } catch {
-      return .failure(HarnessFailure(message: "cannot make the trial's tool state folder \(dir): \(error)"))
+      return .failure(.harness("cannot make the trial's tool state folder \(dir): \(error)"))
     }
+  }
+
+  /// Why a trial's tools could not be set up.
+  enum SetupProblem: Error {
+    /// The suite's side (a server that did not start): the trial is a `tool` error.
+    case suite(String)
+    /// evalh's side: the run stops (exit 3).
+    case harness(String)
   }
 
   /// What the agent's request carries.
@@ -64,11 +76,9 @@ struct TrialToolSession: Sendable {
     return (value, nil)
   }
 
-  /// Removes the trial's state folder.
-  func remove() { try? FileManager.default.removeItem(atPath: stateDir) }
-}
-
-/// evalh's own failure to set a trial up: the run stops (exit 3).
-struct HarnessFailure: Error {
-  let message: String
+  /// Stops the trial's MCP servers and removes its state folder (after grading).
+  func finish() async {
+    await tools.stopServers()
+    try? FileManager.default.removeItem(atPath: stateDir)
+  }
 }

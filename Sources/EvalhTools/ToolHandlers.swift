@@ -15,8 +15,13 @@ enum ToolHandlers {
   /// How much a `run` handler may print.
   static let maxOutput = 1 << 20
 
-  static func run(_ tool: ToolSpec, arguments: JSONValue, callNumber: Int, context: CallContext) async -> Outcome {
+  static func run(
+    _ tool: ToolSpec, arguments: JSONValue, callNumber: Int, context: CallContext, upstreams: [String: MCPUpstream]
+  ) async -> Outcome {
     switch tool.handler {
+    case .proxied(let server):
+      guard let upstream = upstreams[server] else { return .failed("MCP server '\(server)' is not running") }
+      return await upstream.call(tool.name, arguments: arguments)
     case .respond(let value):
       return .answered(ToolTemplate.fill(value, arguments: arguments), isError: false)
     case .cases(let cases):

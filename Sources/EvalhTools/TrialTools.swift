@@ -52,6 +52,8 @@ public final class TrialTools: Sendable {
   public let ordered: [ToolSpec]
   /// Whom the calls belong to.
   public let context: CallContext
+  /// The trial's MCP servers, by name.
+  let upstreams: [String: MCPUpstream]
   private let log = Mutex(CallLog())
   private let gate = SerialGate()
 
@@ -62,11 +64,46 @@ public final class TrialTools: Sendable {
     var closed = false
   }
 
-  /// A trial's tools.
-  public init(tools: [ToolSpec], context: CallContext) {
+  /// A trial's tools; `upstreams` answer the proxied ones.
+  init(tools: [ToolSpec], context: CallContext, upstreams: [String: MCPUpstream]) {
+    self.upstreams = upstreams
     ordered = tools
     self.tools = Dictionary(tools.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
     self.context = context
+  }
+
+  /// A trial's own tools (no MCP servers).
+  public convenience init(tools: [ToolSpec], context: CallContext) {
+    self.init(tools: tools, context: context, upstreams: [:])
+  }
+
+  /// The trial's tools with its MCP servers started (stdio) or reached (URL) and their tools listed;
+  /// a server that does not come up, or a tool name that collides, fails the setup (the suite's side).
+  public static func open(_ setup: ToolSetup, context: CallContext, timeout: Double) async -> Result<
+    TrialTools, ToolSetupFailure
+  > {
+    var upstreams: [String: MCPUpstream] = [:]
+    var tools = setup.tools
+    for server in setup.servers {
+      let upstream = MCPUpstream(spec: server, timeout: timeout)
+      upstreams[server.name] = upstream
+      do {
+        let listed = try await upstream.connect(stateDir: context.stateDir)
+        if let clash = listed.first(where: { tool in tools.contains { $0.name == tool.name } }) {
+          throw ToolSetupFailure("tool '\(clash.name)' of MCP server '\(server.name)' collides with another tool")
+        }
+        tools += listed
+      } catch {
+        for upstream in upstreams.values { await upstream.stop() }
+        return .failure(error as? ToolSetupFailure ?? ToolSetupFailure("\(error)"))
+      }
+    }
+    return .success(TrialTools(tools: tools, context: context, upstreams: upstreams))
+  }
+
+  /// Stops the trial's MCP servers (each stdio server's whole process group).
+  public func stopServers() async {
+    for upstream in upstreams.values { await upstream.stop() }
   }
 
   /// The tools in the OpenAI function shape.
@@ -129,7 +166,8 @@ public final class TrialTools: Sendable {
       let shown = violations.prefix(3).map { "arguments\($0.path.dropFirst()) \($0.message)" }.joined(separator: "; ")
       return (.result(.string("invalid arguments for '\(name)': \(shown)"), isError: true), .invalidArguments)
     }
-    let outcome = await ToolHandlers.run(tool, arguments: arguments, callNumber: callNumber, context: context)
+    let outcome = await ToolHandlers.run(
+      tool, arguments: arguments, callNumber: callNumber, context: context, upstreams: upstreams)
     switch outcome {
     case .answered(let value, let isError):
       if !isError, let schema = tool.outputSchema, let first = schema.validate(value).first {

@@ -384,4 +384,145 @@ func probeResult(_ box: Sandbox) throws -> (output: [String: Any], trial: TrialR
     #expect(bodies().count == 3)
     #expect(trial.toolCalls.count == 6)
   }
+
+  @Test func anMCPServerWrittenWithTheOfficialSDKIsServedPerTrialThroughEvalh() async throws {
+    let box = Sandbox()
+    let calls = """
+      [{tool: find_customer, arguments: {customer_id: c1}},
+       {tool: update_city, arguments: {customer_id: c1, city: Oslo}},
+       {tool: find_customer, arguments: {customer_id: c1}},
+       {tool: update_city, arguments: {customer_id: 7}},
+       {tool: secret_admin_tool, arguments: {}}]
+      """
+    box.write(
+      "suite.yaml",
+      """
+      name: proxied
+      trials: 3
+      concurrency: 3
+      timeout: 180s
+      agent: { subprocess: { command: [\(pythonWithMCP), \(mcpProbe)] } }
+      mcp_servers:
+        crm:
+          command: [\(pythonWithMCP), \(packageRoot)/Tests/Clients/crm_server.py]
+          env: { CRM_DATA_DIR: "{{state_dir}}" }
+          tools: [find_customer, update_city]
+      tasks:
+        - id: t
+          input: { calls: \(calls), claims: [] }
+          expect:
+            - tool_result: { call: find_customer, arguments: { customer_id: c1 }, path: "$.city", equals: Oslo }
+              name: moved
+      """)
+    let out = try await box.evalh(["run", "suite.yaml", "--db", box.db, "--no-progress"])
+    #expect(out.code == 0, "\(out.stderr)")
+    let store = try ResultStore(path: box.db, create: false)
+    let trials = try store.trials(runID: try store.resolve("latest").id, taskID: "t")
+    #expect(trials.count == 3)
+    for trial in trials {
+      #expect(trial.status == .pass, "\(trial.error ?? "") \(trial.grades)")
+      let output = try parseJSON(trial.outputJSON ?? "{}")
+      let tools = (output["tools"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+      #expect(tools == ["find_customer", "update_city"], "only the listed tools are served")
+      let seen = output["calls"] as? [[String: Any]] ?? []
+      try #require(seen.count == 5)
+      #expect((seen[0]["structured"] as? [String: Any])?["city"] as? String == "Paris")
+      // One server per trial: every trial's first write is its server's first.
+      #expect((seen[1]["structured"] as? [String: Any])?["writes"] as? Int == 1)
+      #expect((seen[2]["structured"] as? [String: Any])?["city"] as? String == "Oslo")
+      #expect(seen[3]["is_error"] as? Bool == true, "arguments off the server's own schema are refused by evalh")
+      #expect(seen[4]["rpc_error"] as? Int == -32602)
+      #expect(trial.toolCalls.map(\.problem?.rawValue) == [nil, nil, nil, "invalid_arguments", "unknown_tool"])
+      // The server's result as graders see it: its structuredContent.
+      #expect(trial.toolCalls[0].result?["name"] == .string("Ada"))
+    }
+  }
+
+  @Test func aServerThatForksAndHangsIsAToolErrorAndLeavesNoProcess() async throws {
+    let box = Sandbox()
+    let marker = "stuck-" + UUID().uuidString
+    box.write(
+      "suite.yaml",
+      """
+      name: stuck
+      trials: 2
+      timeout: 2s
+      agent: { subprocess: { command: [sh, -c, 'cat > /dev/null; echo "{\\"output\\": 1}"'] } }
+      mcp_servers:
+        stuck: { command: [\(packageRoot)/Tests/Clients/stuck_server.sh, \(marker)] }
+      tasks:
+        - { id: t, input: x, expect: [{ equals: 1 }] }
+      """)
+    let out = try await box.evalh(["run", "suite.yaml", "--db", box.db, "--no-progress"])
+    #expect(out.code == 0, "\(out.stderr)")
+    let store = try ResultStore(path: box.db, create: false)
+    let trials = try store.trials(runID: try store.resolve("latest").id)
+    #expect(trials.count == 2)
+    #expect(trials.allSatisfy { $0.status == .error && $0.errorKind == .tool }, "\(trials.map(\.error))")
+    #expect(
+      trials.first?.error?.contains("did not start and list its tools within 2 s") == true, "\(trials.map(\.error))")
+    let left = processes(containing: marker)
+    #expect(left.isEmpty, "left running: \(left)")
+  }
+
+  @Test func aStreamableHTTPServerIsReachedThroughEvalhToo() async throws {
+    let box = Sandbox()
+    let port = 20_000 + Int.random(in: 0..<20_000)
+    let server = Process()
+    server.executableURL = URL(fileURLWithPath: pythonWithMCP)
+    server.arguments = [packageRoot + "/Tests/Clients/crm_server.py", "--http", String(port)]
+    server.environment = ProcessInfo.processInfo.environment.merging(["CRM_DATA_DIR": box.path]) { _, new in new }
+    server.standardError = FileHandle.nullDevice
+    server.standardOutput = FileHandle.nullDevice
+    try server.run()
+    defer { server.terminate() }
+    // Ready when it accepts a connection.
+    for _ in 0..<300 where !canConnect(port: port) { try await Task.sleep(for: .milliseconds(100)) }
+    box.write(
+      "suite.yaml",
+      """
+      name: remote
+      trials: 1
+      timeout: 120s
+      agent: { subprocess: { command: [\(pythonWithMCP), \(mcpProbe)] } }
+      mcp_servers:
+        crm: { url: "http://127.0.0.1:\(port)/mcp", tools: [find_customer] }
+      tasks:
+        - id: t
+          input: { calls: [{tool: find_customer, arguments: {customer_id: c1}}], claims: [] }
+          expect:
+            - tool_called: { name: find_customer }
+      """)
+    let out = try await box.evalh(["run", "suite.yaml", "--db", box.db, "--no-progress"])
+    #expect(out.code == 0, "\(out.stderr)")
+    let (output, trial) = try probeResult(box)
+    #expect(trial.status == .pass, "\(trial.error ?? "")")
+    let seen = output["calls"] as? [[String: Any]] ?? []
+    #expect((seen.first?["structured"] as? [String: Any])?["name"] as? String == "Ada", "\(output)")
+    #expect(trial.toolCalls.map(\.tool) == ["find_customer"])
+  }
+}
+
+/// Whether something listens on 127.0.0.1:`port`.
+func canConnect(port: Int) -> Bool {
+  let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+  defer { close(fd) }
+  var address = sockaddr_in()
+  address.sin_family = sa_family_t(AF_INET)
+  address.sin_port = in_port_t(UInt16(port).bigEndian)
+  address.sin_addr.s_addr = inet_addr("127.0.0.1")
+  let result = withUnsafePointer(to: &address) {
+    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+  }
+  return result == 0
+}
+
+/// Command lines of running processes that contain `text`.
+func processes(containing text: String) -> [String] {
+  let fm = FileManager.default
+  return ((try? fm.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { pid -> String? in
+    guard Int(pid) != nil, let data = fm.contents(atPath: "/proc/\(pid)/cmdline") else { return nil }
+    let line = String(decoding: data.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
+    return line.contains(text) ? "\(pid): \(line)" : nil
+  }
 }

@@ -70,6 +70,8 @@ public enum ToolHandler: Sendable {
   case respond(JSONValue)
   /// A command per call: the call on stdin, `{"result": ...}` or `{"error": ...}` on stdout.
   case run(argv: [String], cwd: String, timeout: Double)
+  /// Forwarded to one of the suite's MCP servers (its tools, listed when the trial starts).
+  case proxied(server: String)
 
   /// The YAML keywords.
   public static let keywords = ["cases", "respond", "run"]
