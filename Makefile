@@ -21,8 +21,9 @@ run: build
 	.build/debug/evalh run $(SUITE) $(EVALH_ARGS)
 
 # The official MCP Python SDK in a virtual environment under .build/: the tests drive evalh's tool
-# server with a client nobody here wrote. Pinned, so every machine tests against the same client.
-PY_REQUIREMENTS = mcp==1.30.0
+# server with clients nobody here wrote (and LangGraph, for suites/agents/langgraph_agent.py).
+# Pinned, so every machine tests against the same clients.
+PY_REQUIREMENTS = mcp==1.30.0 langgraph==1.2.24 langchain-openai==1.7.4 langchain-mcp-adapters==0.3.2
 PYENV = .build/py
 $(PYENV)/.installed: Makefile
 	python3 -m venv $(PYENV)

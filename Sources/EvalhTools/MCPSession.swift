@@ -3,8 +3,10 @@ import Foundation
 import MCP
 
 /// A trial's MCP endpoint: the Swift SDK's server over its stateless Streamable HTTP transport
-/// (JSON answers, no SSE), made on the first request. `tools/list` and `tools/call` answer from
-/// the trial's tools; the SDK does the JSON-RPC, initialization and version negotiation.
+/// (JSON answers, no SSE). `tools/list` and `tools/call` answer from the trial's tools; the SDK does
+/// the JSON-RPC, initialization and version negotiation. Stateless means any client may open as
+/// many sessions as it likes (LangChain's adapters open one per call): each `initialize` is
+/// answered by a server of its own, everything else by the trial's one lenient server.
 actor MCPSession {
   let tools: TrialTools
   private var started: (server: Server, transport: StatelessHTTPServerTransport)?
@@ -13,11 +15,20 @@ actor MCPSession {
   init(tools: TrialTools) { self.tools = tools }
 
   func handle(_ request: ToolHTTPRequest) async -> ToolHTTPResponse {
-    guard let transport = await transport() else {
-      return .error("the trial has ended", status: 404)
+    guard !stopped else { return .error("the trial has ended", status: 404) }
+    let sdkRequest = HTTPRequest(
+      method: request.method, headers: request.headers, body: Data(request.body), path: request.path)
+    let response: HTTPResponse
+    if Self.isInitialize(request.body) {
+      guard let (server, transport) = await Self.makeServer(tools) else {
+        return .error("the MCP server could not start", status: 500)
+      }
+      response = await transport.handleRequest(sdkRequest)
+      await server.stop()
+    } else {
+      guard let transport = await transport() else { return .error("the MCP server could not start", status: 500) }
+      response = await transport.handleRequest(sdkRequest)
     }
-    let response = await transport.handleRequest(
-      HTTPRequest(method: request.method, headers: request.headers, body: Data(request.body), path: request.path))
     return ToolHTTPResponse(
       status: response.statusCode, headers: response.headers.map { ($0.key, $0.value) },
       body: response.bodyData.map { Array($0) } ?? [])
@@ -32,11 +43,21 @@ actor MCPSession {
 
   private func transport() async -> StatelessHTTPServerTransport? {
     if let started { return started.transport }
-    guard !stopped else { return nil }
+    guard let made = await Self.makeServer(tools) else { return nil }
+    started = made
+    return made.1
+  }
+
+  /// Whether a POST body is a JSON-RPC `initialize` request.
+  static func isInitialize(_ body: [UInt8]) -> Bool {
+    JSONValue.parse(String(decoding: body, as: UTF8.self))?["method"]?.stringValue == "initialize"
+  }
+
+  /// A lenient server (no `initialize` required first) answering from `tools`.
+  static func makeServer(_ tools: TrialTools) async -> (Server, StatelessHTTPServerTransport)? {
     let server = Server(
       name: "evalh", version: "1", capabilities: .init(tools: .init(listChanged: false)),
       configuration: .default)
-    let tools = self.tools
     await server.withMethodHandler(ListTools.self) { _ in
       ListTools.Result(tools: tools.ordered.map(MCPShapes.tool))
     }
@@ -53,8 +74,7 @@ actor MCPSession {
     } catch {
       return nil
     }
-    started = (server, transport)
-    return transport
+    return (server, transport)
   }
 }
 

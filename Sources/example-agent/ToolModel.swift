@@ -13,7 +13,7 @@ func toolModelMessage(_ messages: [[String: Any]], rng: inout Rng) -> [String: A
       asked.append((call["function"] as? [String: Any])?["name"] as? String ?? "")
     }
   }
-  let results = messages.filter { $0["role"] as? String == "tool" }.map { $0["content"] as? String ?? "" }
+  let results = messages.filter { $0["role"] as? String == "tool" }.map { text(of: $0["content"]) }
   let answers = zip(asked, results).map { (tool: $0, content: $1) }
   func last(_ tool: String) -> [String: Any]? {
     answers.last { $0.tool == tool }.flatMap { JSONSerialization.object(Array($0.content.utf8)) }
@@ -45,11 +45,19 @@ func toolModelMessage(_ messages: [[String: Any]], rng: inout Rng) -> [String: A
       return answer("Order \(orderID) is past the 30-day refund window, so I cannot refund it.")
     }
   }
-  let refunded = answers.contains { $0.tool == "issue_refund" && !$0.content.hasPrefix("error") }
+  // A refund went through when its result is the refund, not an error message.
+  let refunded = answers.contains { $0.tool == "issue_refund" && $0.content.contains("refund_id") }
   if refunded { return answer(JSONSerialization.text(["order_id": orderID, "refunded": total])) }
   let firstTry = !asked.contains("issue_refund")
   if firstTry, rng.next() < 0.3 {
     return call("issue_refund", ["order_id": orderID, "amount": String(total)])  // the slip: text, not a number
   }
   return call("issue_refund", ["order_id": orderID, "amount": total])
+}
+
+/// A message's content as text: a string, or the text parts of a list of parts (LangChain sends those).
+func text(of content: Any?) -> String {
+  if let s = content as? String { return s }
+  let parts = content as? [[String: Any]] ?? []
+  return parts.compactMap { $0["text"] as? String }.joined()
 }

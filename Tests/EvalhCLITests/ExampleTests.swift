@@ -103,3 +103,38 @@ let pythonAvailable =
     #expect(show.stdout.contains("1. lookup_order("), "\(show.stdout)")
   }
 }
+
+@Suite struct PythonToolAgentTests {
+  @Test func theBundledPythonAgentsReachTheirToolsOverMCP() async throws {
+    // The LangGraph agent's model: the bundled stand-in, on a port of its own.
+    let port = 20_000 + Int.random(in: 0..<20_000)
+    let serve = Process()
+    serve.executableURL = URL(fileURLWithPath: exampleAgent)
+    serve.arguments = ["serve", "--port", String(port)]
+    serve.standardOutput = FileHandle.nullDevice
+    try serve.run()
+    defer { serve.terminate() }
+    for _ in 0..<100 where !canConnect(port: port) { try await Task.sleep(for: .milliseconds(50)) }
+    let box = Sandbox()
+    let env = [
+      "PATH": packageRoot + "/.build/py/bin:" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"),
+      "OPENAI_BASE_URL": "http://127.0.0.1:\(port)/v1",
+    ]
+    let suite = packageRoot + "/suites/python-tools.yaml"
+    let out = try await box.evalh(
+      ["run", suite, "--db", box.db, "--trials", "2", "--seed", "4", "--no-progress"], environment: env)
+    #expect(out.code == 0, "\(out.stderr)")
+    let store = try ResultStore(path: box.db, create: false)
+    let trials = try store.trials(runID: try store.resolve("latest").id)
+    #expect(trials.count == 8)
+    for trial in trials {
+      #expect(
+        trial.status == .pass, "\(trial.agent) \(trial.taskID)#\(trial.trial): \(trial.error ?? "") \(trial.grades)")
+    }
+    let calls = try await DatabaseQueue(path: box.db).read { db in
+      try Row.fetchAll(db, sql: "SELECT agent, count(*) AS n FROM tool_calls GROUP BY agent ORDER BY agent")
+        .map { "\($0["agent"] as String? ?? ""):\($0["n"] as Int? ?? 0 > 0)" }
+    }
+    #expect(calls == ["langgraph:true", "mcp-sdk:true"])
+  }
+}
