@@ -77,7 +77,8 @@ let package = Package(
     .executableTarget(
       name: "evalh-bench",
       dependencies: [
-        "EvalhCore", "EvalhStore", "LoopbackHTTP", "CEvalhSys", .product(name: "GRDB", package: "GRDB.swift"),
+        "EvalhCore", "EvalhStore", "EvalhTools", "LoopbackHTTP", "CEvalhSys",
+        .product(name: "GRDB", package: "GRDB.swift"),
         .product(name: "NIOCore", package: "swift-nio"),
       ]),
     .testTarget(name: "EvalhCoreTests", dependencies: ["EvalhCore"], exclude: ["Fixtures"]),

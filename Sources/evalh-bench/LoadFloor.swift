@@ -33,9 +33,6 @@ enum LoadFloor {
   /// 8 threads, each one keep-alive connection sending the request and reading the answer in a loop.
   static func builtIn(url: String, body: String, seconds: Double) -> Double {
     guard let parsed = URL(string: url), let port = parsed.port else { return .nan }
-    let request = Array(
-      "POST \(parsed.path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
-        .utf8)
     let deadline = Measure.now() + seconds
     let counts = (0..<8).map { _ in Count() }
     let group = DispatchGroup()
@@ -44,38 +41,10 @@ enum LoadFloor {
       let slot = counts[index]
       Thread {
         defer { group.leave() }
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-          $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-            connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-          }
-        }
-        guard connected == 0 else { return }
-        var one: Int32 = 1
-        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-        var buffer = [UInt8](repeating: 0, count: 65536)
+        guard var client = KeepAliveClient(port: port, path: parsed.path, body: body) else { return }
+        defer { client.close() }
         while Measure.now() < deadline {
-          guard request.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, 0) }) == request.count else { return }
-          // Read one response: headers, then Content-Length bytes of body.
-          var received: [UInt8] = []
-          var needed = -1
-          while needed < 0 || received.count < needed {
-            let n = recv(fd, &buffer, buffer.count, 0)
-            guard n > 0 else { return }
-            received += buffer[0..<n]
-            if needed < 0, let end = find(received, "\r\n\r\n") {
-              let head = String(decoding: received[0..<end], as: UTF8.self).lowercased()
-              let length =
-                head.split(separator: "\r\n").first { $0.hasPrefix("content-length:") }
-                .flatMap { Int($0.dropFirst(15).trimmingCharacters(in: .whitespaces)) } ?? 0
-              needed = end + 4 + length
-            }
-          }
+          guard client.roundTrip() else { return }
           slot.value.add(1, ordering: .relaxed)
         }
       }.start()

@@ -110,6 +110,27 @@ if want("http") {
   await server.shutdown()
 }
 
+// MARK: Tool calls: evalh's tool server beside a bare server answering the same call.
+
+if want("tools") {
+  let calls = quick ? 2_000 : 10_000
+  note("tool calls: \(calls) calls each, one keep-alive connection")
+  if let f = try await ToolCallBench.measure(calls: calls, folder: work) {
+    let bare = Measure.median(f.bare)
+    // The 200 warm-up calls are recorded too.
+    let ok = f.recorded == 2 * (calls + 200)
+    if !ok { note("recorded \(f.recorded) calls of \(2 * (calls + 200))") }
+    for (label, times) in [("plain JSON", f.plain), ("MCP tools/call", f.mcp)] {
+      let own = Measure.median(times) - bare
+      table.add(
+        "tool call through evalh, \(label), p50 own time", Fmt.ms(own),
+        "\(Fmt.ms(bare)) bare server round trip", ratio: nil, target: "≤ 0.3 ms", met: own <= 0.3, ok: ok)
+    }
+  } else {
+    table.skip("tool call through evalh", why: "a connection failed")
+  }
+}
+
 // MARK: Subprocess: a trivial compiled agent.
 
 if want("subprocess") {
