@@ -25,6 +25,7 @@ import Yams
     var checked = 0
     for doc in [
       "docs/ci.md", "docs/reading-the-report.md", "docs/suite-format.md", "docs/http-agents.md", "docs/robustness.md",
+      "docs/tools.md",
       "README.md",
     ] {
       let text = try String(contentsOfFile: packageRoot + "/" + doc, encoding: .utf8)
@@ -42,7 +43,7 @@ import Yams
       // Every `evalh SUBCOMMAND --flag` in the doc names a real subcommand and real flags.
       let joined = text.replacingOccurrences(of: "\\\n", with: " ")
       let pattern = try NSRegularExpression(
-        pattern: #"evalh (run|validate|runs|show|report|export|compare|merge)\b([^\n`|&;]*)"#)
+        pattern: #"evalh (run|validate|runs|show|report|export|compare|merge|mcp-stdio)\b([^\n`|&;]*)"#)
       for match in pattern.matches(in: joined, range: NSRange(joined.startIndex..., in: joined)) {
         guard let sub = Range(match.range(at: 1), in: joined), let rest = Range(match.range(at: 2), in: joined) else {
           continue
