@@ -44,7 +44,9 @@ public enum HTMLReport {
       "How long trials took (timeouts counted at their timeout)"
         + (report.agents.first?.metrics.targets.slo.latency.map { "; the red line is the \(Durations.format($0)) SLA" }
           ?? "") + ".", latencyChart(report, grid))
-    body += section("Failures", "Errors and timeouts by kind, and policy violations by check.", failures(report))
+    body += section(
+      "Failures", "Errors and timeouts by kind, policy violations by check, and slips at the tool boundary.",
+      failures(report))
     for (i, agent) in report.agents.enumerated() {
       body += section(
         "Trials of agent \(agent.metrics.agent)",
@@ -312,6 +314,7 @@ public enum HTMLReport {
         if let n = a.metrics.errors[k], n > 0 { rows.append(("\(k == "timeout" ? "timeouts" : "error: \(k)")", n, i)) }
       }
       for v in a.metrics.violationsByCheck { rows.append(("violation: \(v.check)", v.count, i)) }
+      for t in a.toolUse?.chartRows ?? [] { rows.append((t.label, t.count, i)) }
     }
     guard !rows.isEmpty else { return "<p class=\"note\">No errors, timeouts or violations.</p>" }
     let rowHeight = 22.0

@@ -24,7 +24,7 @@ public enum MarkdownReport {
   static func section(_ a: AgentReport) -> String {
     let m = a.metrics
     let i = m.intervals
-    let errorCount = m.errors.filter { $0.key != "grader" }.values.reduce(0, +)
+    let errorCount = m.errors.filter { $0.key != "grader" && $0.key != "tool" }.values.reduce(0, +)
     var out =
       "### Agent \(Escape.markdown(m.agent)): \(plural(m.tasks.count, "task")), \(plural(m.trials, "trial")), \(plural(errorCount, "error"))\n\n"
     out += "| metric | value | 95% interval |\n| --- | ---: | ---: |\n"
@@ -54,6 +54,7 @@ public enum MarkdownReport {
       out += "| pass^k | " + m.passHatK.map { Fmt.percent($0, digits: 0) }.joined(separator: " | ") + " |\n"
       out += "| pass@k | " + m.passAtK.map { Fmt.percent($0, digits: 0) }.joined(separator: " | ") + " |\n"
     }
+    if let use = a.toolUse { out += "\nServed tools: " + Escape.markdown(use.sentence) + "\n" }
     if !m.violationsByCheck.isEmpty {
       out +=
         "\nViolations: "

@@ -54,16 +54,7 @@ public enum TextReport {
 
   /// Served tools: calls per trial, the agent's contract violations, phantom and repeated calls.
   static func toolLine(_ u: ToolUseSummary) -> String {
-    var out =
-      "  tools       \(String(format: "%.1f", u.callsPerTrial ?? 0)) calls/trial, \(plural(u.contractViolations, "contract violation"))"
-    if u.contractViolations > 0 {
-      out += " (\(u.invalidArguments) invalid arguments, \(u.unknownTool) unknown tool)"
-    }
-    out += ", \(plural(u.phantomCalls, "phantom call")), \(plural(u.repeatedWrites, "repeated write"))"
-    if u.handlerFailures + u.invalidResults > 0 {
-      out += "; suite's tools: \(u.handlerFailures) handler failures, \(u.invalidResults) results off their schema"
-    }
-    return out + "\n"
+    "  tools       " + Escape.terminal(u.sentence) + "\n"
   }
 
   static func headline(_ m: AgentMetrics, color: Bool) -> String {

@@ -241,6 +241,32 @@ func sampleTrial(_ run: String = "r-1", task: String = "t1", trial: Int = 1, sta
     #expect(use["a"]?.calls == 2 && use["a"]?.unknownTool == 1 && use["a"]?.phantomCalls == 1)
   }
 
+  @Test func mergeCarriesEachShardsToolCallsOnce() throws {
+    let target = TempDB()
+    let shards = [TempDB(), TempDB()]
+    for (i, shard) in shards.enumerated() {
+      let store = try ResultStore(path: shard.path, create: true)
+      try store.createRun(sampleRun("r-m"), tasks: [])
+      var trial = sampleTrial("r-m", task: "t\(i)")
+      trial.phantomCalls = i
+      trial.toolCalls = (1...3).map { seq in
+        ObservedCall(
+          seq: seq, tool: "f", arguments: .object(["i": .number(Double(i))]), result: .string("ok"), isError: false,
+          latencyMs: 0.1, startedAt: Date(timeIntervalSince1970: 1_800_000_000))
+      }
+      try store.insertNow(trial)
+    }
+    let into = try ResultStore(path: target.path, create: true)
+    _ = try into.merge(from: shards.map(\.path))
+    _ = try into.merge(from: shards.map(\.path))  // again: nothing doubles
+    for i in 0..<2 {
+      let trial = try #require(try into.trials(runID: "r-m", taskID: "t\(i)").first)
+      #expect(trial.toolCalls.map(\.seq) == [1, 2, 3])
+      #expect(trial.toolCalls.first?.arguments == .object(["i": .number(Double(i))]))
+      #expect(trial.phantomCalls == i)
+    }
+  }
+
   @Test func twoWritersOnOneFileBothSucceed() async throws {
     let db = TempDB()
     let first = try ResultStore(path: db.path, create: true)
