@@ -14,6 +14,48 @@ actor MCPSession {
 
   init(tools: TrialTools) { self.tools = tools }
 
+  /// The SDK's own checks of a POST, in its transport's order: origin (DNS rebinding), Accept,
+  /// Content-Type, protocol version.
+  static let validators: [any HTTPRequestValidator] = [
+    OriginValidator.localhost(), AcceptHeaderValidator(mode: .jsonOnly), ContentTypeValidator(),
+    ProtocolVersionValidator(),
+  ]
+
+  /// `tools/call` without the SDK server's message loop: the same checks, the SDK's own request
+  /// and response types and encoding, the same handler; nil for anything else (the SDK answers).
+  /// The loop hops between threads several times per message, which made a call cost about 1 ms
+  /// (docs/performance.md); the hot path stays on the SDK's types, not hand-written JSON-RPC.
+  nonisolated static func fastToolsCall(_ request: ToolHTTPRequest, tools: TrialTools) async -> ToolHTTPResponse? {
+    guard request.method == "POST",
+      let call = try? JSONDecoder().decode(Request<CallTool>.self, from: Data(request.body)),
+      call.method == CallTool.name
+    else { return nil }
+    let sdkRequest = HTTPRequest(
+      method: request.method, headers: request.headers, body: Data(request.body), path: request.path)
+    let context = HTTPValidationContext(
+      httpMethod: "POST", sessionID: nil, isInitializationRequest: false, supportedProtocolVersions: Version.supported)
+    for validator in validators {
+      if let refusal = validator.validate(sdkRequest, context: context) { return convert(refusal) }
+    }
+    let arguments = JSONValue.object((call.params.arguments ?? [:]).mapValues(MCPShapes.json))
+    let response: Response<CallTool>
+    switch await tools.call(call.params.name, arguments: arguments) {
+    case .unknownTool(let message): response = Response(id: call.id, error: .invalidParams(message))
+    case .result(let value, let isError):
+      response = Response(id: call.id, result: MCPShapes.result(value, isError: isError))
+    }
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    guard let body = try? encoder.encode(response) else { return nil }
+    return ToolHTTPResponse(status: 200, headers: [("Content-Type", "application/json")], body: Array(body))
+  }
+
+  static func convert(_ response: HTTPResponse) -> ToolHTTPResponse {
+    ToolHTTPResponse(
+      status: response.statusCode, headers: response.headers.map { ($0.key, $0.value) },
+      body: response.bodyData.map { Array($0) } ?? [])
+  }
+
   func handle(_ request: ToolHTTPRequest) async -> ToolHTTPResponse {
     guard !stopped else { return .error("the trial has ended", status: 404) }
     let sdkRequest = HTTPRequest(
@@ -29,9 +71,7 @@ actor MCPSession {
       guard let transport = await transport() else { return .error("the MCP server could not start", status: 500) }
       response = await transport.handleRequest(sdkRequest)
     }
-    return ToolHTTPResponse(
-      status: response.statusCode, headers: response.headers.map { ($0.key, $0.value) },
-      body: response.bodyData.map { Array($0) } ?? [])
+    return Self.convert(response)
   }
 
   func stop() async {

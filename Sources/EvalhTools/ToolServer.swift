@@ -208,6 +208,7 @@ enum ToolRoutes {
     }
     switch (parts[2], parts.count) {
     case ("mcp", 3):
+      if let answered = await MCPSession.fastToolsCall(request, tools: endpoint.tools) { return answered }
       return await endpoint.mcp.handle(request)
     case ("tools", 3):
       guard request.method == "GET" else {

@@ -97,3 +97,51 @@ func lookupTools() throws -> [ToolSpec] {
     await server.shutdown()
   }
 }
+
+@Suite struct MCPFastPathTests {
+  /// A tools/call POST as a client sends it.
+  func post(_ body: String, headers: [String: String] = [:]) -> ToolHTTPRequest {
+    var all = [
+      "Content-Type": "application/json", "Accept": "application/json, text/event-stream", "Host": "127.0.0.1:1",
+    ]
+    all.merge(headers) { _, new in new }
+    return ToolHTTPRequest(method: "POST", path: "/t/x/mcp", headers: all, body: Array(body.utf8))
+  }
+
+  @Test(arguments: [
+    #"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"lookup","arguments":{"id":"1"}}}"#,
+    #"{"jsonrpc":"2.0","id":"s-2","method":"tools/call","params":{"name":"lookup","arguments":{"id":1}}}"#,
+    #"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"nope","arguments":{}}}"#,
+    #"{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"ping"}}"#,
+  ])
+  func toolsCallAnswersExactlyAsTheSDKServerDoes(body: String) async throws {
+    let (fastTools, _) = try trialTools(try lookupTools())
+    let (sdkTools, _) = try trialTools(try lookupTools())
+    let fast = try #require(await MCPSession.fastToolsCall(post(body), tools: fastTools))
+    let session = MCPSession(tools: sdkTools)
+    let sdk = await session.handle(post(body))
+    await session.stop()
+    #expect(fast.status == sdk.status)
+    let a = JSONValue.parse(String(decoding: fast.body, as: UTF8.self))
+    let b = JSONValue.parse(String(decoding: sdk.body, as: UTF8.self))
+    #expect(
+      a != nil && a == b,
+      "fast: \(String(decoding: fast.body, as: UTF8.self))\nsdk:  \(String(decoding: sdk.body, as: UTF8.self))")
+    #expect(fastTools.close().calls.map(\.problem) == sdkTools.close().calls.map(\.problem))
+  }
+
+  @Test func theSDKsChecksStillApplyAndOtherMethodsGoToTheSDK() async throws {
+    let (tools, _) = try trialTools(try lookupTools())
+    let call = #"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"ping"}}"#
+    let rebinding = await MCPSession.fastToolsCall(post(call, headers: ["Origin": "http://evil.example"]), tools: tools)
+    #expect(rebinding.map { $0.status >= 400 } == true)
+    let wrongHost = await MCPSession.fastToolsCall(post(call, headers: ["Host": "evil.example"]), tools: tools)
+    #expect(wrongHost.map { $0.status >= 400 } == true)
+    let noJSON = await MCPSession.fastToolsCall(post(call, headers: ["Accept": "text/html"]), tools: tools)
+    #expect(noJSON.map { $0.status >= 400 } == true)
+    #expect(tools.close().calls.isEmpty, "refused calls are not served")
+    let list = #"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#
+    let (other, _) = try trialTools(try lookupTools())
+    #expect(await MCPSession.fastToolsCall(post(list), tools: other) == nil)
+  }
+}
