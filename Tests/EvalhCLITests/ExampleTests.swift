@@ -42,7 +42,8 @@ let pythonAvailable =
     }
     let small = try #require(agents.first { $0["agent"] as? String == "small" })
     let errors = try #require((small["metrics"] as? [String: Any])?["errors"] as? [String: Int])
-    #expect(errors["timeout"] == 1 && errors["agent_exit"] == 1 && errors["grader"] == 0)
+    // At least: a loaded machine can push one more slow trial past the 2 s timeout (seed 42 gives one of each).
+    #expect((errors["timeout"] ?? 0) >= 1 && (errors["agent_exit"] ?? 0) >= 1 && errors["grader"] == 0, "\(errors)")
     #expect(((small["metrics"] as? [String: Any])?["violations"] as? Int ?? 0) > 0)
   }
 
