@@ -155,8 +155,9 @@ public struct Comparison: Sendable {
   /// The smallest drop that counts as a regression.
   public var minEffect: Double
 
-  /// Whether any gated metric regressed for any agent (exit 1).
-  public var regressed: Bool { agents.contains(where: \.regressed) }
+  /// Whether any gated metric regressed for any agent, or an agent of the base run is missing from
+  /// the candidate (nothing vouches for it): exit 1.
+  public var regressed: Bool { agents.contains(where: \.regressed) || !onlyInBase.isEmpty }
 
   /// Compares every agent the two runs share.
   public init(

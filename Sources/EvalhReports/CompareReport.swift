@@ -42,7 +42,9 @@ public enum CompareReport {
     if base.suite != candidate.suite {
       out += "  note: different suites (\(Escape.terminal(base.suite)) vs \(Escape.terminal(candidate.suite)))\n"
     }
-    for name in c.onlyInBase { out += "  agent \(Escape.terminal(name)) is only in the base run\n" }
+    for name in c.onlyInBase {
+      out += "  agent \(Escape.terminal(name)) is only in the base run: missing from the candidate, the gate fails\n"
+    }
     for name in c.onlyInCandidate { out += "  agent \(Escape.terminal(name)) is only in the candidate run\n" }
     for a in c.agents {
       out += "\nagent \(Escape.terminal(a.agent)) — \(a.sharedTasks) shared tasks"

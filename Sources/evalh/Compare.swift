@@ -40,6 +40,9 @@ struct Compare: AsyncParsableCommand {
   )
   var metric: [String] = []
 
+  @Flag(name: .customLong("allow-suite-change"), help: "Compare runs of different suites (refused otherwise).")
+  var allowSuiteChange = false
+
   @OptionGroup var database: DatabaseOptions
 
   func validate() throws {
@@ -68,6 +71,11 @@ struct Compare: AsyncParsableCommand {
     }
     let baseReport = try reports[0].get()
     let candidateReport = try reports[1].get()
+    if baseReport.run.suite != candidateReport.run.suite, !allowSuiteChange {
+      throw Failure(
+        "run \(baseReport.run.id) is of suite '\(baseReport.run.suite)' and run \(candidateReport.run.id) of '\(candidateReport.run.suite)': different suites are not compared (--allow-suite-change compares them anyway)",
+        code: 2)
+    }
     let gated = metric.isEmpty ? CompareMetric.defaultGated : metric.compactMap(CompareMetric.init(rawValue:))
     let comparison = Comparison(
       base: baseReport.agents.map(\.metrics), candidate: candidateReport.agents.map(\.metrics), alpha: alpha,

@@ -29,6 +29,13 @@ struct Show: AsyncParsableCommand {
     let store = try database.open(create: false)
     do {
       let record = try store.resolve(run)
+      if let agent {
+        let known = record.plan.agents.isEmpty ? try store.recordedAgents(runID: record.id) : record.plan.agents
+        guard known.contains(agent) else {
+          throw Failure(
+            "run \(record.id) has no agent '\(agent)' (agents: \(known.joined(separator: ", ")))", code: 2)
+        }
+      }
       guard let task else {
         emit(ShowReport.grid(run: record, trials: try store.trials(runID: record.id, agent: agent)))
         return

@@ -73,6 +73,37 @@ extension Sandbox {
     #expect(try await box.evalh(["compare", "r-base", "r-nope", "--db", box.db]).code == 2)
   }
 
+  @Test func compareRefusesAnotherSuiteAndFailsOnAMissingAgent() async throws {
+    let box = Sandbox()
+    let suite = box.probabilisticSuite(trials: 2)
+    #expect(try await box.evalh(["run", suite, "--db", box.db, "--run-id", "r-a", "--no-progress"]).code == 0)
+    // The same suite under another name: a different suite.
+    let renamed = try String(contentsOfFile: suite, encoding: .utf8).replacingOccurrences(
+      of: "name: prob", with: "name: other")
+    box.write("other.yaml", renamed)
+    #expect(try await box.evalh(["run", "other.yaml", "--db", box.db, "--run-id", "r-b", "--no-progress"]).code == 0)
+    let refused = try await box.evalh(["compare", "r-a", "r-b", "--db", box.db])
+    #expect(refused.code == 2 && refused.stderr.contains("different suites are not compared"), "\(refused.stderr)")
+    let allowed = try await box.evalh(["compare", "r-a", "r-b", "--db", box.db, "--allow-suite-change"])
+    #expect(allowed.code == 0, "\(allowed.stderr)")
+    // Two agents in the base, one in the candidate: the missing one fails the gate.
+    let two = try String(contentsOfFile: suite, encoding: .utf8).replacingOccurrences(
+      of: "agent: { subprocess: { command: [./agent.sh] } }",
+      with:
+        "agents:\n  one: { subprocess: { command: [./agent.sh] } }\n  two: { subprocess: { command: [./agent.sh] } }")
+    box.write("two.yaml", two)
+    #expect(try await box.evalh(["run", "two.yaml", "--db", box.db, "--run-id", "r-two", "--no-progress"]).code == 0)
+    #expect(
+      try await box.evalh(["run", "two.yaml", "--db", box.db, "--run-id", "r-one", "--agent", "one", "--no-progress"])
+        .code == 0)
+    let missing = try await box.evalh(["compare", "r-two", "r-one", "--db", box.db])
+    #expect(missing.code == 1, "\(missing.stdout)")
+    #expect(missing.stdout.contains("agent two is only in the base run: missing from the candidate"))
+    // A typo'd agent is an error, not an empty grid.
+    let typo = try await box.evalh(["show", "r-two", "--db", box.db, "--agent", "tow"])
+    #expect(typo.code == 2 && typo.stderr.contains("has no agent 'tow' (agents: one, two)"), "\(typo.stderr)")
+  }
+
   @Test func baselineFromAnotherDatabase() async throws {
     let box = Sandbox()
     let suite = box.probabilisticSuite(trials: 4)
