@@ -58,6 +58,11 @@ struct Run: AsyncParsableCommand {
   )
   var failUnder: [String] = []
 
+  @Option(
+    name: .customLong("max-error-rate"),
+    help: "Exit 1 after the summary when an agent's share of error and timeout trials is above RATE (0.1 or 10%).")
+  var maxErrorRate: String?
+
   @Flag(help: "Print the summary as JSON instead of the table.")
   var json = false
 
@@ -76,6 +81,9 @@ struct Run: AsyncParsableCommand {
     if let maxCost, !(maxCost > 0) { throw ValidationError("--max-cost must be a positive number of USD") }
     for gate in failUnder {
       do { _ = try Gate(parsing: gate) } catch { throw ValidationError(error.description) }
+    }
+    if let maxErrorRate, Self.rate(maxErrorRate) == nil {
+      throw ValidationError("--max-error-rate must be a share between 0 and 1, or 0%–100% (got '\(maxErrorRate)')")
     }
     if resume != nil, runID != nil { throw ValidationError("--resume and --run-id cannot be combined") }
     if let runID, let problem = Names.runIDProblem(runID) { throw ValidationError("--run-id: \(problem)") }
@@ -132,8 +140,13 @@ struct Run: AsyncParsableCommand {
       throw Failure(error)
     }
     emit(json ? JSONReport.render(report) : TextReport.render(report, color: Terminal.colorAllowed))
+    let unreachable = RunVerdicts.unreachable(report, store: store)
+    if !unreachable.isEmpty, result.run.status == .completed {
+      throw Failure(verbatim: unreachable.joined(separator: "\n"), code: 3)
+    }
     let gates = failUnder.compactMap { try? Gate(parsing: $0) }
-    let failures = gates.flatMap { gate in report.agents.compactMap { gate.failure(for: $0.metrics) } }
+    var failures = gates.flatMap { gate in report.agents.compactMap { gate.failure(for: $0.metrics) } }
+    if let limit = maxErrorRate.flatMap(Self.rate) { failures += RunVerdicts.errorRateFailures(report, limit: limit) }
     if let spent = result.budgetReached {
       StandardStream.error.write(
         String(
@@ -147,6 +160,14 @@ struct Run: AsyncParsableCommand {
     if !failures.isEmpty {
       throw Failure(verbatim: failures.map { "gate failed: \($0)" }.joined(separator: "\n"), code: 1)
     }
+  }
+
+  /// `0.1` or `10%` as a share in [0, 1]; nil otherwise.
+  static func rate(_ text: String) -> Double? {
+    let percent = text.hasSuffix("%")
+    guard let number = Double(percent ? String(text.dropLast()) : text), number.isFinite else { return nil }
+    let share = percent ? number / 100 : number
+    return (0...1).contains(share) ? share : nil
   }
 
   /// The exact command that finishes this run.

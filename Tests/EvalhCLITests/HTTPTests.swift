@@ -235,3 +235,55 @@ import Testing
     }
   }
 }
+
+@Suite struct UnreachableAgentTests {
+  @Test func anAgentNeverReachedIsAnOperationalFailureNotAGreenNight() async throws {
+    let box = Sandbox()
+    box.write(
+      "suite.yaml",
+      """
+      name: unreachable
+      trials: 2
+      agents:
+        down: { http: { url: "http://127.0.0.1:1/evalh", retries: 0 } }
+      tasks:
+        - { id: t, input: x, expect: [{ equals: ok }] }
+      """)
+    let out = try await box.evalh(["run", "suite.yaml", "--db", box.db, "--no-progress"])
+    #expect(out.code == 3, "\(out.stdout)\n\(out.stderr)")
+    #expect(
+      out.stderr.contains(
+        "agent down could not be reached: all 2 trials ended in a transport error (first: connection failed"),
+      "\(out.stderr)")
+    #expect(out.stdout.contains("agent down"), "the summary is printed first")
+  }
+
+  @Test func maxErrorRateGatesTheShareOfErrorTrials() async throws {
+    let box = Sandbox()
+    // Half the tasks crash: 50% error trials.
+    box.write(
+      "agent.sh",
+      """
+      #!/bin/sh
+      cat > /dev/null
+      [ "$EVALH_TASK_ID" = bad ] && exit 4
+      echo '{"output": "ok"}'
+      """, executable: true)
+    box.write(
+      "suite.yaml",
+      """
+      name: errors
+      trials: 2
+      agent: { subprocess: { command: [./agent.sh] } }
+      tasks:
+        - { id: good, input: x, expect: [{ equals: ok }] }
+        - { id: bad, input: x, expect: [{ equals: ok }] }
+      """)
+    let over = try await box.evalh(["run", "suite.yaml", "--db", box.db, "--no-progress", "--max-error-rate", "0.4"])
+    #expect(over.code == 1 && over.stderr.contains("50.0% of trials were errors or timeouts"), "\(over.stderr)")
+    let under = try await box.evalh(["run", "suite.yaml", "--db", box.db, "--no-progress", "--max-error-rate", "50%"])
+    #expect(under.code == 0, "\(under.stderr)")
+    let bad = try await box.evalh(["run", "suite.yaml", "--db", box.db, "--max-error-rate", "1.5"])
+    #expect(bad.code == 2)
+  }
+}
