@@ -56,9 +56,21 @@ public final class ServerProcess: Sendable {
   /// The last of what it wrote to stderr.
   public var stderrTail: String { String(decoding: tail.withLock { $0 }, as: UTF8.self) }
 
+  /// `stopNow` on a thread of its own: it waits for the child, and the async pool must not.
+  public func stop(grace: Double = 1) async {
+    await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+      let thread = Thread {
+        self.stopNow(grace: grace)
+        done.resume()
+      }
+      thread.stackSize = 256 << 10
+      thread.start()
+    }
+  }
+
   /// Ends the process group: SIGTERM, then SIGKILL after `grace` seconds; reaps the child and sweeps
-  /// whatever of its descendants left the group but kept its mark. Safe to call twice.
-  public func stop(grace: Double = 1) {
+  /// whatever of its descendants left the group but kept its mark. Blocks; safe to call twice.
+  public func stopNow(grace: Double = 1) {
     let first = stopped.withLock { done -> Bool in
       defer { done = true }
       return !done

@@ -112,19 +112,24 @@ public enum ShowReport {
   /// `evalh runs`: newest first, with recorded/planned trials and the headline success rate.
   public static func runs(_ rows: [(run: RunRecord, recorded: Int, success: Double?)]) -> String {
     guard !rows.isEmpty else { return "no runs yet\n" }
-    var out =
-      "id                  suite                label         agents         status       trials     started               duration  success\n"
-    for r in rows {
+    let header = ["id", "suite", "label", "agents", "status", "trials", "started", "duration", "success"]
+    let cells = rows.map { r -> [String] in
       let run = r.run
       let duration = run.finishedAt.map { Durations.format($0.timeIntervalSince(run.startedAt)) } ?? "–"
-      out += Fmt.pad(Escape.terminal(run.id), 20) + Fmt.pad(Escape.terminal(String(run.suite.prefix(20))), 21)
-      out += Fmt.pad(Escape.terminal(String((run.label ?? "–").prefix(13))), 14)
-      out += Fmt.pad(Escape.terminal(String(run.plan.agents.joined(separator: ",").prefix(14))), 15)
-      out += Fmt.pad(run.status.rawValue, 13) + Fmt.pad("\(r.recorded)/\(run.plan.trialCount)", 11)
-      out += Fmt.pad(String(Timestamp.format(run.startedAt).prefix(19)), 22) + Fmt.pad(duration, 10)
-      out += Fmt.percent(r.success) + "\n"
+      return [
+        Escape.terminal(run.id), Escape.terminal(String(run.suite.prefix(20))),
+        Escape.terminal(String((run.label ?? "–").prefix(13))),
+        Escape.terminal(String(run.plan.agents.joined(separator: ",").prefix(14))), run.status.rawValue,
+        "\(r.recorded)/\(run.plan.trialCount)", String(Timestamp.format(run.startedAt).prefix(19)), duration,
+        Fmt.percent(r.success),
+      ]
     }
-    return out
+    // Each column as wide as its widest cell, two spaces between: wide counts never run together.
+    let widths = header.indices.map { i in ([header] + cells).map { $0[i].count }.max() ?? 0 }
+    func line(_ row: [String]) -> String {
+      row.indices.map { i in i == row.count - 1 ? row[i] : Fmt.pad(row[i], widths[i] + 2) }.joined() + "\n"
+    }
+    return ([header] + cells).map(line).joined()
   }
 
   /// `evalh runs --json`.

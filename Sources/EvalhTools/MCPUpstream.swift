@@ -97,7 +97,7 @@ actor MCPUpstream {
   /// Ends the trial's server: its whole process group for a stdio one.
   func stop() async {
     await client.disconnect()
-    process?.stop()
+    await process?.stop()
     process = nil
   }
 
@@ -123,7 +123,7 @@ actor MCPUpstream {
       Task {
         try? await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
         if once.resume(.failure(ToolSetupFailure("did not \(what) within \(Durations.format(seconds))"))) {
-          process?.stop(grace: 0.2)
+          await process?.stop(grace: 0.2)
         }
       }
     }

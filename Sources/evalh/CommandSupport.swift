@@ -54,7 +54,15 @@ func emit(_ text: String) {
 enum Terminal {
   static var stdoutIsTTY: Bool { isatty(1) == 1 }
   static var stderrIsTTY: Bool { isatty(2) == 1 }
-  static var colorAllowed: Bool { stdoutIsTTY && ProcessInfo.processInfo.environment["NO_COLOR"] == nil }
+  static var colorAllowed: Bool { colorAllowed(environment: ProcessInfo.processInfo.environment, tty: stdoutIsTTY) }
+
+  /// no-color.org: a non-empty `NO_COLOR` turns colour off (an empty one does not); `FORCE_COLOR`
+  /// or `CLICOLOR_FORCE` (not `0`) turn it on even when stdout is not a terminal.
+  static func colorAllowed(environment: [String: String], tty: Bool) -> Bool {
+    func set(_ name: String) -> Bool { environment[name].map { !$0.isEmpty && $0 != "0" } ?? false }
+    if let noColor = environment["NO_COLOR"], !noColor.isEmpty { return false }
+    return set("FORCE_COLOR") || set("CLICOLOR_FORCE") || tty
+  }
 }
 
 /// Loads a suite or fails with every diagnostic (exit 2).

@@ -4,6 +4,15 @@
 // one crashes now and then, one is slow and sometimes hangs past its timeout.
 import Foundation
 
+if CommandLine.arguments.contains("--help") || CommandLine.arguments.contains("-h") {
+  print(
+    """
+    example-agent: the bundled, deterministic agent evalh's examples run.
+      example-agent [--role refunds-desk|order-desk [careful]|desk-tools] [large]   an evalh/1 agent (request on stdin)
+      example-agent serve [--port N]   the same bot behind HTTP: POST /v1/chat/completions, POST /evalh
+    """)
+  exit(0)
+}
 if CommandLine.arguments.dropFirst().first == "serve" {
   Task {
     do {

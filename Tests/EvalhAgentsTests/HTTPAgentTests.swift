@@ -14,12 +14,23 @@ import Testing
     _ config: (String) -> HTTPConfig = { HTTPConfig(url: $0 + "/agent") }, timeout: Double = 30,
     over transport: HTTPAgent.Transport, handler: @escaping LoopbackServer.Handler
   ) async throws -> (AgentReply, LoopbackServer) {
+    let (reply, server, _) = try await timedTrial(config, timeout: timeout, over: transport, handler: handler)
+    return (reply, server)
+  }
+
+  /// `trial`, with how long the trial itself took (the shutdowns after it not counted).
+  func timedTrial(
+    _ config: (String) -> HTTPConfig = { HTTPConfig(url: $0 + "/agent") }, timeout: Double = 30,
+    over transport: HTTPAgent.Transport, handler: @escaping LoopbackServer.Handler
+  ) async throws -> (AgentReply, LoopbackServer, Duration) {
     let server = try await LoopbackServer(handler: handler)
     let agent = HTTPAgent(config: config(server.baseURL), transport: transport)
+    let started = ContinuousClock.now
     let reply = await agent.run(httpRequest(), timeout: timeout, interruption: nil)
+    let took = started.duration(to: .now)
     await agent.shutdown()
     await server.shutdown()
-    return (reply, server)
+    return (reply, server, took)
   }
 
   @Test(arguments: HTTPAgent.Transport.allCases) func plainEnvelope(_ transport: HTTPAgent.Transport) async throws {
@@ -279,28 +290,26 @@ import Testing
   @Test(arguments: HTTPAgent.Transport.allCases) func aServerThatNeverAnswersIsBoundedByTheTimeout(
     _ transport: HTTPAgent.Transport
   ) async throws {
-    let started = ContinuousClock.now
-    let (reply, _) = try await trial(timeout: 0.5, over: transport) { _ in .silence }
+    let (reply, _, took) = try await timedTrial(timeout: 0.5, over: transport) { _ in .silence }
     guard case .timedOut = reply.outcome else {
       Issue.record("\(reply.outcome)")
       return
     }
     #expect(reply.latencyMs == 500)
-    #expect(started.duration(to: .now) < .seconds(30))  // unbounded, it would take 100 s or forever
+    #expect(took < .seconds(30))  // unbounded, it would take 100 s or forever
   }
 
   @Test(arguments: HTTPAgent.Transport.allCases) func aTricklingBodyIsBoundedByTheTimeout(
     _ transport: HTTPAgent.Transport
   ) async throws {
-    let started = ContinuousClock.now
-    let (reply, _) = try await trial(timeout: 0.6, over: transport) { _ in
+    let (reply, _, took) = try await timedTrial(timeout: 0.6, over: transport) { _ in
       .trickle(status: 200, chunk: Array("x".utf8), interval: .milliseconds(100), count: 1000)
     }
     guard case .timedOut = reply.outcome else {
       Issue.record("\(reply.outcome)")
       return
     }
-    #expect(started.duration(to: .now) < .seconds(30))  // unbounded, it would take 100 s or forever
+    #expect(took < .seconds(30))  // unbounded, it would take 100 s or forever
   }
 
   @Test(arguments: HTTPAgent.Transport.allCases) func retriesStayWithinTheTimeout(_ transport: HTTPAgent.Transport)

@@ -249,3 +249,52 @@ func parseJSON(_ text: String) throws -> [String: Any] {
     #expect(try store.recordedKeys(runID: "r-b").count == 40)
   }
 }
+
+@Suite struct OutputConventionTests {
+  @Test func colourFollowsNoColorAndForceColor() async throws {
+    let box = Sandbox()
+    _ = box.tinySuite(trials: 2, tasks: 1)
+    #expect(try await box.evalh(["run", "suite.yaml", "--db", box.db, "--no-progress"]).code == 0)
+    func coloured(_ env: [String: String]) async throws -> Bool {
+      // Whatever this machine's environment says, each case sets all three.
+      let base = ["NO_COLOR": "", "FORCE_COLOR": "", "CLICOLOR_FORCE": ""]
+      let all = base.merging(env) { _, new in new }
+      return try await box.evalh(["report", "--db", box.db], environment: all).stdout.contains("\u{1B}[")
+    }
+    // stdout is a pipe here: no colour unless forced; an empty NO_COLOR does not turn it off.
+    #expect(try await !coloured(["NO_COLOR": "", "FORCE_COLOR": "", "CLICOLOR_FORCE": ""]))
+    #expect(try await coloured(["FORCE_COLOR": "1"]))
+    #expect(try await coloured(["CLICOLOR_FORCE": "1", "NO_COLOR": ""]))
+    #expect(try await !coloured(["FORCE_COLOR": "1", "NO_COLOR": "1"]))
+    #expect(try await !coloured(["FORCE_COLOR": "0"]))
+  }
+
+  @Test func runsColumnsNeverRunTogether() async throws {
+    let box = Sandbox()
+    _ = box.tinySuite(trials: 2, tasks: 1)
+    let id = "r-a-rather-long-run-id-for-the-column"
+    #expect(try await box.evalh(["run", "suite.yaml", "--db", box.db, "--run-id", id, "--no-progress"]).code == 0)
+    let lines = try await box.evalh(["runs", "--db", box.db]).stdout.split(separator: "\n")
+    let row = try #require(lines.first { $0.hasPrefix(id) })
+    #expect(row.hasPrefix(id + "  "), "\(row)")
+    #expect(row.contains("2/2  "), "\(row)")
+    // The header's columns start where the row's do.
+    let header = try #require(lines.first)
+    #expect(
+      header.range(of: "suite")?.lowerBound.utf16Offset(in: header)
+        == row.range(of: "tiny")?.lowerBound.utf16Offset(in: row))
+  }
+
+  @Test func exampleAgentHelpPrintsUsageAndServesNothing() async throws {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: exampleAgent)
+    process.arguments = ["serve", "--help"]
+    let out = Pipe()
+    process.standardOutput = out
+    try process.run()
+    let text = await offPool { String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self) }
+    process.waitUntilExit()
+    #expect(process.terminationStatus == 0)
+    #expect(text.contains("example-agent serve [--port N]"))
+  }
+}

@@ -123,7 +123,8 @@ let pythonAvailable =
     ]
     let suite = packageRoot + "/suites/python-tools.yaml"
     let out = try await box.evalh(
-      ["run", suite, "--db", box.db, "--trials", "2", "--seed", "4", "--no-progress"], environment: env)
+      ["run", suite, "--db", box.db, "--trials", "2", "--seed", "4", "--concurrency", "2", "--no-progress"],
+      environment: env)
     #expect(out.code == 0, "\(out.stderr)")
     let store = try ResultStore(path: box.db, create: false)
     let trials = try store.trials(runID: try store.resolve("latest").id)
