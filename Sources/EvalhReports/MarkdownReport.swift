@@ -12,6 +12,7 @@ public enum MarkdownReport {
     if let label = run.label { out += " · label \(Escape.markdown(label))" }
     out += " · seed \(run.seed)\n"
     if let reason = run.stopReason { out += "\n> \(Escape.markdown(reason))\n" }
+    if let shared = report.sharedServersNote { out += "\n> \(Escape.markdown(shared))\n" }
     for agent in report.agents { out += "\n" + section(agent) }
     return out
   }

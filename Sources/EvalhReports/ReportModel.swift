@@ -66,6 +66,28 @@ public struct RunReport: Sendable {
     return report
   }
 
+  /// The suite's Streamable HTTP MCP servers: one server for every trial, so its state is not the
+  /// trial's own (tools.md asks the report to say so).
+  public var sharedMCPServers: [String] {
+    let config = JSONValue.parse(run.configJSON)
+    let sections = [config?["mcp_servers"]] + (config?["tasks"]?.arrayValue ?? []).map { $0["mcp_servers"] }
+    var names: [String] = []
+    for case .object(let servers)? in sections {
+      for (name, spec) in servers.sorted(by: { $0.key < $1.key }) where spec["url"] != nil && !names.contains(name) {
+        names.append(name)
+      }
+    }
+    return names
+  }
+
+  /// A line for people about `sharedMCPServers`, nil when there are none.
+  public var sharedServersNote: String? {
+    let names = sharedMCPServers
+    guard !names.isEmpty else { return nil }
+    return
+      "MCP server\(names.count == 1 ? "" : "s") \(names.joined(separator: ", ")) served every trial (a URL server is shared: its state carries over between trials)"
+  }
+
   /// The served tools not marked read-only, suite and task level: a repeated call of one is a repeated write.
   static func writeTools(config: JSONValue?) -> Set<String> {
     var out: Set<String> = []

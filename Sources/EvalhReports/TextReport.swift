@@ -30,6 +30,7 @@ public enum TextReport {
     if let label = run.label { out += " · label \(Escape.terminal(label))" }
     out += " · seed \(run.seed)\n"
     if let reason = run.stopReason { out += "  \(Escape.terminal(reason))\n" }
+    if let shared = report.sharedServersNote { out += "  note: \(Escape.terminal(shared))\n" }
     for agent in report.agents {
       out += "\n" + headline(agent.metrics, color: color)
       if let use = agent.toolUse { out += toolLine(use) }

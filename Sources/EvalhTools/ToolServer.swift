@@ -242,7 +242,8 @@ enum PlainCall {
     case .result(let value, let isError):
       return .json(.object([isError ? "error" : "result": isError ? .string(value.gradingText) : value]))
     case .unknownTool(let message):
-      return .error(message, status: 404)
+      // tools.md: HTTP 200 whether the answer is a result or an error.
+      return .json(.object(["error": .string(message)]))
     }
   }
 }

@@ -395,6 +395,15 @@ import Testing
           timeout: nil, expect: [], assure: []),
         trial: 12, seed: seed, workdir: "/tmp/\(hostile)")
       #expect(request.jsonText == request.json.compactText)
+      // With served tools: the `tools` member, written by hand too.
+      var served = request
+      served.tools = ServedTools(
+        mcpURL: "http://127.0.0.1:1/t/\(hostile)/mcp", url: "http://127.0.0.1:1/t/x/tools",
+        list: .array([.object(["type": .string("function"), "function": .object(["name": .string(hostile)])])]),
+        call: { _, _ in (.null, false) })
+      #expect(served.jsonText == served.json.compactText)
+      #expect(served.json["tools"]?["mcp_url"] == .string("http://127.0.0.1:1/t/\(hostile)/mcp"))
+      #expect(served.environment["EVALH_TOOLS_URL"] == "http://127.0.0.1:1/t/x/tools")
       #expect(JSONValue.parse(request.jsonText) == request.json)
     }
   }
@@ -419,5 +428,30 @@ final class Counter: Sendable {
       n += 1
       return n
     }
+  }
+
+}
+
+@Suite struct ServedToolsTemplateTests {
+  @Test func bodyTemplatesNameTheServedTools() throws {
+    let config = HTTPConfig(
+      url: "http://127.0.0.1:1/agent",
+      body: .object([
+        "mcp": .string("{{tools.mcp_url}}"), "url": .string("at {{tools.url}}"), "tools": .string("{{tools.list}}"),
+        "text": .string("tools: {{tools.list}}"),
+      ]))
+    var request = httpRequest()
+    let list = JSONValue.array([.object(["type": .string("function")])])
+    request.tools = ServedTools(mcpURL: "http://m", url: "http://u", list: list, call: { _, _ in (.null, false) })
+    let body = try #require(HTTPAgent(config: config).makeRequest(request).body)
+    let sent = try #require(JSONValue.parse(String(decoding: body, as: UTF8.self)))
+    #expect(sent["mcp"] == .string("http://m"))
+    #expect(sent["url"] == .string("at http://u"))
+    #expect(sent["tools"] == list, "exactly the placeholder: the list itself")
+    #expect(sent["text"] == .string("tools: " + list.compactText))
+    // Without served tools: empty, and an empty list.
+    let bare = try #require(HTTPAgent(config: config).makeRequest(httpRequest()).body)
+    let plain = try #require(JSONValue.parse(String(decoding: bare, as: UTF8.self)))
+    #expect(plain["mcp"] == .string("") && plain["tools"] == .array([]))
   }
 }

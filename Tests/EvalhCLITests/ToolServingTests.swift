@@ -76,12 +76,12 @@ func probeSuite(_ box: Sandbox, calls: String, claims: String = "[]", stdio: Boo
   return box.path + "/suite.yaml"
 }
 
-/// The probe's output (what the MCP client saw) of the latest run's only trial, and its stored calls.
+/// The latest run's trial of task `t`, and its output as an object when it is one (what the MCP client saw).
 func probeResult(_ box: Sandbox) throws -> (output: [String: Any], trial: TrialRecord) {
   let store = try ResultStore(path: box.db, create: false)
   let trials = try store.trials(runID: try store.resolve("latest").id, taskID: "t")
   let trial = try #require(trials.first)
-  let output = try parseJSON(trial.outputJSON ?? "{}")
+  let output = (try? parseJSON(trial.outputJSON ?? "{}")) ?? [:]
   return (output, trial)
 }
 
@@ -354,8 +354,7 @@ func probeResult(_ box: Sandbox) throws -> (output: [String: Any], trial: TrialR
     loopSuite(box, url: server.baseURL, maxTurns: 5)
     let out = try await box.evalh(["run", "suite.yaml", "--db", box.db, "--no-progress"])
     #expect(out.code == 0, "\(out.stderr)")
-    let store = try ResultStore(path: box.db, create: false)
-    let trial = try #require(try store.trials(runID: try store.resolve("latest").id, taskID: "t").first)
+    let trial = try probeResult(box).trial
     #expect(trial.status == .pass, "\(trial.error ?? "") \(trial.grades)")
     #expect(trial.outputJSON == #""last tool said: hi""#)
     #expect(trial.inputTokens == 30 && trial.outputTokens == 9, "three turns' usage")
@@ -377,8 +376,7 @@ func probeResult(_ box: Sandbox) throws -> (output: [String: Any], trial: TrialR
     loopSuite(box, url: server.baseURL, maxTurns: 3)
     let out = try await box.evalh(["run", "suite.yaml", "--db", box.db, "--no-progress"])
     #expect(out.code == 0, "\(out.stderr)")
-    let store = try ResultStore(path: box.db, create: false)
-    let trial = try #require(try store.trials(runID: try store.resolve("latest").id, taskID: "t").first)
+    let trial = try probeResult(box).trial
     #expect(trial.status == .error && trial.errorKind == .contract)
     #expect(trial.error?.contains("within 3 turns") == true, "\(trial.error ?? "")")
     #expect(bodies().count == 3)
@@ -500,6 +498,7 @@ func probeResult(_ box: Sandbox) throws -> (output: [String: Any], trial: TrialR
     let seen = output["calls"] as? [[String: Any]] ?? []
     #expect((seen.first?["structured"] as? [String: Any])?["name"] as? String == "Ada", "\(output)")
     #expect(trial.toolCalls.map(\.tool) == ["find_customer"])
+    #expect(out.stdout.contains("note: MCP server crm served every trial (a URL server is shared"), "\(out.stdout)")
   }
 }
 

@@ -136,4 +136,16 @@ import Testing
       ),
       "\(errors)")
   }
+
+  @Test func toolLoopNeedsTheOpenAIPreset() {
+    let errors = SuiteFolder().errors(
+      """
+      name: s
+      agent: { http: { url: "http://127.0.0.1:1/x", tool_loop: { max_turns: 3 } } }
+      tasks: [{ id: t, input: x }]
+      """)
+    #expect(
+      errors == ["suite.yaml:2:58: tool_loop works with the openai preset (it speaks chat completions with tools)"],
+      "\(errors)")
+  }
 }

@@ -46,7 +46,7 @@ func lookupTools() throws -> [ToolSpec] {
     let invalid = try await send("POST", access.url + "/lookup", body: #"{"id":1}"#)
     #expect(invalid.0 == 200 && invalid.1?["error"]?.stringValue?.contains("invalid arguments") == true)
     let unknown = try await send("POST", access.url + "/nope", body: "{}")
-    #expect(unknown.0 == 404)
+    #expect(unknown.0 == 200 && unknown.1?["error"]?.stringValue?.contains("unknown tool 'nope'") == true)
     let notJSON = try await send("POST", access.url + "/ping", body: "{nope")
     #expect(notJSON.0 == 400)
     await server.close(access)
@@ -143,5 +143,24 @@ func lookupTools() throws -> [ToolSpec] {
     let list = #"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#
     let (other, _) = try trialTools(try lookupTools())
     #expect(await MCPSession.fastToolsCall(post(list), tools: other) == nil)
+  }
+
+  @Test(arguments: ["2025-11-25", "2025-06-18", "2025-03-26"])
+  func eachProtocolRevisionIsNegotiated(version: String) async throws {
+    let (tools, _) = try trialTools(try lookupTools())
+    let session = MCPSession(tools: tools)
+    let initialize =
+      #"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"\#(version)","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#
+    let answer = await session.handle(post(initialize))
+    let result = JSONValue.parse(String(decoding: answer.body, as: UTF8.self))?["result"]
+    #expect(result?["protocolVersion"] == .string(version))
+    #expect(result?["serverInfo"]?["name"] == .string("evalh"))
+    // Later requests carry the revision in their header.
+    let list = await session.handle(
+      post(#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#, headers: ["MCP-Protocol-Version": version]))
+    let names = JSONValue.parse(String(decoding: list.body, as: UTF8.self))?["result"]?["tools"]?.arrayValue?
+      .compactMap { $0["name"]?.stringValue }
+    #expect(names == ["lookup", "ping"])
+    await session.stop()
   }
 }

@@ -251,16 +251,8 @@ extension SuiteLoader {
 
 /// `{{arguments.NAME}}` in `respond` results.
 public enum ToolTemplate {
-  /// The placeholder bodies in `text`, trimmed.
-  public static func placeholders(in text: String) -> [String] {
-    var out: [String] = []
-    var rest = Substring(text)
-    while let open = rest.range(of: "{{"), let close = rest[open.upperBound...].range(of: "}}") {
-      out.append(rest[open.upperBound..<close.lowerBound].trimmingCharacters(in: .whitespaces))
-      rest = rest[close.upperBound...]
-    }
-    return out
-  }
+  /// The placeholder bodies in `text`, trimmed (as in HTTP body templates).
+  public static func placeholders(in text: String) -> [String] { BodyTemplate.placeholders(in: text) }
 
   /// NAME of `arguments.NAME`, else nil.
   public static func argumentName(_ body: String) -> String? {
