@@ -85,7 +85,8 @@ extension Sandbox {
     let refused = try await box.evalh(["compare", "r-a", "r-b", "--db", box.db])
     #expect(refused.code == 2 && refused.stderr.contains("different suites are not compared"), "\(refused.stderr)")
     let allowed = try await box.evalh(["compare", "r-a", "r-b", "--db", box.db, "--allow-suite-change"])
-    #expect(allowed.code == 0, "\(allowed.stderr)")
+    // Compared, not refused (the two runs' seeds differ, so the verdict itself may go either way).
+    #expect(allowed.code != 2 && allowed.stdout.contains("note: different suites"), "\(allowed.stderr)")
     // Two agents in the base, one in the candidate: the missing one fails the gate.
     let two = try String(contentsOfFile: suite, encoding: .utf8).replacingOccurrences(
       of: "agent: { subprocess: { command: [./agent.sh] } }",
