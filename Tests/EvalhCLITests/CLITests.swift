@@ -1,6 +1,7 @@
 import EvalhStore
 import Foundation
 import GRDB
+import Synchronization
 import Testing
 
 /// The package root, from this file's path.
@@ -82,7 +83,11 @@ final class Sandbox: Sendable {
 
   /// Runs evalh to completion. The waiting happens on a thread of its own: tests run side by side
   /// on the cooperative pool (two threads here), and blocking it would starve the async tests.
+  /// At most `ProcessSlots.width` of these run at once, so a 2-core machine is not handed dozens of
+  /// evalh processes together (their scheduling delays then pass the timeouts other tests rely on).
   func evalh(_ arguments: [String], environment: [String: String] = [:]) async throws -> Output {
+    await ProcessSlots.shared.acquire()
+    defer { ProcessSlots.shared.release() }
     let (process, out, err) = try launch(arguments, environment: environment)
     let running = Unchecked(value: (process, out, err))
     return await offPool {
@@ -94,6 +99,38 @@ final class Sandbox: Sendable {
         stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self),
         code: process.terminationStatus)
     }
+  }
+}
+
+/// A counting semaphore for the async tests: waiting suspends, never blocks a thread of the pool.
+final class ProcessSlots: Sendable {
+  static let width = 4
+  static let shared = ProcessSlots()
+  private let state = Mutex<(free: Int, waiting: [CheckedContinuation<Void, Never>])>((width, []))
+
+  func acquire() async {
+    await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+      let granted = state.withLock { state -> Bool in
+        guard state.free > 0 else {
+          state.waiting.append(continuation)
+          return false
+        }
+        state.free -= 1
+        return true
+      }
+      if granted { continuation.resume() }
+    }
+  }
+
+  func release() {
+    let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
+      if state.waiting.isEmpty {
+        state.free += 1
+        return nil
+      }
+      return state.waiting.removeFirst()
+    }
+    next?.resume()
   }
 }
 
