@@ -6,11 +6,13 @@ EVALH_ARGS ?=
 .PHONY: build run test bench format lint deps pyenv clean report-preview
 
 # libsqlite3-dev provides the SQLite headers GRDB compiles against; install it when missing.
+# libxml2-utils provides xmllint, which the tests validate evalh's JUnit with.
+APT_NEEDS = $(if $(wildcard /usr/include/sqlite3.h),,libsqlite3-dev) $(if $(shell command -v xmllint),,libxml2-utils)
 deps:
-	@if ! [ -f /usr/include/sqlite3.h ]; then \
-	  echo "installing libsqlite3-dev"; \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq libsqlite3-dev; \
-	  else sudo apt-get update -qq && sudo apt-get install -y -qq libsqlite3-dev; fi; \
+	@if [ -n "$(strip $(APT_NEEDS))" ]; then \
+	  echo "installing $(strip $(APT_NEEDS))"; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq $(APT_NEEDS); \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq $(APT_NEEDS); fi; \
 	fi
 
 build: deps
@@ -22,12 +24,17 @@ run: build
 
 # The official MCP Python SDK in a virtual environment under .build/: the tests drive evalh's tool
 # server with clients nobody here wrote (and LangGraph, for suites/agents/langgraph_agent.py).
-# Pinned, so every machine tests against the same clients.
-PY_REQUIREMENTS = mcp==1.30.0 langgraph==1.2.24 langchain-openai==1.7.4 langchain-mcp-adapters==0.3.2
+# Pinned, so every machine tests against the same clients. junitparser reads evalh's JUnit as CI
+# plugins do; the Jenkins xunit plugin's junit-10.xsd comes from pytest's source release, which
+# carries it (MIT), so xmllint can hold the JUnit to it without a copy in this repository.
+PY_REQUIREMENTS = mcp==1.30.0 langgraph==1.2.24 langchain-openai==1.7.4 langchain-mcp-adapters==0.3.2 junitparser==5.0.3
 PYENV = .build/py
 $(PYENV)/.installed: Makefile
 	python3 -m venv $(PYENV)
 	$(PYENV)/bin/pip install --quiet --disable-pip-version-check $(PY_REQUIREMENTS)
+	rm -rf $(PYENV)/sdist && mkdir -p $(PYENV)/xsd
+	$(PYENV)/bin/pip download --quiet --disable-pip-version-check --no-deps --no-binary :all: -d $(PYENV)/sdist pytest==9.2.0
+	tar -xzf $(PYENV)/sdist/pytest-9.2.0.tar.gz -O pytest-9.2.0/testing/example_scripts/junit-10.xsd > $(PYENV)/xsd/junit-10.xsd
 	@touch $@
 pyenv: $(PYENV)/.installed
 

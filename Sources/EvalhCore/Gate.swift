@@ -32,6 +32,13 @@ public struct Gate: Sendable, Hashable, CustomStringConvertible {
       throw GateError(
         "--fail-under \(parts[0]) must be between 0 and \(Int(limit))\(limit == 1 ? " (or 0%–100%)" : "")")
     }
+    // A fraction on the 0–100 scale is almost surely a rate written as for the other metrics: a
+    // gate at 0.9 points would let nearly anything through.
+    if parts[0] == "clear_score", !percent, value > 0, value <= 1 {
+      throw GateError(
+        "--fail-under clear_score is on a 0–100 scale: \(raw) would pass nearly any agent; did you mean clear_score=\(Fmt.gateNumber(value * 100))?"
+      )
+    }
     metric = parts[0]
     threshold = value
   }
@@ -64,6 +71,14 @@ public struct Gate: Sendable, Hashable, CustomStringConvertible {
     let shown = metric == "clear_score" ? String(format: "%.1f", value) : String(format: "%.3f", value)
     let bound = metric == "clear_score" ? String(format: "%.1f", threshold) : String(format: "%.3f", threshold)
     return "agent \(m.agent): \(metric) \(shown) is below \(bound)"
+  }
+}
+
+extension Fmt {
+  /// `90`, `87.5`: a threshold as a user would type it.
+  static func gateNumber(_ x: Double) -> String {
+    let rounded = (x * 1e6).rounded() / 1e6
+    return rounded == rounded.rounded() ? String(Int(rounded)) : String(rounded)
   }
 }
 

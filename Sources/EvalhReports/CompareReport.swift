@@ -143,37 +143,53 @@ public enum CompareReport {
     ]).prettyText + "\n"
   }
 
-  /// JUnit: a `<testsuite>` per agent, a `<testcase>` per gated metric and per shared task; failures are regressions.
+  /// JUnit: a `<testsuite>` per agent, a `<testcase>` per gated metric (classname `suite.agent.metrics`)
+  /// and per regressed or newly flaky task (`suite.agent`); regressions are failures. Newly flaky
+  /// tasks that are not significant pass and are named in the suite's output. An agent of the base
+  /// run missing from the candidate is a suite of one failed case.
   public static func junit(_ c: Comparison, base: RunRecord, candidate: RunRecord) -> String {
-    var out =
-      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"\(Escape.xml("compare \(base.id) → \(candidate.id)"))\">\n"
-    for a in c.agents {
-      let gatedMetrics = a.metrics.filter(\.gated)
-      let failures = gatedMetrics.filter { $0.verdict == .regressed }.count + a.regressedTasks.count
-      out +=
-        "  <testsuite name=\"\(Escape.xml(a.agent))\" tests=\"\(gatedMetrics.count + a.sharedTasks)\" failures=\"\(failures)\">\n"
-      for m in gatedMetrics {
-        out += "    <testcase classname=\"\(Escape.xml(base.suite)).metrics\" name=\"\(Escape.xml(name(m)))\""
-        out +=
-          m.verdict == .regressed
-          ? "><failure message=\"\(Escape.xml("regressed: \(value(m)), \(delta(m))"))\" type=\"regression\"/></testcase>\n"
-          : "/>\n"
+    func suite(_ agent: String, _ cases: [JUnitXML.TestCase], output: String = "") -> JUnitXML.TestSuite {
+      JUnitXML.TestSuite(
+        name: agent, package: base.suite, seconds: 0, timestamp: candidate.startedAt, hostname: candidate.host,
+        properties: [
+          ("base", base.id), ("candidate", candidate.id), ("alpha", JUnitXML.number(c.alpha)),
+          ("min_effect", JUnitXML.number(c.minEffect)),
+        ],
+        cases: cases, output: output)
+    }
+    var suites = c.agents.map { a -> JUnitXML.TestSuite in
+      let classname = "\(base.suite).\(a.agent)"
+      var cases = a.metrics.filter(\.gated).map { m in
+        JUnitXML.TestCase(
+          classname: classname + ".metrics", name: name(m), seconds: 0,
+          outcome: m.verdict == .regressed
+            ? .failure(type: "regression", message: "regressed: \(value(m)), \(delta(m))", detail: "") : .passed)
       }
-      let regressed = Dictionary(a.regressedTasks.map { ($0.taskID, $0) }, uniquingKeysWith: { x, _ in x })
-      let listed = (a.regressedTasks.map(\.taskID) + a.newlyFlaky).reduce(into: [String]()) {
+      for t in a.regressedTasks {
+        let message =
+          "regressed: \(t.base.passes)/\(t.base.trials) → \(t.candidate.passes)/\(t.candidate.trials) trials passed (p = \(String(format: "%.4f", t.pValue)))"
+        cases.append(
+          JUnitXML.TestCase(
+            classname: classname, name: t.taskID, seconds: 0,
+            outcome: .failure(type: "regression", message: message, detail: "")))
+      }
+      let regressed = Set(a.regressedTasks.map(\.taskID))
+      let flakyOnly = a.newlyFlaky.filter { !regressed.contains($0) }.reduce(into: [String]()) {
         if !$0.contains($1) { $0.append($1) }
       }
-      for task in listed {
-        out += "    <testcase classname=\"\(Escape.xml(base.suite))\" name=\"\(Escape.xml(task))\""
-        if let t = regressed[task] {
-          out +=
-            "><failure message=\"\(Escape.xml("regressed: \(t.base.passes)/\(t.base.trials) → \(t.candidate.passes)/\(t.candidate.trials) trials passed (p = \(String(format: "%.4f", t.pValue)))"))\" type=\"regression\"/></testcase>\n"
-        } else {
-          out += "><system-out>newly flaky (not significant)</system-out></testcase>\n"
-        }
+      for task in flakyOnly {
+        cases.append(JUnitXML.TestCase(classname: classname, name: task, seconds: 0, outcome: .passed))
       }
-      out += "  </testsuite>\n"
+      let output = flakyOnly.isEmpty ? "" : "newly flaky (not significant): " + flakyOnly.joined(separator: ", ")
+      return suite(a.agent, cases, output: output)
     }
-    return out + "</testsuites>\n"
+    for agent in c.onlyInBase {
+      let missing = JUnitXML.TestCase(
+        classname: "\(base.suite).\(agent)", name: "present in the candidate", seconds: 0,
+        outcome: .failure(
+          type: "missing_agent", message: "agent \(agent) is in the base run but not in the candidate", detail: ""))
+      suites.append(suite(agent, [missing]))
+    }
+    return JUnitXML(suites: suites).render()
   }
 }

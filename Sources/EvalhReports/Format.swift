@@ -159,6 +159,9 @@ extension Fmt {
   /// `x` rounded to 12 significant digits.
   static func significant(_ x: Double) -> Double {
     guard x.isFinite, x != 0 else { return x }
+    // Below 10⁻¹² nothing evalh reports is measured (rates, dollars, milliseconds): such a value is
+    // the residue of a subtraction (1 − 0.9999999999999999), and reads as the 0 it is.
+    guard abs(x) >= 1e-12 else { return 0 }
     // An integer of at most 12 digits times or over an exact power of ten: correctly rounded, and fast
     // (this runs for every number of a million-row export).
     let shift = 11 - decimalExponent(abs(x))

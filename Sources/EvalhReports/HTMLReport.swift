@@ -111,7 +111,8 @@ public enum HTMLReport {
     out +=
       "<div class=\"arrow\">→</div><div><b>\(pct(m.sustainedSuccess))</b><span>sustained (pass^\(m.nMin)) \(Escape.xml(Fmt.interval(i.sustainedSuccess)))</span></div>"
     if let cliff = m.reliabilityCliff {
-      out += "<div><b class=\"cliff\">−\(pct(cliff))</b><span>reliability cliff</span></div>"
+      // The cliff is already a drop (1 − sustained / first run): no sign, as the text report says it.
+      out += "<div><b class=\"cliff\">\(pct(cliff))</b><span>reliability cliff</span></div>"
     }
     out += "</div><table class=\"kv\">"
     func row(_ name: String, _ value: String, _ ci: (low: Double, high: Double)? = nil) {
@@ -255,7 +256,25 @@ public enum HTMLReport {
         "<circle cx=\"\(f(cx))\" cy=\"\(f(fr.y(sustained)))\" r=\"7\" fill=\"#fff\" stroke=\"\(color)\" stroke-width=\"2.5\"><title>\(Escape.xml(a.metrics.agent)): sustained \(Escape.xml(Fmt.percent(sustained)))</title></circle>"
       out += "<text x=\"\(f(cx + 12))\" y=\"\(f(fr.y(success) + 4))\">\(Escape.xml(a.metrics.agent))</text>"
     }
-    return out + "</svg>" + legend(report)
+    return out + "</svg>" + legend(report) + unknownCostNote(report)
+  }
+
+  /// Says which agents the cost chart leaves out or places on a partial cost, rather than dropping them silently.
+  static func unknownCostNote(_ report: RunReport) -> String {
+    var notes: [String] = []
+    for a in report.agents {
+      let m = a.metrics
+      if m.costPerTrialUSD == nil {
+        notes.append("\(Escape.xml(m.agent)) is not shown: its cost is unknown")
+      } else if m.costUnknownTrials > 0 {
+        notes.append(
+          "\(Escape.xml(m.agent)) is placed on the \(m.trials - m.costUnknownTrials) trials of known cost (\(m.costUnknownTrials) unknown)"
+        )
+      }
+    }
+    guard !notes.isEmpty else { return "" }
+    return
+      "<p class=\"note\">\(notes.joined(separator: "; ")) (set <code>pricing</code> or report <code>usage.cost_usd</code>).</p>"
   }
 
   static func latencyChart(_ report: RunReport, _ grid: TrialGrid) -> String {

@@ -74,7 +74,7 @@ import Testing
     #expect(out.code == 0, "\(out.stderr)")
     let expected: [String: String] = [
       "summary.csv":
-        "run_id,suite,label,agent,started_at,finished_at,tasks,trials_per_task,trials,first_run_success,success_rate,sustained_success,reliability_cliff,consistency,efficacy_rate,assurance_rate,policy_adherence,violations,cost_total_usd,cost_per_trial_usd,cost_per_success_usd,cna,latency_p50_ms,latency_p95_ms,latency_p99_ms,sla_compliance,clear_score,errors,timeouts",
+        "run_id,suite,label,agent,started_at,finished_at,tasks,trials_per_task,trials,first_run_success,success_rate,sustained_success,reliability_cliff,consistency,efficacy_rate,assurance_rate,policy_adherence,violations,cost_total_usd,cost_per_trial_usd,cost_per_success_usd,cna,latency_p50_ms,latency_p95_ms,latency_p99_ms,sla_compliance,clear_score,errors,timeouts,seed,first_run_success_low,first_run_success_high,success_rate_low,success_rate_high,sustained_success_low,sustained_success_high,cost_unknown_trials",
       "tasks.csv":
         "run_id,agent,task_id,tags,trials,passes,first_run,success_rate,pass_hat_n,ci_low,ci_high,latency_p50_ms,latency_p95_ms,cost_per_trial_usd,violations,errors",
       "trials.csv":

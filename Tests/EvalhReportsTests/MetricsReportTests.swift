@@ -1,6 +1,7 @@
-import EvalhCore
+import EvalhStore
 import Testing
 
+@testable import EvalhCore
 @testable import EvalhReports
 
 @Suite struct CannedMetricsTests {
@@ -85,5 +86,73 @@ import Testing
     #expect(throws: GateError.self) { try Gate(parsing: "success_rate") }
     #expect(throws: GateError.self) { try Gate(parsing: "success_rate=1.5") }
     #expect(throws: GateError.self) { try Gate(parsing: "success_rate=abc") }
+    // clear_score is 0–100: a rate-like 0.9 is refused with the likely meaning, 90% and 0 are not.
+    do {
+      _ = try Gate(parsing: "clear_score=0.9")
+      Issue.record("accepted clear_score=0.9")
+    } catch {
+      #expect(error.description.contains("did you mean clear_score=90?"), "\(error)")
+    }
+    #expect(throws: GateError.self) { try Gate(parsing: "clear_score=1") }
+    #expect(throws: GateError.self) { try Gate(parsing: "clear_score=101") }
+    #expect(try Gate(parsing: "clear_score=90%").threshold == 90)
+    #expect(try Gate(parsing: "clear_score=0").threshold == 0)
+    #expect(try Gate(parsing: "clear_score=1.5").threshold == 1.5)
+  }
+}
+
+/// Small truths the outputs must tell the same way everywhere.
+@Suite struct OutputTruthTests {
+  /// An agent whose trials report no cost, beside one that does.
+  func reportWithAnUnpricedAgent() -> RunReport {
+    let (canned, _) = cannedReport()
+    let facts = (1...4).map { trial in
+      TrialFacts(
+        taskID: "refund", trial: trial, status: trial == 1 ? .fail : .pass, errorKind: nil, latencyMs: 100,
+        costUSD: nil, violations: 0, efficacyPass: trial != 1, efficacyScore: nil, checks: 0)
+    }
+    let unpriced = AgentMetrics(agent: "unpriced", trials: facts, planned: ["refund": 4], targets: MetricTargets())
+    return RunReport(run: canned.run, agents: [canned.agents[0], AgentReport(unpriced)])
+  }
+
+  @Test func theHTMLCliffReadsAsTheTextDoes() {
+    let (report, grid) = cannedReport()
+    let html = HTMLReport.render(report, grid: grid)
+    #expect(html.contains("<b class=\"cliff\">75%</b>"))
+    #expect(!html.contains("−75%"))
+    #expect(TextReport.render(report).contains("reliability cliff 75%"))
+  }
+
+  @Test func theCostChartSaysWhoItLeavesOut() {
+    let report = reportWithAnUnpricedAgent()
+    let html = HTMLReport.render(report, grid: TrialGrid(statuses: [:], latencies: [:]))
+    #expect(html.contains("unpriced is not shown: its cost is unknown"))
+    #expect(html.contains("small is placed on the 31 trials of known cost (1 unknown)"))
+  }
+
+  @Test func floatResidueIsZeroInCSVAndJSON() {
+    let residue = 1 - 0.9444444444444444 - 0.05555555555555547  // about 5.6e-17
+    #expect(residue != 0)
+    #expect(CSVExport.Cell.number(residue).rendered == "0")
+    #expect(CSVExport.Cell.number(5.551115123125783e-17).rendered == "0")
+    #expect(JSONReport.number(5.551115123125783e-17) == .number(0))
+    // Real small values survive.
+    #expect(
+      CSVExport.Cell.number(0.0000012).rendered == "0.0000012" || CSVExport.Cell.number(0.0000012).rendered == "1.2e-06"
+    )
+    #expect(JSONReport.number(0.0000012) == .number(0.0000012))
+  }
+
+  @Test func summaryCSVCarriesIntervalsSeedAndUnknownCost() throws {
+    let report = reportWithAnUnpricedAgent()
+    let records = try CSVRecord.parse(CSVExport.summary(report))
+    let header = try #require(records.first?.fields)
+    let row = try #require(records.last?.fields)
+    func cell(_ name: String) -> String? { header.firstIndex(of: name).map { row[$0] } }
+    #expect(cell("seed") == "42")
+    #expect(cell("cost_unknown_trials") == "4")
+    let low = try #require(Double(cell("success_rate_low") ?? ""))
+    let high = try #require(Double(cell("success_rate_high") ?? ""))
+    #expect(low <= 0.75 && 0.75 <= high)
   }
 }

@@ -152,7 +152,8 @@ public struct AgentMetrics: Sendable {
   /// 1 − sustained / first run; nil when first-run success is 0 or unknown.
   public var reliabilityCliff: Double? {
     guard let first = firstRunSuccess, first > 0, let sustained = sustainedSuccess else { return nil }
-    return 1 - sustained / first
+    let cliff = 1 - sustained / first
+    return abs(cliff) < 1e-12 ? 0 : cliff  // equal rates summed in another order are no cliff
   }
   /// 100 × success_rate / cost_per_trial (CLEAR's cost-normalised accuracy); nil when cost is unknown or 0.
   public var cna: Double? {
