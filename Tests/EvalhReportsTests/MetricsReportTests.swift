@@ -1,4 +1,5 @@
 import EvalhStore
+import Foundation
 import Testing
 
 @testable import EvalhCore
@@ -154,5 +155,49 @@ import Testing
     let low = try #require(Double(cell("success_rate_low") ?? ""))
     let high = try #require(Double(cell("success_rate_high") ?? ""))
     #expect(low <= 0.75 && 0.75 <= high)
+  }
+}
+
+/// `report --format markdown` always fits GitHub's 1 MiB step summary.
+@Suite struct StepSummarySizeTests {
+  /// `agents` agents over `tasks` tasks with 200-byte ids, half of them flaky, 8 trials each.
+  func bigReport(agents: Int, tasks: Int) -> RunReport {
+    let ids = (0..<tasks).map { i in String(format: "task-%06d-", i) + String(repeating: "x|*_", count: 47) }
+    let plan = RunPlan(agents: (0..<agents).map { "agent-\($0)" }, tasks: ids.map { .init(id: $0, trials: 8) })
+    let run = RunRecord(
+      id: "r-big", suite: "big", suitePath: nil, suiteSHA256: "0", label: nil, seed: 7, trials: 8, status: .completed,
+      startedAt: Date(timeIntervalSince1970: 0), evalhVersion: nil, host: nil, gitCommit: nil, configJSON: "{}",
+      plan: plan)
+    let reports = plan.agents.map { agent in
+      var tally = TrialTally(slaLimitMs: nil)
+      for (t, id) in ids.enumerated() {
+        for trial in 1...8 {
+          tally.add(
+            TrialFacts(
+              taskID: id, trial: trial, status: t % 2 == 0 && trial == 3 ? .fail : .pass, errorKind: nil,
+              latencyMs: 10, costUSD: 0.001, violations: 0, efficacyPass: nil, efficacyScore: nil, checks: 0))
+        }
+      }
+      return AgentReport(
+        AgentMetrics(agent: agent, tally: tally, planned: plan.plannedByTask, bootstrapResamples: 0))
+    }
+    return RunReport(run: run, agents: reports)
+  }
+
+  @Test func twoAgentsOfTenThousandTasksFit() {
+    let md = MarkdownReport.render(bigReport(agents: 2, tasks: 10_000))
+    #expect(md.utf8.count < 100_000, "\(md.utf8.count) bytes")  // docs/reading-the-report.md: about 78 KB
+    #expect(md.contains("The 50 worst of 10000 tasks"))
+    #expect(md.contains("9950 more tasks are left out: `evalh export r-big --csv DIR`"))
+    #expect(md.contains("Flaky tasks (5000): ") && md.contains(" … and 4950 more"))
+    // Side by side: one row per agent before the sections.
+    #expect(md.contains("| agent | first run | sustained |") && md.contains("| agent-1 | "))
+  }
+
+  @Test func manyAgentsStillFit() {
+    let md = MarkdownReport.render(bigReport(agents: 300, tasks: 60))
+    #expect(md.utf8.count <= MarkdownReport.byteBudget, "\(md.utf8.count) bytes")
+    #expect(md.contains("more agents are left out to stay under GitHub's 1 MiB summary limit"))
+    #expect(md.contains("### Agent agent-0") && !md.contains("### Agent agent-299"))
   }
 }
