@@ -22,7 +22,7 @@ public enum JUnitReport {
         seconds: m.tasks.isEmpty ? 0 : (m.latency.mean ?? 0) * Double(m.trials) / 1000,
         timestamp: report.run.startedAt, hostname: report.run.host,
         properties: [
-          ("run_id", report.run.id), ("seed", String(report.run.seed)),
+          ("run_id", report.run.id), ("run_status", report.run.status.rawValue), ("seed", String(report.run.seed)),
           ("first_run_success", JUnitXML.number(m.firstRunSuccess)),
           ("sustained_success", JUnitXML.number(m.sustainedSuccess)),
           ("success_rate", JUnitXML.number(m.successRate)),

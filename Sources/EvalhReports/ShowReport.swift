@@ -120,7 +120,7 @@ public enum ShowReport {
         Escape.terminal(run.id), Escape.terminal(String(run.suite.prefix(20))),
         Escape.terminal(String((run.label ?? "–").prefix(13))),
         Escape.terminal(String(run.plan.agents.joined(separator: ",").prefix(14))), run.status.rawValue,
-        "\(r.recorded)/\(run.plan.trialCount)", String(Timestamp.format(run.startedAt).prefix(19)), duration,
+        "\(r.recorded)/\(run.plan.wholeTrialCount)", String(Timestamp.format(run.startedAt).prefix(19)), duration,
         Fmt.percent(r.success),
       ]
     }
@@ -139,7 +139,7 @@ public enum ShowReport {
         .object([
           "id": .string(r.run.id), "suite": .string(r.run.suite), "label": r.run.label.map(JSONValue.string) ?? .null,
           "agents": .array(r.run.plan.agents.map { .string($0) }), "status": .string(r.run.status.rawValue),
-          "trials_recorded": .number(Double(r.recorded)), "trials_planned": .number(Double(r.run.plan.trialCount)),
+          "trials_recorded": .number(Double(r.recorded)), "trials_planned": .number(Double(r.run.plan.wholeTrialCount)),
           "started_at": .string(Timestamp.format(r.run.startedAt)),
           "finished_at": r.run.finishedAt.map { .string(Timestamp.format($0)) } ?? .null,
           "success_rate": r.success.map { .number($0) } ?? .null,

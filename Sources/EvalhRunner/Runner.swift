@@ -183,6 +183,11 @@ public struct Runner: Sendable {
         )
       }
       guard run.status != .completed else { throw RunError.cannotResume("run \(id) is already completed") }
+      if run.status == .incomplete, let gap = run.plan.shardGap {
+        throw RunError.cannotResume(
+          "run \(id) has every trial of its shards here but is incomplete: \(gap). Run a missing shard with --shard I/N --run-id \(id)"
+        )
+      }
       if let unknown = undefined(in: run.plan) {
         throw RunError.cannotResume("run \(id) plans \(unknown), which suite '\(suite.name)' does not define")
       }
@@ -220,11 +225,11 @@ public struct Runner: Sendable {
       throw .invalidSelection("suite '\(suite.name)' has no agent '\(name)' (agents: \(known.joined(separator: ", ")))")
     }
     let agents = options.agents.isEmpty ? known : known.filter { options.agents.contains($0) }
-    let tasks = suite.tasks.filter { task in
+    let selected = suite.tasks.filter { task in
       (options.taskPatterns.isEmpty || options.taskPatterns.contains { fnmatch($0, task.id, 0) == 0 })
         && (options.tags.isEmpty || !Set(options.tags).isDisjoint(with: task.tags))
-        && (options.shard?.contains(task.id) ?? true)
     }
+    let tasks = selected.filter { options.shard?.contains($0.id) ?? true }
     guard !tasks.isEmpty else {
       throw .invalidSelection(
         "no task of suite '\(suite.name)' matches the --task/--tag filters\(options.shard.map { " in shard \($0)" } ?? "")"
@@ -232,9 +237,14 @@ public struct Runner: Sendable {
     }
     let base = options.trials ?? suite.trials ?? Suite.defaultTrials
     // --trials overrides every task; otherwise a task's own `trials` wins over the suite's.
-    return RunPlan(
-      agents: agents,
-      tasks: tasks.map { .init(id: $0.id, trials: options.trials != nil ? base : ($0.trials ?? base)) })
+    func planned(_ task: TaskSpec) -> RunPlan.PlannedTask {
+      .init(id: task.id, trials: options.trials != nil ? base : (task.trials ?? base))
+    }
+    // A shard records the whole run's tasks too, so a merge knows what a missing shard held.
+    let spread = options.shard.map {
+      ShardSpread(count: $0.count, present: [$0.index], tasks: selected.map(planned))
+    }
+    return RunPlan(agents: agents, tasks: tasks.map(planned), shards: spread)
   }
 
   /// Runs `pending`, then marks the run completed or interrupted.
@@ -367,6 +377,11 @@ public struct Runner: Sendable {
     final.finishedAt = Date()
     final.status = stop.status
     final.stopReason = stop.reason
+    // Every trial of this shard is in; the run is whole only once the other shards are merged.
+    if case .finished = stop, let gap = run.plan.shardGap {
+      final.status = .incomplete
+      final.stopReason = gap
+    }
     do {
       try store.updateRun(final.id, status: final.status, finishedAt: final.finishedAt, stopReason: final.stopReason)
     } catch {

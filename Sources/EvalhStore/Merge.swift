@@ -106,6 +106,10 @@ extension ResultStore {
           throw StoreError.conflict(
             "run \(source.id) has a different suite in \(path) than in \(self.path); nothing was merged")
         }
+        if let mine = existing.plan.shards?.count, let theirs = source.plan.shards?.count, mine != theirs {
+          throw StoreError.conflict(
+            "run \(source.id) is cut into \(theirs) shards in \(path) but \(mine) in \(self.path); nothing was merged")
+        }
         let started = min(existing.startedAt, source.startedAt)
         let finished = [existing.finishedAt, source.finishedAt].compactMap { $0 }.max()
         try db.execute(
@@ -179,8 +183,16 @@ extension ResultStore {
       else { continue }
       let recorded =
         try Int.fetchOne(db, sql: "SELECT count(*) FROM main.trials WHERE run_id = ?", arguments: [id]) ?? 0
-      let status = recorded >= run.plan.trialCount ? RunStatus.completed : RunStatus.interrupted
-      try db.execute(sql: "UPDATE main.runs SET status = ? WHERE id = ?", arguments: [status.rawValue, id])
+      let status = run.plan.status(recorded: recorded)
+      // A gap is said where a stop reason is; once whole, an earlier gap's sentence goes.
+      let reason: String? =
+        switch status {
+        case .incomplete: run.plan.shardGap
+        case .completed: nil
+        default: run.stopReason
+        }
+      try db.execute(
+        sql: "UPDATE main.runs SET status = ?, stop_reason = ? WHERE id = ?", arguments: [status.rawValue, reason, id])
     }
     return summary
   }

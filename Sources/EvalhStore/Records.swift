@@ -68,6 +68,8 @@ public enum RunStatus: String, Sendable, Codable {
   case completed
   case interrupted
   case failed
+  /// Every trial planned here is recorded, but shards of the run are missing (`RunPlan.shards`).
+  case incomplete
 }
 
 /// The trials a run is to record: every agent × task × 1...trials.
@@ -87,13 +89,16 @@ public struct RunPlan: Sendable, Hashable, Codable {
 
   /// Evaluated agents, in suite order.
   public var agents: [String]
-  /// Tasks, in suite order.
+  /// Tasks, in suite order: those of the shards this database holds.
   public var tasks: [PlannedTask]
+  /// For a run cut into shards: the whole run, so what is missing is known. Nil for a whole run.
+  public var shards: ShardSpread?
 
   /// A plan of agents × tasks.
-  public init(agents: [String], tasks: [PlannedTask]) {
+  public init(agents: [String], tasks: [PlannedTask], shards: ShardSpread? = nil) {
     self.agents = agents
     self.tasks = tasks
+    self.shards = shards
   }
 
   /// The planned triples not in `done`, in `keys` order, made one at a time as they are run: a plan
@@ -113,7 +118,10 @@ public struct RunPlan: Sendable, Hashable, Codable {
     var tasks = self.tasks
     let known = Set(tasks.map(\.id))
     tasks += other.tasks.filter { !known.contains($0.id) }
-    return RunPlan(agents: agents, tasks: tasks)
+    // A whole run (no spread) joined with a shard of it is still whole.
+    let spread: ShardSpread? =
+      if let mine = shards, let theirs = other.shards { mine.union(theirs) } else { nil }
+    return RunPlan(agents: agents, tasks: tasks, shards: spread)
   }
 
   /// Planned trials per task id.

@@ -43,6 +43,11 @@ struct Compare: AsyncParsableCommand {
   @Flag(name: .customLong("allow-suite-change"), help: "Compare runs of different suites (refused otherwise).")
   var allowSuiteChange = false
 
+  @Flag(
+    name: .customLong("allow-incomplete"),
+    help: "Gate on what an incomplete candidate (a merge missing shards) holds; otherwise it fails the gate.")
+  var allowIncomplete = false
+
   @OptionGroup var database: DatabaseOptions
 
   func validate() throws {
@@ -89,6 +94,12 @@ struct Compare: AsyncParsableCommand {
     case .junit: text = CompareReport.junit(comparison, base: b, candidate: c)
     }
     try write(text, to: output)
+    if c.status == .incomplete, !allowIncomplete {
+      throw Failure(
+        verbatim:
+          "gate failed: candidate run \(c.id) is incomplete: \(c.stopReason ?? "shards are missing"); --allow-incomplete compares what it holds",
+        code: 1)
+    }
     if comparison.regressed { throw ExitCode(1) }
   }
 }

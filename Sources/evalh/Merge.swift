@@ -31,5 +31,12 @@ struct Merge: AsyncParsableCommand {
         "merged \(input): \(summary.trialsAdded) trials added, \(summary.trialsAlreadyPresent) already present (runs \(summary.runs.joined(separator: ", ")))\n"
       )
     }
+    // What each merged run now is: a merge missing shards must not read as a finished run.
+    var seen = Set<String>()
+    for id in summaries.flatMap(\.runs) where seen.insert(id).inserted {
+      guard let run = try? store.run(id: id) else { continue }
+      let why = run.stopReason.map { ": \($0)" } ?? ""
+      StandardStream.error.write("run \(id) is \(run.status.rawValue)\(run.status == .completed ? "" : why)\n")
+    }
   }
 }

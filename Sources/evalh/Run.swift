@@ -63,6 +63,11 @@ struct Run: AsyncParsableCommand {
     help: "Exit 1 after the summary when an agent's share of error and timeout trials is above RATE (0.1 or 10%).")
   var maxErrorRate: String?
 
+  @Flag(
+    name: .customLong("allow-incomplete"),
+    help: "Let the gates judge a shard's run on its own; otherwise a run missing shards fails them.")
+  var allowIncomplete = false
+
   @Flag(help: "Print the summary as JSON instead of the table.")
   var json = false
 
@@ -141,12 +146,18 @@ struct Run: AsyncParsableCommand {
     }
     emit(json ? JSONReport.render(report) : TextReport.render(report, color: Terminal.colorAllowed))
     let unreachable = RunVerdicts.unreachable(report, store: store)
-    if !unreachable.isEmpty, result.run.status == .completed {
+    if !unreachable.isEmpty, result.run.status == .completed || result.run.status == .incomplete {
       throw Failure(verbatim: unreachable.joined(separator: "\n"), code: 3)
     }
     let gates = failUnder.compactMap { try? Gate(parsing: $0) }
     var failures = gates.flatMap { gate in report.agents.compactMap { gate.failure(for: $0.metrics) } }
     if let limit = maxErrorRate.flatMap(Self.rate) { failures += RunVerdicts.errorRateFailures(report, limit: limit) }
+    let gated = !gates.isEmpty || maxErrorRate != nil
+    if gated, result.run.status == .incomplete, !allowIncomplete {
+      failures.append(
+        "run \(run.id) is incomplete: \(result.run.stopReason ?? "shards are missing"); --allow-incomplete gates this shard on its own"
+      )
+    }
     if let spent = result.budgetReached {
       StandardStream.error.write(
         String(

@@ -1,3 +1,4 @@
+import EvalhCore
 import EvalhStore
 import Foundation
 import FoundationXML
@@ -156,6 +157,53 @@ extension Sandbox {
         ]).code == 0)
     }
     #expect(try rows(shared, "r-n") == rows(box.db, "r-n"))
+  }
+
+  @Test func aMergeMissingAShardIsIncompleteAndSaysWhat() async throws {
+    let box = Sandbox()
+    let suite = box.probabilisticSuite(trials: 3)
+    func shard(_ i: Int, _ extra: [String] = []) async throws -> Output {
+      try await box.evalh(
+        ["run", suite, "--shard", "\(i)/3", "--run-id", "r-n", "--seed", "5", "--db", box.path + "/s\(i).sqlite"]
+          + ["--no-progress"] + extra)
+    }
+    // A shard alone is incomplete: gates fail on it unless told to judge the shard on its own.
+    let gated = try await shard(1, ["--fail-under", "success_rate=0"])
+    #expect(gated.code == 1 && gated.stderr.contains("run r-n is incomplete: shards 2, 3 of 3 not recorded here"))
+    #expect(try await shard(1, ["--fail-under", "success_rate=0", "--allow-incomplete"]).code == 0)
+    #expect(try await shard(3).code == 0)
+    let merged = box.path + "/merged.sqlite"
+    let merge = try await box.evalh(["merge", "--into", merged, box.path + "/s1.sqlite", box.path + "/s3.sqlite"])
+    #expect(merge.code == 0, "\(merge.stderr)")
+    let missingTasks = (0..<10).filter { Shard.bucket(of: "t\($0)", count: 3) == 1 }.count
+    let gap = "shard 2 of 3 not recorded here (\(missingTasks * 3) trials of \(missingTasks) tasks missing)"
+    #expect(merge.stderr.contains("run r-n is incomplete: \(gap)"), "\(merge.stderr)")
+    #expect(try ResultStore(path: merged, create: false).run(id: "r-n")?.status == .incomplete)
+    let runs = try await box.evalh(["runs", "--db", merged]).stdout
+    #expect(runs.contains("incomplete") && runs.contains("\(30 - missingTasks * 3)/30"), "\(runs)")
+    // Every report says so.
+    for format in ["text", "markdown", "json", "html"] {
+      let out = try await box.evalh(["report", "r-n", "--format", format, "--db", merged])
+      #expect(out.stdout.contains(gap), "\(format)")
+    }
+    // compare treats the incomplete candidate as a failed gate unless allowed.
+    _ = try await box.evalh(["run", suite, "--run-id", "r-n", "--seed", "5", "--db", box.db, "--no-progress"])
+    let refused = try await box.evalh(["compare", "r-n", "r-n", "--base-db", box.db, "--db", merged])
+    #expect(
+      refused.code == 1 && refused.stderr.contains("candidate run r-n is incomplete: \(gap)"), "\(refused.stderr)")
+    let allowed = try await box.evalh([
+      "compare", "r-n", "r-n", "--base-db", box.db, "--db", merged, "--allow-incomplete",
+    ])
+    #expect(allowed.code == 0, "\(allowed.stdout)\(allowed.stderr)")
+    // Nothing to resume: the missing shard must be run.
+    let resume = try await box.evalh(["run", suite, "--resume", "r-n", "--db", merged, "--no-progress"])
+    #expect(resume.code == 2 && resume.stderr.contains("Run a missing shard with --shard I/N --run-id r-n"))
+    // The last shard completes it, and the gap is gone from the reports.
+    #expect(try await shard(2).code == 0)
+    let last = try await box.evalh(["merge", "--into", merged, box.path + "/s2.sqlite"])
+    #expect(last.stderr.contains("run r-n is completed"), "\(last.stderr)")
+    #expect(!(try await box.evalh(["report", "r-n", "--db", merged]).stdout.contains("not recorded here")))
+    #expect(try rows(merged, "r-n") == rows(box.db, "r-n"))
   }
 
   @Test func conflictingMergeIsRefusedAndChangesNothing() async throws {
