@@ -18,7 +18,7 @@ public struct RunRecord: Sendable, Hashable {
   public var seed: Int64
   /// Trials per task asked for.
   public var trials: Int
-  /// running, completed, interrupted or failed.
+  /// running, completed, interrupted, failed or incomplete (shards missing).
   public var status: RunStatus
   /// When it started.
   public var startedAt: Date

@@ -57,4 +57,47 @@ import Yams
     }
     #expect(checked >= 10)
   }
+
+  /// The example workflow is a real file that runs as docs/ci.md says: it parses, its evalh commands
+  /// name real flags, its uploads run whatever happened, and its Swift is the one evalh is tested with.
+  @Test func theNightlyWorkflowWorksAsWritten() async throws {
+    let box = Sandbox()
+    let text = try String(contentsOfFile: packageRoot + "/docs/examples/nightly-eval.yml", encoding: .utf8)
+    let ci = try String(contentsOfFile: packageRoot + "/docs/ci.md", encoding: .utf8)
+    let shown = text.hasSuffix("\n") ? String(text.dropLast()) : text
+    #expect(Self.blocks(ci, language: "yaml").contains(shown), "docs/ci.md shows another workflow than the file")
+    let workflow = try #require(try Yams.load(yaml: text) as? [String: Any])
+    let permissions = try #require(workflow["permissions"] as? [String: Any])
+    #expect(permissions["checks"] as? String == "write" && permissions["actions"] as? String == "read")
+    let swiftVersion = try String(contentsOfFile: packageRoot + "/.swift-version", encoding: .utf8)
+      .trimmingCharacters(in: .whitespacesAndNewlines)
+    // The version file names the toolchain these tests run on.
+    let installed = await runTool(["swift", "--version"])
+    #expect(installed.stdout.contains("Swift version \(swiftVersion) "), "\(installed.stdout)")
+    let jobs = try #require(workflow["jobs"] as? [String: [String: Any]])
+    #expect(jobs.count == 2)
+    var evalhCommands = 0
+    for (name, job) in jobs {
+      #expect(job["container"] as? String == "swift:\(swiftVersion)", "job \(name)")
+      for step in job["steps"] as? [[String: Any]] ?? [] {
+        if (step["uses"] as? String)?.hasPrefix("actions/upload-artifact") == true {
+          #expect(step["if"] as? String == "always()", "job \(name): an upload that a failure skips")
+        }
+        guard let run = step["run"] as? String else { continue }
+        let lines = run.replacingOccurrences(of: "\\\n", with: " ").split(separator: "\n")
+        for line in lines {
+          guard let at = line.range(of: ".build/debug/evalh ") else { continue }
+          let words = line[at.upperBound...].split(separator: " ")
+          guard let sub = words.first.map(String.init) else { continue }
+          let help = try await box.evalh([sub, "--help"])
+          #expect(help.code == 0, "no evalh \(sub)")
+          for flag in words.dropFirst() where flag.hasPrefix("--") {
+            #expect(help.stdout.contains(String(flag)), "evalh \(sub) has no \(flag)")
+          }
+          evalhCommands += 1
+        }
+      }
+    }
+    #expect(evalhCommands >= 7)
+  }
 }
