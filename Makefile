@@ -25,16 +25,19 @@ run: build
 # The official MCP Python SDK in a virtual environment under .build/: the tests drive evalh's tool
 # server with clients nobody here wrote (and LangGraph, for suites/agents/langgraph_agent.py).
 # Pinned, so every machine tests against the same clients. junitparser reads evalh's JUnit as CI
-# plugins do; the Jenkins xunit plugin's junit-10.xsd comes from pytest's source release, which
-# carries it (MIT), so xmllint can hold the JUnit to it without a copy in this repository.
+# plugins do. Two published JUnit schemas come from source releases that carry them, so xmllint
+# can hold the JUnit to them without a copy in this repository: the Jenkins xunit plugin's
+# junit-10.xsd (pytest's, MIT) and Jenkins' junit-4.xsd (behave's).
 PY_REQUIREMENTS = mcp==1.30.0 langgraph==1.2.24 langchain-openai==1.7.4 langchain-mcp-adapters==0.3.2 junitparser==5.0.3
 PYENV = .build/py
 $(PYENV)/.installed: Makefile
 	python3 -m venv $(PYENV)
 	$(PYENV)/bin/pip install --quiet --disable-pip-version-check $(PY_REQUIREMENTS)
 	rm -rf $(PYENV)/sdist && mkdir -p $(PYENV)/xsd
-	$(PYENV)/bin/pip download --quiet --disable-pip-version-check --no-deps --no-binary :all: -d $(PYENV)/sdist pytest==9.2.0
+	$(PYENV)/bin/pip download --quiet --disable-pip-version-check --no-deps --no-binary :all: -d $(PYENV)/sdist \
+	  pytest==9.2.0 behave==1.3.3
 	tar -xzf $(PYENV)/sdist/pytest-9.2.0.tar.gz -O pytest-9.2.0/testing/example_scripts/junit-10.xsd > $(PYENV)/xsd/junit-10.xsd
+	tar -xzf $(PYENV)/sdist/behave-1.3.3.tar.gz -O behave-1.3.3/etc/junit.xml/junit-4.xsd > $(PYENV)/xsd/junit-4.xsd
 	@touch $@
 pyenv: $(PYENV)/.installed
 

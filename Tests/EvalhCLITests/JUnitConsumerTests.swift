@@ -5,12 +5,16 @@ import Testing
 /// xmllint (and to windyroad's Ant schema where one is provided), and read back by junitparser,
 /// the parser CI plugins build on.
 @Suite struct JUnitConsumerTests {
-  /// The schemas `make pyenv` lays down; windyroad's `JUnit.xsd` too when `EVALH_JUNIT_XSD_DIR`
-  /// names a folder holding it.
+  /// The schemas `make pyenv` lays down (the Jenkins xunit plugin's and Jenkins' junit-4), and
+  /// windyroad's Ant `JUnit.xsd` where one is provided: in `EVALH_JUNIT_XSD_DIR`, or in the shared
+  /// folder beside the repository.
   static let schemas: [String] = {
-    var found = [packageRoot + "/.build/py/xsd/junit-10.xsd"]
-    if let dir = ProcessInfo.processInfo.environment["EVALH_JUNIT_XSD_DIR"] {
-      found.append(dir + "/JUnit.xsd")
+    var found = [packageRoot + "/.build/py/xsd/junit-10.xsd", packageRoot + "/.build/py/xsd/junit-4.xsd"]
+    let dirs = [ProcessInfo.processInfo.environment["EVALH_JUNIT_XSD_DIR"], packageRoot + "/../shared/xsd"]
+    if let windyroad = dirs.compactMap({ $0.map { $0 + "/JUnit.xsd" } }).first(where: {
+      FileManager.default.fileExists(atPath: $0)
+    }) {
+      found.append(windyroad)
     }
     return found
   }()
