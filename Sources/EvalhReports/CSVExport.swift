@@ -119,8 +119,8 @@ public enum CSVExport {
     let parts = try RunReport.parts(of: run, in: store)
     let trials = try TrialsFile(folder: folder, runID: run.id, agents: parts.map(\.agent))
     // The CSV files carry no suite-level intervals (tasks.csv's are Wilson's) and no violations by
-    // check: neither the bootstrap nor the per-check lookups.
-    let report = try RunReport.load(run, from: store, bootstrapResamples: 0, violationsByCheck: false, parts: parts) {
+    // check: neither the intervals nor the per-check lookups.
+    let report = try RunReport.load(run, from: store, withIntervals: false, violationsByCheck: false, parts: parts) {
       part, row in trials.parts[part].append(row)
     }
     try trials.finish()

@@ -17,12 +17,12 @@ public struct RunReport: Sendable {
   }
 
   /// Builds the report of `run` from `store`.
-  /// `bootstrapResamples` 0 skips the intervals, `violationsByCheck` false the per-check counts
+  /// `withIntervals` false skips the intervals, `violationsByCheck` false the per-check counts
   /// (compare needs neither). `parts` are what is read side by side (by default `parts(of:in:)`);
   /// `eachRow`, when given, sees every trial as it is read, with the index of its part (export writes
   /// trials.csv from the same scan); each part is read on one thread.
   public static func load(
-    _ run: RunRecord, from store: ResultStore, bootstrapResamples: Int = 2000, violationsByCheck: Bool = true,
+    _ run: RunRecord, from store: ResultStore, withIntervals: Bool = true, violationsByCheck: Bool = true,
     parts: [(agent: String, tasks: TaskRange)]? = nil,
     eachRow: (@Sendable (_ part: Int, borrowing StoredTrialRow) -> Void)? = nil
   ) throws(StoreError) -> RunReport {
@@ -56,7 +56,7 @@ public struct RunReport: Sendable {
       return AgentReport(
         AgentMetrics(
           agent: names[a], tally: tally, planned: planned, targets: targets, violationsByCheck: byCheck,
-          bootstrapResamples: bootstrapResamples))
+          withIntervals: withIntervals))
     }
     var report = RunReport(run: run, agents: reports)
     if violationsByCheck {

@@ -78,13 +78,13 @@ func loadSuite(_ path: String) throws -> Suite {
 
 /// Loads the report of a run reference, failing with cli.md's exit codes.
 func loadReport(
-  _ reference: String, from store: ResultStore, bootstrapResamples: Int = 2000, violationsByCheck: Bool = true
+  _ reference: String, from store: ResultStore, withIntervals: Bool = true, violationsByCheck: Bool = true
 )
   throws -> RunReport
 {
   do {
     return try RunReport.load(
-      try store.resolve(reference), from: store, bootstrapResamples: bootstrapResamples,
+      try store.resolve(reference), from: store, withIntervals: withIntervals,
       violationsByCheck: violationsByCheck)
   } catch {
     throw Failure(error)

@@ -68,11 +68,11 @@ struct Compare: AsyncParsableCommand {
     } else {
       baseStore = candidateStore
     }
-    // compare's intervals are its own, paired by task: the runs' bootstrap is not needed. The two
+    // compare's intervals are its own, paired by task: the runs' own are not needed. The two
     // runs are read side by side.
     let sources = [(base, baseStore), (candidate, candidateStore)]
     let reports = sources.indices.concurrentMap { i in
-      Result { try loadReport(sources[i].0, from: sources[i].1, bootstrapResamples: 0, violationsByCheck: false) }
+      Result { try loadReport(sources[i].0, from: sources[i].1, withIntervals: false, violationsByCheck: false) }
     }
     let baseReport = try reports[0].get()
     let candidateReport = try reports[1].get()

@@ -27,10 +27,10 @@ struct Runs: AsyncParsableCommand {
         var recorded = 0
         var rates: [Double] = []
         for agent in try store.recordedAgents(runID: run.id) {
-          // The list shows point estimates only: no bootstrap, no per-check counts.
+          // The list shows point estimates only: no intervals, no per-check counts.
           let tally = try store.trialTally(runID: run.id, agent: agent, slaLimitMs: nil, violationsByCheck: false).tally
           recorded += tally.recordedTrials
-          if let rate = AgentMetrics(agent: agent, tally: tally, planned: planned, bootstrapResamples: 0).successRate {
+          if let rate = AgentMetrics(agent: agent, tally: tally, planned: planned, withIntervals: false).successRate {
             rates.append(rate)
           }
         }

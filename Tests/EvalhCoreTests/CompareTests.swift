@@ -54,7 +54,7 @@ import Testing
           TrialFacts(taskID: "task-\(i)", trial: t, status: pass ? .pass : .fail, latencyMs: 100, costUSD: 0.001))
       }
     }
-    return AgentMetrics(agent: "agent", trials: facts, planned: [:], bootstrapResamples: 0)
+    return AgentMetrics(agent: "agent", trials: facts, planned: [:], withIntervals: false)
   }
 
   static let profile: [Double] = (0..<30).map { i in [1, 1, 1, 0.95, 0.9, 0.8, 0.6, 0.97, 1, 0.85][i % 10] }
@@ -143,7 +143,7 @@ import Testing
             taskID: "task-\(i + 1)", trial: t, status: i == 1 && t > 6 ? .fail : .pass, latencyMs: 300, costUSD: 0.002))
       }
     }
-    let candidate = AgentMetrics(agent: "agent", trials: candidateFacts, planned: [:], bootstrapResamples: 0)
+    let candidate = AgentMetrics(agent: "agent", trials: candidateFacts, planned: [:], withIntervals: false)
     let c = Comparison(base: [base], candidate: [candidate], gated: [.successRate, .costPerTrial])
     let a = c.agents[0]
     #expect(a.sharedTasks == 3 && a.onlyInBase == ["task-0"] && a.onlyInCandidate == ["task-4"])

@@ -37,9 +37,9 @@ import Testing
       }
     }
     let targets = MetricTargets(slo: SLO(latency: 0.5, cost: 0.01))
-    let ordered = AgentMetrics(agent: "a", trials: facts, planned: [:], targets: targets, bootstrapResamples: 200)
+    let ordered = AgentMetrics(agent: "a", trials: facts, planned: [:], targets: targets, withIntervals: true)
     let shuffled = AgentMetrics(
-      agent: "a", trials: facts.shuffled(using: &rng), planned: [:], targets: targets, bootstrapResamples: 200)
+      agent: "a", trials: facts.shuffled(using: &rng), planned: [:], targets: targets, withIntervals: true)
     #expect(ordered.successRate == shuffled.successRate && ordered.firstRunSuccess == shuffled.firstRunSuccess)
     #expect(ordered.passHatK == shuffled.passHatK && ordered.errors == shuffled.errors)
     #expect(ordered.latency == shuffled.latency && ordered.slaCompliance == shuffled.slaCompliance)

@@ -3,36 +3,6 @@ import Testing
 @testable import EvalhCore
 
 @Suite struct MetricsTests {
-  /// The bootstrap draws its resamples in parts side by side, each from its place in the seeded
-  /// stream: any number of parts gives exactly the intervals of one sequential stream.
-  @Test func bootstrapPartsDrawTheSameStream() {
-    var facts: [TrialFacts] = []
-    for task in 0..<40 {
-      for t in 1...5 {
-        facts.append(
-          TrialFacts(taskID: "t\(task)", trial: t, status: (task * t) % 7 < 4 ? .pass : .fail, latencyMs: 10))
-      }
-    }
-    let metrics = AgentMetrics(agent: "x", trials: facts, planned: [:], bootstrapResamples: 0)
-    let table = RateTable(tasks: metrics.tasks, nMin: 5, hasSLA: false)
-    let one = table.bootstrap(resamples: 301, parts: 1)
-    // By hand: one stream, drawn straight through, as the bootstrap did before it had parts.
-    var rng = SplitMix64(seed: 0x5EED_CAFE)
-    var successes: [Double] = []
-    for _ in 0..<301 {
-      let draw = (0..<40).map { _ in Int(rng.next() % 40) }
-      successes.append(table.estimate(draw)[.success]!)
-    }
-    successes.sort()
-    #expect(one[.success]!.low == Statistics.percentile(successes, 2.5))
-    #expect(one[.success]!.high == Statistics.percentile(successes, 97.5))
-    for parts in [2, 3, 7] {
-      let split = table.bootstrap(resamples: 301, parts: parts)
-      #expect(split.values.count == one.values.count)
-      for (a, b) in zip(one.values, split.values) { #expect(a?.low == b?.low && a?.high == b?.high, "\(parts) parts") }
-    }
-  }
-
   /// A run read in parts is folded per part and merged: the same metrics as one fold, even when a
   /// task's trials fall in two parts (first run, sums, errors, judge cost, latencies).
   @Test func mergedTalliesMeasureLikeOneFold() {
@@ -55,8 +25,8 @@ import Testing
     var late = TrialTally(slaLimitMs: 400)
     for f in facts { if f.trial <= 3 { early.add(f) } else { late.add(f) } }
     late.merge(early)
-    let a = AgentMetrics(agent: "x", tally: whole, planned: [:], bootstrapResamples: 0)
-    let b = AgentMetrics(agent: "x", tally: late, planned: [:], bootstrapResamples: 0)
+    let a = AgentMetrics(agent: "x", tally: whole, planned: [:], withIntervals: false)
+    let b = AgentMetrics(agent: "x", tally: late, planned: [:], withIntervals: false)
     #expect(a.trials == 17 && b.trials == 17)
     #expect(a.firstRunSuccess == b.firstRunSuccess && a.successRate == b.successRate && a.consistency == b.consistency)
     #expect(a.passHatK == b.passHatK && a.passAtK == b.passAtK && a.latencySamples == b.latencySamples)

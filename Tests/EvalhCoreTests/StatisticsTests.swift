@@ -115,19 +115,6 @@ func binomial(_ n: Int, _ k: Int) -> Double {
     #expect(Statistics.wilson(successes: 0, n: 0) == nil)
   }
 
-  @Test func bootstrapIsReproducibleAndBracketsTheMean() throws {
-    let values = [1.0, 0.5, 0, 1, 1, 0.25, 0.75, 1, 0, 1]
-    let a = try #require(Statistics.bootstrapMeanInterval(values))
-    let b = try #require(Statistics.bootstrapMeanInterval(values))
-    #expect(a.low == b.low && a.high == b.high)
-    let mean = values.reduce(0, +) / Double(values.count)
-    #expect(a.low < mean && mean < a.high)
-    #expect(a.low >= 0 && a.high <= 1)
-    // Constant values have a degenerate interval.
-    let constant = try #require(Statistics.bootstrapMeanInterval([1, 1, 1]))
-    #expect(constant.low == 1 && constant.high == 1)
-  }
-
   @Test func trialSeedsAreDeterministicAndDistinct() {
     let s = Seeds.trialSeed(runSeed: 42, agent: "small", taskID: "refund", trial: 3)
     #expect(s == Seeds.trialSeed(runSeed: 42, agent: "small", taskID: "refund", trial: 3))

@@ -46,11 +46,14 @@ import Testing
     #expect(m.slaCompliance == nil && m.intervals.slaCompliance == nil)
   }
 
-  @Test func intervalsComeFromTheSeededTaskBootstrap() throws {
+  @Test func intervalsComeFromTheTaskLevelFormula() throws {
     let m = cannedReport().0.agents[0].metrics
     let success = try #require(m.intervals.successRate)
-    // The same resampling as the standalone bootstrap of per-task success rates.
-    let direct = try #require(Statistics.bootstrapMeanInterval(m.tasks.map(\.successRate)))
+    // The suite interval of the per-task success rates, with the trials as its most units.
+    let direct = try #require(
+      SuiteInterval.of(
+        numerators: m.tasks.map(\.successRate), denominators: m.tasks.map { _ in 1 },
+        units: Double(m.tasks.reduce(0) { $0 + $1.trials })))
     #expect(success.low == direct.low && success.high == direct.high)
     #expect(success.low <= m.successRate! && m.successRate! <= success.high)
     // Reproducible: a second computation gives the same bounds.
@@ -179,7 +182,7 @@ import Testing
         }
       }
       return AgentReport(
-        AgentMetrics(agent: agent, tally: tally, planned: plan.plannedByTask, bootstrapResamples: 0))
+        AgentMetrics(agent: agent, tally: tally, planned: plan.plannedByTask, withIntervals: false))
     }
     return RunReport(run: run, agents: reports)
   }

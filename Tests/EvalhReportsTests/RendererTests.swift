@@ -219,7 +219,7 @@ import Testing
         TrialFacts(taskID: String(format: "task-%03d", t), trial: n, status: n % 2 == 0 ? .pass : .fail, latencyMs: 10)
       }
     }
-    let metrics = AgentMetrics(agent: "a", trials: facts, planned: [:], bootstrapResamples: 10)
+    let metrics = AgentMetrics(agent: "a", trials: facts, planned: [:], withIntervals: true)
     let started = Date(timeIntervalSince1970: 1_795_000_000)
     let run = RunRecord(
       id: "r-big", suite: "s", suitePath: nil, suiteSHA256: "0", label: nil, seed: 1, trials: 20, status: .completed,
@@ -324,8 +324,8 @@ import Testing
     let whole = try store.trialTally(runID: "r-csv", agent: "solo", slaLimitMs: nil)
     let wholeMetrics = AgentMetrics(
       agent: "solo", tally: whole.tally, planned: run.plan.plannedByTask, violationsByCheck: whole.violationsByCheck,
-      bootstrapResamples: 0)
-    let report = try RunReport.load(run, from: store, bootstrapResamples: 0)
+      withIntervals: false)
+    let report = try RunReport.load(run, from: store, withIntervals: false)
     let split = try #require(report.agents.first?.metrics)
     #expect(split.trials == 30 && split.trials == wholeMetrics.trials)
     #expect(split.tasks.map(\.taskID) == wholeMetrics.tasks.map(\.taskID))

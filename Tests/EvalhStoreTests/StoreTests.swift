@@ -329,7 +329,7 @@ func sampleTrial(_ run: String = "r-1", task: String = "t1", trial: Int = 1, sta
     let (tally, byCheck) = try store.trialTally(runID: "r-1", agent: "a", slaLimitMs: nil)
     #expect(tally.recordedTrials == 5)
     #expect(byCheck.map(\.check) == ["no-pii"] && byCheck.map(\.count) == [2])
-    let m = AgentMetrics(agent: "a", tally: tally, planned: [:], bootstrapResamples: 0)
+    let m = AgentMetrics(agent: "a", tally: tally, planned: [:], withIntervals: false)
     #expect(m.trials == 4)  // the grader error is recorded, not counted
     let success: Double = 0.5 / 3  // t1 1 of 2, t2 0 of 1, t3 0 of 1
     #expect(m.successRate == success)

@@ -4,19 +4,19 @@ extension AgentMetrics {
   /// Every metric for one agent from its trials; `planned` gives each task's planned trial count.
   public init(
     agent: String, trials all: [TrialFacts], planned: [String: Int], targets: MetricTargets = MetricTargets(),
-    violationsByCheck: [(check: String, count: Int)] = [], bootstrapResamples: Int = 2000
+    violationsByCheck: [(check: String, count: Int)] = [], withIntervals: Bool = true
   ) {
     var tally = TrialTally(slaLimitMs: targets.slo.latency.map { $0 * 1000 })
     for f in all { tally.add(f) }
     self.init(
       agent: agent, tally: tally, planned: planned, targets: targets, violationsByCheck: violationsByCheck,
-      bootstrapResamples: bootstrapResamples)
+      withIntervals: withIntervals)
   }
 
   /// Every metric for one agent from its folded trials (the tally's SLA limit must be the targets').
   public init(
     agent: String, tally folded: TrialTally, planned: [String: Int], targets: MetricTargets = MetricTargets(),
-    violationsByCheck: [(check: String, count: Int)] = [], bootstrapResamples: Int = 2000
+    violationsByCheck: [(check: String, count: Int)] = [], withIntervals: Bool = true
   ) {
     var tally = folded
     tally.flush()
@@ -43,7 +43,11 @@ extension AgentMetrics {
     slaCompliance = hasSLA ? point[.sla] : nil
     passHatK = (0..<nMin).map { point[.passHat($0 + 1)] ?? 0 }
     passAtK = (0..<nMin).map { point[.passAt($0 + 1)] ?? 0 }
-    intervals = Intervals(table.bootstrap(resamples: bootstrapResamples), nMin: nMin, hasSLA: hasSLA)
+    let bounds =
+      withIntervals
+      ? table.intervals()
+      : RateValues(columns: table.columns, values: [Intervals.Range?](repeating: nil, count: table.columns.count))
+    intervals = Intervals(bounds, nMin: nMin, hasSLA: hasSLA)
 
     let scored = measured.reduce(0) { $0 + $1.sums.scored }
     efficacyScore = scored > 0 ? measured.reduce(0) { $0 + $1.sums.scoreSum } / Double(scored) : nil
@@ -86,7 +90,7 @@ extension TaskMetrics {
 }
 
 extension Intervals {
-  /// The intervals of the rates a bootstrap bounded.
+  /// The intervals of the rates, by rate.
   init(_ bounds: RateValues<Range>, nMin: Int, hasSLA: Bool) {
     self.init()
     successRate = bounds[.success]

@@ -80,7 +80,7 @@ public struct TaskMetrics: Sendable {
   /// Harness-side errors, grader and tool (recorded, not counted).
   public var graderErrors: Int
 
-  /// The task's folded sums the suite-level rates are built from (and resampled by the bootstrap);
+  /// The task's folded sums the suite-level rates and their intervals are built from;
   /// its latencies are not kept here.
   var sums = TrialTally.Task()
 
@@ -144,7 +144,7 @@ public struct AgentMetrics: Sendable {
   public var targets: MetricTargets
   /// Timeouts and errors by kind (grader errors included, reported apart).
   public var errors: [String: Int]
-  /// 95% intervals: a percentile bootstrap over tasks (2,000 resamples, fixed seed).
+  /// 95% intervals over tasks (`SuiteInterval`).
   public var intervals: Intervals
 
   /// pass^k at k = n_min: "does it keep passing".

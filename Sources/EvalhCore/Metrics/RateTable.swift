@@ -57,7 +57,7 @@ struct RateValues<Value: Sendable>: Sendable {
 }
 
 /// Each suite-level rate as Σ numerator / Σ denominator over tasks: means over tasks have
-/// denominator 1 per task, shares of trials have n. Resampling whole tasks gives the bootstrap.
+/// denominator 1 per task, shares of trials have n.
 struct RateTable {
   let columns: RateColumns
   let taskCount: Int
@@ -130,7 +130,7 @@ struct RateTable {
     var num = [Double](repeating: 0, count: columns.count)
     var den = [Double](repeating: 0, count: columns.count)
     var pairCounts = [Double](repeating: 0, count: pairRows.count)
-    // The hot loop of the bootstrap (resamples × tasks): plain sums in registers, no bounds checks.
+    // Plain sums in registers, no bounds checks: this runs over every task of a large run.
     var (n0, n1, n2, n3, n4) = (0.0, 0.0, 0.0, 0.0, 0.0)
     var (d0, d1, d2, d3, d4) = (0.0, 0.0, 0.0, 0.0, 0.0)
     directNumerators.withUnsafeBufferPointer { dn in
@@ -167,39 +167,33 @@ struct RateTable {
     return (0..<columns.count).map { den[$0] > 0 ? num[$0] / den[$0] : nil }
   }
 
-  /// Percentile-bootstrap 95% intervals of every rate, resampling tasks with a fixed seed.
-  /// The resamples are drawn in `parts` side by side (by default one per core for large runs), each
-  /// from its own place in the one seeded stream: the intervals are the same whatever the parts.
-  func bootstrap(resamples: Int, seed: UInt64 = 0x5EED_CAFE, parts: Int? = nil) -> RateValues<Intervals.Range> {
+  /// The 95% interval of every rate over the tasks (`SuiteInterval`), each with the trials behind it
+  /// as its most units: trials for shares of trials, checks for adherence, trials / k for pass^k
+  /// and pass@k (each estimate uses k trials at a time), tasks for first run and consistency.
+  func intervals() -> RateValues<Intervals.Range> {
     let m = taskCount
-    guard m > 0, resamples > 0 else {
+    guard m > 0 else {
       return RateValues(columns: columns, values: [Intervals.Range?](repeating: nil, count: columns.count))
     }
-    let parts = min(resamples, parts ?? (m * resamples >= 1_000_000 ? ProcessInfo.processInfo.activeProcessorCount : 1))
-    let drawn = Mutex([[[Double]]](repeating: [], count: parts))
-    DispatchQueue.concurrentPerform(iterations: parts) { part in
-      let first = part * resamples / parts
-      let count = (part + 1) * resamples / parts - first
-      var rng = SplitMix64(seed: seed)
-      rng.skip(first * m)
-      var samples = [[Double]](repeating: [], count: columns.count)
-      for j in 0..<columns.count { samples[j].reserveCapacity(count) }
-      var draw = [Int](repeating: 0, count: m)
-      for _ in 0..<count {
-        for i in 0..<m { draw[i] = Int(rng.next() % UInt64(m)) }
-        for (j, value) in estimateColumns(draw).enumerated() {
-          if let value { samples[j].append(value) }
-        }
-      }
-      drawn.withLock { $0[part] = samples }
+    let trials = (0..<m).reduce(0.0) { $0 + directDenominators[5 * $1 + 1] }
+    var bounds = [Intervals.Range?](repeating: nil, count: columns.count)
+    for (slot, column) in directColumns.enumerated() {
+      let nums = (0..<m).map { directNumerators[5 * $0 + slot] }
+      let dens = (0..<m).map { directDenominators[5 * $0 + slot] }
+      bounds[column] = SuiteInterval.of(numerators: nums, denominators: dens, units: dens.reduce(0, +))
     }
-    let parted = drawn.withLock { $0 }
-    let bounds = (0..<columns.count).map { j -> Intervals.Range? in
-      let sorted = parted.flatMap { $0[j] }.sorted()
-      guard let low = Statistics.percentile(sorted, 2.5), let high = Statistics.percentile(sorted, 97.5) else {
-        return nil
-      }
-      return (low, high)
+    let ones = [Double](repeating: 1, count: m)
+    for rate in columns.all {
+      let column = columns.index(rate)
+      guard pairColumns.contains(column) else { continue }
+      let units: Double =
+        switch rate {
+        case .passHat(let k), .passAt(let k): trials / Double(k)
+        case .consistency: Double(m)
+        default: trials
+        }
+      let values = pairOfTask.map { pairRows[$0][column] }
+      bounds[column] = SuiteInterval.of(numerators: values, denominators: ones, units: units)
     }
     return RateValues(columns: columns, values: bounds)
   }
