@@ -50,17 +50,55 @@ public enum CompareStatistics {
     return rejected
   }
 
-  /// Mean of paired differences, SE = sd/√m (sd with m − 1), and the 95% interval mean ± 1.96·SE.
-  /// With one pair the spread is unknown: the interval is unbounded.
-  public static func paired(_ d: [Double]) -> (mean: Double, se: Double, low: Double, high: Double)? {
+  /// The paired t test of per-task differences d (candidate − base): their mean, SE = sd/√m (sd
+  /// with m − 1), the interval mean ± t₁₋ₐ,ₘ₋₁·SE (two-sided 1 − 2a, so each end is a one-sided test
+  /// at a; 95% by default), and the one-sided p-values of a drop (P(T ≤ t)) and of a rise.
+  /// Differences that do not vary are certain (p 0 on their side, 1 on the other; both 1 when they
+  /// are all 0); with one pair nothing is known (p 1, the interval unbounded).
+  public static func paired(_ d: [Double], oneSided a: Double = 0.025) -> PairedTest? {
     guard !d.isEmpty else { return nil }
     let m = Double(d.count)
     let mean = d.reduce(0, +) / m
-    guard d.count > 1 else { return (mean, .infinity, -.infinity, .infinity) }
+    guard d.count > 1 else {
+      return PairedTest(mean: mean, se: .infinity, low: -.infinity, high: .infinity, pDrop: 1, pRise: 1, df: 0)
+    }
     let variance = d.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / (m - 1)
     let se = variance.squareRoot() / m.squareRoot()
-    return (mean, se, mean - 1.959963984540054 * se, mean + 1.959963984540054 * se)
+    let df = m - 1
+    let t = StudentT.quantile(1 - a, df: df)
+    guard se > 1e-15 else {
+      let drop: Double = mean < -1e-15 ? 0 : 1
+      let rise: Double = mean > 1e-15 ? 0 : 1
+      return PairedTest(mean: mean, se: 0, low: mean, high: mean, pDrop: drop, pRise: rise, df: df)
+    }
+    let statistic = mean / se
+    return PairedTest(
+      mean: mean, se: se, low: mean - t * se, high: mean + t * se, pDrop: StudentT.cdf(statistic, df: df),
+      pRise: StudentT.cdf(-statistic, df: df), df: df)
   }
+
+  /// The smallest drop a one-sided test at `alpha` catches with 80% power, given the SE of the mean
+  /// difference: (t₁₋α + t₀.₈) · SE with m − 1 degrees of freedom. Nil when it cannot be said.
+  public static func detectableDrop(se: Double, df: Double, alpha: Double) -> Double? {
+    guard df >= 1, se.isFinite, alpha > 0, alpha < 1 else { return nil }
+    return (StudentT.quantile(1 - alpha, df: df) + StudentT.quantile(0.8, df: df)) * se
+  }
+}
+
+/// `CompareStatistics.paired`'s result.
+public struct PairedTest: Sendable, Hashable {
+  /// Mean difference (candidate − base).
+  public var mean: Double
+  /// Its standard error.
+  public var se: Double
+  /// The interval, with t critical values.
+  public var low: Double
+  public var high: Double
+  /// One-sided p-values: of a drop, of a rise.
+  public var pDrop: Double
+  public var pRise: Double
+  /// Degrees of freedom, m − 1.
+  public var df: Double
 }
 
 /// A metric `compare` can gate on.
@@ -73,6 +111,9 @@ public enum CompareMetric: String, Sendable, CaseIterable {
 
   /// Gated when `--metric` names none.
   public static let defaultGated: [CompareMetric] = [.successRate, .passHatK]
+
+  /// A rate over tasks, tested paired by task (cost and latency are compared as ratios).
+  public var isRate: Bool { self == .successRate || self == .passHatK || self == .firstRunSuccess }
 }
 
 /// `regressed`, `improved` or `no significant change`.
@@ -94,12 +135,17 @@ public struct MetricComparison: Sendable {
   public var candidate: Double?
   /// Mean paired difference (candidate − base); for cost and latency, the ratio candidate / base.
   public var delta: Double?
-  /// 95% interval of candidate − base, paired by task.
+  /// Interval of candidate − base, paired by task: two-sided 1 − 2·alpha (90% at the default alpha),
+  /// so that its upper end is the one-sided test of a drop.
   public var interval: (low: Double, high: Double)?
   /// What the difference means.
   public var verdict: Verdict
   /// Whether a regression of it fails `compare`.
   public var gated: Bool
+  /// One-sided p-value of a drop (paired t test); nil for cost and latency.
+  public var pValue: Double? = nil
+  /// The smallest drop this gate catches with 80% power at this suite's size and noise.
+  public var detectableDrop: Double? = nil
 }
 
 /// A task whose pass count dropped significantly (Fisher, Holm-corrected).
@@ -191,22 +237,44 @@ public struct Comparison: Sendable {
     }
     let k = max(1, min(pairs.map { $0.0.trials }.min() ?? 1, pairs.map { $0.1.trials }.min() ?? 1))
 
-    func rateComparison(_ metric: CompareMetric, k: Int? = nil, _ value: (TaskMetrics) -> Double) -> MetricComparison {
+    // The gated rates are one family: Holm over their one-sided p-values bounds the chance that an
+    // unchanged agent fails any of them (below).
+    let gatedRates = max(1, gated.filter(\.isRate).count)
+    func rateComparison(_ metric: CompareMetric, k: Int? = nil, _ value: (TaskMetrics) -> Double) -> (
+      MetricComparison, PairedTest?
+    ) {
       let d = pairs.map { value($0.1) - value($0.0) }
-      let baseValue = Statistics.mean(pairs.map { value($0.0) })
-      let candValue = Statistics.mean(pairs.map { value($0.1) })
-      var verdict = Verdict.unchanged
-      var interval: (low: Double, high: Double)?
-      var delta: Double?
-      if let p = CompareStatistics.paired(d) {
-        delta = p.mean
-        interval = (p.low, p.high)
-        if p.high < 0 && -p.mean >= minEffect { verdict = .regressed }
-        if p.low > 0 && p.mean >= minEffect { verdict = .improved }
-      }
-      return MetricComparison(
-        metric: metric, k: k, base: baseValue, candidate: candValue, delta: delta, interval: interval, verdict: verdict,
-        gated: gated.contains(metric))
+      let test = CompareStatistics.paired(d, oneSided: alpha)
+      let comparison = MetricComparison(
+        metric: metric, k: k, base: Statistics.mean(pairs.map { value($0.0) }),
+        candidate: Statistics.mean(pairs.map { value($0.1) }), delta: test?.mean,
+        interval: test.map { ($0.low, $0.high) }, verdict: .unchanged, gated: gated.contains(metric),
+        pValue: test?.pDrop,
+        detectableDrop: test.flatMap {
+          CompareStatistics.detectableDrop(se: $0.se, df: $0.df, alpha: alpha / Double(gatedRates))
+        })
+      return (comparison, test)
+    }
+    var rates = [
+      rateComparison(.successRate) { $0.successRate },
+      rateComparison(.passHatK, k: k) { Statistics.passHatK(n: $0.trials, c: $0.passes, k: min(k, $0.trials)) },
+      rateComparison(.firstRunSuccess) { $0.firstRun ? 1 : 0 },
+    ]
+    // A verdict needs significance and a change of at least --min-effect. A drop is tested one-sided
+    // at alpha (a rise likewise), as the interval shown beside it is bounded (1 − 2·alpha two-sided):
+    // a metric alone is regressed exactly when its interval is below zero; the gated ones step down
+    // by Holm, so that together an unchanged agent fails the gate at most alpha of the time.
+    let sideAlpha = alpha
+    let family = rates.indices.filter { rates[$0].0.gated }
+    let drops = CompareStatistics.holm(family.map { rates[$0].1?.pDrop ?? 1 }, alpha: sideAlpha)
+    let rises = CompareStatistics.holm(family.map { rates[$0].1?.pRise ?? 1 }, alpha: sideAlpha)
+    for i in rates.indices {
+      guard let test = rates[i].1 else { continue }
+      let slot = family.firstIndex(of: i)
+      let dropped = slot.map { drops[$0] } ?? (test.pDrop <= sideAlpha)
+      let rose = slot.map { rises[$0] } ?? (test.pRise <= sideAlpha)
+      if dropped && -test.mean >= minEffect { rates[i].0.verdict = .regressed }
+      if rose && test.mean >= minEffect { rates[i].0.verdict = .improved }
     }
 
     func ratioComparison(_ metric: CompareMetric, _ b: Double?, _ c: Double?, worseAbove: Double) -> MetricComparison {
@@ -221,11 +289,7 @@ public struct Comparison: Sendable {
         gated: gated.contains(metric))
     }
 
-    var metrics = [
-      rateComparison(.successRate) { $0.successRate },
-      rateComparison(.passHatK, k: k) { Statistics.passHatK(n: $0.trials, c: $0.passes, k: min(k, $0.trials)) },
-      rateComparison(.firstRunSuccess) { $0.firstRun ? 1 : 0 },
-    ]
+    var metrics = rates.map(\.0)
     let cost = ratioComparison(.costPerTrial, base.costPerTrialUSD, candidate.costPerTrialUSD, worseAbove: 1.10)
     let latency = ratioComparison(.latencyP95, base.latency.p95, candidate.latency.p95, worseAbove: 1.20)
     metrics += [cost, latency]

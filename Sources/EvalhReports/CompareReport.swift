@@ -3,7 +3,7 @@ import EvalhStore
 import Foundation
 
 /// `evalh compare` in every format: per agent, base → candidate for each metric, with the delta,
-/// its 95% interval and a verdict; then regressed tasks, newly flaky tasks, and cost/latency flags.
+/// its interval (two-sided 1 − 2·alpha: its upper end is the one-sided test of a drop) and a verdict; then regressed tasks, newly flaky tasks, and cost/latency flags.
 public enum CompareReport {
   static func value(_ m: MetricComparison) -> String {
     switch m.metric {
@@ -46,6 +46,8 @@ public enum CompareReport {
       out += "  agent \(Escape.terminal(name)) is only in the base run: missing from the candidate, the gate fails\n"
     }
     for name in c.onlyInCandidate { out += "  agent \(Escape.terminal(name)) is only in the candidate run\n" }
+    out +=
+      "  deltas with their \(Fmt.number((100 - 200 * c.alpha).rounded()))% interval; a gated rate regressed when the drop is significant (one-sided at α = \(Fmt.number(c.alpha)), Holm across the gated rates) and at least \(Fmt.number(c.minEffect * 100)) points\n"
     for a in c.agents {
       out += "\nagent \(Escape.terminal(a.agent)) — \(a.sharedTasks) shared tasks"
       if !a.onlyInBase.isEmpty || !a.onlyInCandidate.isEmpty {
@@ -56,6 +58,7 @@ public enum CompareReport {
         out += "  " + Fmt.pad(name(m), 24) + Fmt.pad(value(m), 20) + Fmt.pad(delta(m), 30) + m.verdict.rawValue
         out += m.gated ? "  (gated)\n" : "\n"
       }
+      if let sees = sees(a) { out += "  \(sees)\n" }
       if !a.regressedTasks.isEmpty {
         out += "  regressed tasks (Fisher exact, Holm at α = \(Fmt.number(c.alpha))):\n"
         for t in a.regressedTasks {
@@ -78,6 +81,16 @@ public enum CompareReport {
     return out
   }
 
+  /// What the gated rates can see: "the gate sees a drop of 8 points in success_rate, 12 in pass_hat_k
+  /// (80% power)"; nil when there are none to say.
+  static func sees(_ a: AgentComparison) -> String? {
+    let parts = a.metrics.filter(\.gated).compactMap { m in
+      m.detectableDrop.map { "\(String(format: "%.1f", $0 * 100)) points in \(name(m))" }
+    }
+    guard !parts.isEmpty else { return nil }
+    return "the gate sees a drop of " + parts.joined(separator: ", ") + " (80% power at this suite's size and noise)"
+  }
+
   /// The comparison as Markdown.
   public static func markdown(_ c: Comparison, base: RunRecord, candidate: RunRecord) -> String {
     var out =
@@ -85,11 +98,13 @@ public enum CompareReport {
     for a in c.agents {
       out +=
         "\n### Agent \(Escape.markdown(a.agent)) (\(a.sharedTasks) shared tasks)\(a.regressed ? " ❌ regressed" : "")\n\n"
-      out += "| metric | base → candidate | delta [95% interval] | verdict |\n| --- | --- | --- | --- |\n"
+      out +=
+        "| metric | base → candidate | delta [\(Fmt.number((100 - 200 * c.alpha).rounded()))% interval] | verdict |\n| --- | --- | --- | --- |\n"
       for m in a.metrics {
         out +=
           "| \(Escape.markdown(name(m)))\(m.gated ? " (gated)" : "") | \(value(m)) | \(delta(m)) | \(m.verdict.rawValue) |\n"
       }
+      if let sees = sees(a) { out += "\n" + Escape.markdown(sees).prefix(1).uppercased() + Escape.markdown(sees).dropFirst() + ".\n" }
       if !a.regressedTasks.isEmpty {
         out +=
           "\nRegressed tasks: "
@@ -121,7 +136,8 @@ public enum CompareReport {
               "metric": .string(m.metric.rawValue), "k": m.k.map { .number(Double($0)) } ?? .null,
               "base": number(m.base), "candidate": number(m.candidate), "delta": number(m.delta),
               "interval": m.interval.map { .array([number($0.low), number($0.high)]) } ?? .null,
-              "verdict": .string(m.verdict.rawValue), "gated": .bool(m.gated),
+              "verdict": .string(m.verdict.rawValue), "gated": .bool(m.gated), "p_value": number(m.pValue),
+              "detectable_drop": number(m.detectableDrop),
             ])
           }),
         "regressed_tasks": .array(

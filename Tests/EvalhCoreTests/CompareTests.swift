@@ -38,9 +38,18 @@ import Testing
     let se: Double = (0.1 / 3).squareRoot() / 2
     #expect(abs(p.mean + 0.1) < 1e-12)
     #expect(abs(p.se - se) < 1e-12)
-    #expect(abs(p.low - (-0.1 - 1.959963984540054 * se)) < 1e-12)
+    // With 3 degrees of freedom: t₀.₉₇₅ = 3.18245; the drop's p = P(T₃ ≤ −1.0954) (SciPy's values).
+    #expect(abs(p.low - (-0.1 - 3.1824463052837078 * se)) < 1e-9)
+    #expect(abs(p.pDrop - 0.17669373314434889) < 1e-9 && abs(p.pRise - (1 - 0.17669373314434889)) < 1e-9)
+    let detectable = try #require(CompareStatistics.detectableDrop(se: p.se, df: p.df, alpha: 0.025))
+    #expect(abs(detectable - 0.37983816447141366) < 1e-9)
     let one = try #require(CompareStatistics.paired([-0.5]))
-    #expect(one.low == -.infinity)
+    #expect(one.low == -.infinity && one.pDrop == 1)
+    // Differences that do not vary: certain on their side.
+    let flat = try #require(CompareStatistics.paired([-0.25, -0.25, -0.25]))
+    #expect(flat.pDrop == 0 && flat.pRise == 1)
+    let none = try #require(CompareStatistics.paired([0, 0, 0]))
+    #expect(none.pDrop == 1 && none.pRise == 1)
   }
 
   /// A run of one agent whose task i passes with probability `p[i]`, drawn with a seed.
@@ -88,10 +97,50 @@ import Testing
     print(
       "compare false alarms over \(pairs) reruns: success_rate \(rate(metricAlarms[.successRate]!)), pass_hat_k \(rate(metricAlarms[.passHatK]!)), either (exit 1) \(rate(alarms[0.02]!)); with --min-effect 0.05: \(rate(alarms[0.05]!)); some task flagged by Fisher/Holm: \(rate(taskAlarms))"
     )
-    // The documented ceilings (docs/ci.md).
-    #expect(Double(alarms[0.02]!) / Double(pairs) <= 0.07)
-    #expect(Double(alarms[0.05]!) / Double(pairs) <= 0.06)
+    // At most alpha (0.05), with room for the simulation's own noise: 1,000 reruns at a true 5% see
+    // at most 6.1% about 19 times in 20 (docs/ci.md).
+    #expect(Double(alarms[0.02]!) / Double(pairs) <= 0.061)
+    #expect(Double(alarms[0.05]!) / Double(pairs) <= 0.061)
     #expect(Double(taskAlarms) / Double(pairs) <= 0.01)
+  }
+
+  /// The gate's power: a 10-point drop on every task of 30, 8 trials each, is caught at least 80%
+  /// of the time (docs/ci.md), and the gate says beforehand how large a drop it can see.
+  @Test func aTenPointDropIsCaughtFourTimesInFive() async {
+    let pairs = 400
+    // A middling agent too: tasks from 50% to 90%, where trial noise is largest.
+    let middling: [Double] = (0..<30).map { 0.5 + 0.4 * Double($0 % 5) / 4 }
+    let (caught, detectable, caughtMiddling) = await offPool {
+      var caught = 0
+      var caughtMiddling = 0
+      var detectable: [Double] = []
+      for pair in 0..<pairs {
+        let middle = Comparison(
+          base: [Self.simulate(middling, trials: 8, seed: UInt64(70_000 + 2 * pair))],
+          candidate: [Self.simulate(middling.map { $0 - 0.10 }, trials: 8, seed: UInt64(70_001 + 2 * pair))])
+        if middle.regressed { caughtMiddling += 1 }
+        let base = Self.simulate(Self.profile, trials: 8, seed: UInt64(90_000 + 2 * pair))
+        let candidate = Self.simulate(
+          Self.profile.map { max(0, $0 - 0.10) }, trials: 8, seed: UInt64(90_001 + 2 * pair))
+        let c = Comparison(base: [base], candidate: [candidate])
+        if c.regressed { caught += 1 }
+        if let d = c.agents[0].metrics.first(where: { $0.metric == .successRate })?.detectableDrop {
+          detectable.append(d)
+        }
+      }
+      return (caught, detectable, caughtMiddling)
+    }
+    let meanDetectable = detectable.reduce(0, +) / Double(max(1, detectable.count))
+    print(
+      "compare power: a 10-point drop on 30 tasks × 8 trials caught \(caught)/\(pairs) (tasks 50-90%: \(caughtMiddling)/\(pairs)); detectable success_rate drop (80% power) \(String(format: "%.1f", meanDetectable * 100)) points on average"
+    )
+    #expect(Double(caught) / Double(pairs) >= 0.80)
+    // Tasks at 50-90% carry the most trial noise: even a z test that knew the variance, one-sided at
+    // 5% with no second metric, would catch this drop only about 77% of the time (SE ≈ 0.042 for
+    // d̄), so the gate's two metrics reach about 68% (docs/ci.md says so beside the detectable drop).
+    #expect(Double(caughtMiddling) / Double(pairs) >= 0.60)
+    // What the gate says it can see agrees with what it caught: a 10-point drop is within reach.
+    #expect(meanDetectable > 0.03 && meanDetectable < 0.10)
   }
 
   /// A broad degradation (every task a quarter less reliable) fails the gate; a sparse one
