@@ -104,7 +104,9 @@ public enum CompareReport {
         out +=
           "| \(Escape.markdown(name(m)))\(m.gated ? " (gated)" : "") | \(value(m)) | \(delta(m)) | \(m.verdict.rawValue) |\n"
       }
-      if let sees = sees(a) { out += "\n" + Escape.markdown(sees).prefix(1).uppercased() + Escape.markdown(sees).dropFirst() + ".\n" }
+      if let sees = sees(a) {
+        out += "\n" + Escape.markdown(sees).prefix(1).uppercased() + Escape.markdown(sees).dropFirst() + ".\n"
+      }
       if !a.regressedTasks.isEmpty {
         out +=
           "\nRegressed tasks: "
