@@ -85,6 +85,31 @@ public enum CompareStatistics {
   }
 }
 
+extension CompareStatistics {
+  /// How many trials per task `compare` needs to catch a `drop` in success rate on every task 4 times
+  /// in 5, gating `gatedRates` rates at `alpha`: the n at which (t₁₋α/g + t₀.₈)·SE(d̄) ≤ drop, where
+  /// a task's paired difference has variance [p(1 − p) + q(1 − q)] / n, p its pass rate now
+  /// ((c + ½) / (n + 1), so a task that always passed still varies) and q = p − drop. Nil without tasks.
+  public static func trialsToDetect(drop: Double, tasks: [TaskMetrics], alpha: Double = 0.05, gatedRates: Int = 2)
+    -> Int?
+  {
+    let measured = tasks.filter { $0.trials > 0 }
+    guard measured.count > 1, drop > 0, drop < 1 else { return nil }
+    let m = Double(measured.count)
+    let variance = measured.reduce(0.0) { sum, t in
+      let p = (Double(t.passes) + 0.5) / (Double(t.trials) + 1)
+      let q = max(0, p - drop)
+      return sum + p * (1 - p) + q * (1 - q)
+    }
+    let df = m - 1
+    let factor =
+      StudentT.quantile(1 - alpha / Double(max(1, gatedRates)), df: df) + StudentT.quantile(0.8, df: df)
+    let needed = factor * factor * variance / (m * m * drop * drop)
+    guard needed.isFinite else { return nil }
+    return max(1, Int(needed.rounded(.up)))
+  }
+}
+
 /// `CompareStatistics.paired`'s result.
 public struct PairedTest: Sendable, Hashable {
   /// Mean difference (candidate − base).

@@ -23,7 +23,8 @@ public enum TextReport {
   }
 
   /// Renders `report`; `color` adds ANSI colours (only for a terminal without NO_COLOR).
-  public static func render(_ report: RunReport, color: Bool = false) -> String {
+  /// `detect` is the drop in success rate the summary says how many trials `compare` needs to see.
+  public static func render(_ report: RunReport, color: Bool = false, detect: Double = 0.05) -> String {
     var out = ""
     let run = report.run
     out += "run \(Escape.terminal(run.id)) · suite \(Escape.terminal(run.suite)) · \(run.status.rawValue)"
@@ -34,6 +35,7 @@ public enum TextReport {
     for agent in report.agents {
       out += "\n" + headline(agent.metrics, color: color)
       if let use = agent.toolUse { out += toolLine(use) }
+      out += detectLine(agent.metrics, drop: detect)
       out += "\n" + taskTable(agent, color: color)
     }
     return out
@@ -51,6 +53,16 @@ public enum TextReport {
     let text = Fmt.percent(value, digits: digits)
     let padded = Fmt.pad(text, 7)
     return paint(padded, value, color) + (interval.map { " " + Fmt.pad(Fmt.interval($0), 9) } ?? "")
+  }
+
+  /// How many trials per task a nightly `compare` needs to catch a drop of this size (80% power).
+  static func detectLine(_ m: AgentMetrics, drop: Double) -> String {
+    guard let needed = CompareStatistics.trialsToDetect(drop: drop, tasks: m.tasks) else { return "" }
+    let points = Fmt.number((drop * 1000).rounded() / 10)
+    let now = m.nMin
+    let verdict = needed <= now ? "this run's \(now) are enough" : "this run: \(now)"
+    return
+      "  detect      a \(points)-point drop in success rate: compare catches it 4 times in 5 with \(needed) trials per task (\(verdict))\n"
   }
 
   /// Served tools: calls per trial, the agent's contract violations, phantom and repeated calls.

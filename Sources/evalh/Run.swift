@@ -68,6 +68,12 @@ struct Run: AsyncParsableCommand {
     help: "Let the gates judge a shard's run on its own; otherwise a run missing shards fails them.")
   var allowIncomplete = false
 
+  @Option(
+    help:
+      "The drop in success rate (0.05 or 5%) the summary says how many trials per task compare needs to catch (80% power)."
+  )
+  var detect: String = "0.05"
+
   @Flag(help: "Print the summary as JSON instead of the table.")
   var json = false
 
@@ -86,6 +92,10 @@ struct Run: AsyncParsableCommand {
     if let maxCost, !(maxCost > 0) { throw ValidationError("--max-cost must be a positive number of USD") }
     for gate in failUnder {
       do { _ = try Gate(parsing: gate) } catch { throw ValidationError(error.description) }
+    }
+    if let drop = Self.rate(detect), drop > 0, drop < 1 {
+    } else {
+      throw ValidationError("--detect must be a drop between 0 and 1, or 0%–100% (got '\(detect)')")
     }
     if let maxErrorRate, Self.rate(maxErrorRate) == nil {
       throw ValidationError("--max-error-rate must be a share between 0 and 1, or 0%–100% (got '\(maxErrorRate)')")
@@ -144,7 +154,10 @@ struct Run: AsyncParsableCommand {
     } catch {
       throw Failure(error)
     }
-    emit(json ? JSONReport.render(report) : TextReport.render(report, color: Terminal.colorAllowed))
+    emit(
+      json
+        ? JSONReport.render(report)
+        : TextReport.render(report, color: Terminal.colorAllowed, detect: Self.rate(detect) ?? 0.05))
     let unreachable = RunVerdicts.unreachable(report, store: store)
     if !unreachable.isEmpty, result.run.status == .completed || result.run.status == .incomplete {
       throw Failure(verbatim: unreachable.joined(separator: "\n"), code: 3)

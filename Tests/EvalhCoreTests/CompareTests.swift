@@ -104,6 +104,40 @@ import Testing
     #expect(Double(taskAlarms) / Double(pairs) <= 0.01)
   }
 
+  /// The trials a run says `compare` needs: the formula by hand, then checked by simulation (at
+  /// that many trials the drop is caught about 4 times in 5; at a third of them, far less often).
+  @Test func trialsToDetectIsHandComputedAndHoldsInSimulation() async throws {
+    // 30 tasks at 6/8: p = 6.5/9, q = p − 0.1; n = (t₀.₉₇₅,₂₉ + t₀.₈,₂₉)² · 30·[p(1−p) + q(1−q)] / (30² · 0.1²).
+    let tasks = (0..<30).map {
+      TaskMetrics(
+        taskID: "t\($0)", trials: 8, passes: 6, planned: 8, firstRun: true, successRate: 0.75, passHatN: 0,
+        interval: (0, 1), latencyP50Ms: nil, latencyP95Ms: nil, costPerTrialUSD: nil, violations: 0, errors: 0,
+        graderErrors: 0)
+    }
+    #expect(CompareStatistics.trialsToDetect(drop: 0.1, tasks: tasks) == 13)  // 12.209 rounded up
+    #expect(CompareStatistics.trialsToDetect(drop: 0.1, tasks: Array(tasks.prefix(1))) == nil)
+    let middling: [Double] = (0..<30).map { 0.5 + 0.4 * Double($0 % 5) / 4 }
+    let needed = try #require(
+      CompareStatistics.trialsToDetect(drop: 0.1, tasks: Self.simulate(middling, trials: 8, seed: 3).tasks))
+    let (atNeeded, atThird) = await offPool {
+      var counts = [0, 0]
+      for (slot, trials) in [needed, max(1, needed / 3)].enumerated() {
+        for pair in 0..<200 {
+          let c = Comparison(
+            base: [Self.simulate(middling, trials: trials, seed: UInt64(300_000 + 2 * pair))],
+            candidate: [Self.simulate(middling.map { $0 - 0.1 }, trials: trials, seed: UInt64(300_001 + 2 * pair))])
+          if c.regressed { counts[slot] += 1 }
+        }
+      }
+      return (counts[0], counts[1])
+    }
+    print(
+      "trials to detect a 10-point drop (tasks 50-90%): \(needed); caught \(atNeeded)/200 there, \(atThird)/200 at a third"
+    )
+    #expect(atNeeded >= 150 && atNeeded <= 190)
+    #expect(atThird < atNeeded - 40)
+  }
+
   /// The gate's power: a 10-point drop on every task of 30, 8 trials each, is caught at least 80%
   /// of the time (docs/ci.md), and the gate says beforehand how large a drop it can see.
   @Test func aTenPointDropIsCaughtFourTimesInFive() async {
