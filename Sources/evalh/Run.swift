@@ -37,8 +37,14 @@ struct Run: AsyncParsableCommand {
   @Option(name: .customLong("run-id"), help: "Use this run id instead of a generated one.")
   var runID: String?
 
-  @Option(help: "Run only shard I of N (1-based); tasks are partitioned by a stable hash of their id.")
+  @Option(
+    help:
+      "Run only shard I of N (1-based); tasks are partitioned by a stable hash of their id. 'auto' takes I and N from the engine: a Kubernetes Indexed Job (with --shards N), a Slurm job array, GitLab's parallel."
+  )
   var shard: String?
+
+  @Option(help: "With --shard auto: how many shards (a Kubernetes Indexed Job's completions).")
+  var shards: Int?
 
   @Option(help: "Finish run ID: run only the trials it has not recorded; the suite must be unchanged.")
   var resume: String?
@@ -85,7 +91,11 @@ struct Run: AsyncParsableCommand {
   func validate() throws {
     if let trials, trials < 1 { throw ValidationError("--trials must be at least 1") }
     if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
-    if let shard, Shard(shard) == nil { throw ValidationError("--shard must be I/N with 1 ≤ I ≤ N, e.g. 2/4") }
+    if let shard, shard != "auto", Shard(shard) == nil {
+      throw ValidationError("--shard must be I/N with 1 ≤ I ≤ N, e.g. 2/4, or auto")
+    }
+    if shards != nil, shard != "auto" { throw ValidationError("--shards goes with --shard auto") }
+    if let shards, shards < 1 { throw ValidationError("--shards must be at least 1") }
     if shard != nil, resume != nil {
       throw ValidationError("--resume continues the run as it was planned: drop --shard")
     }
@@ -123,7 +133,17 @@ struct Run: AsyncParsableCommand {
     options.resume = resume
     options.keepFailed = keepFailed
     options.maxCost = maxCost
-    options.shard = shard.flatMap(Shard.init)
+    if shard == "auto" {
+      do {
+        let found = try EngineShard.resolve(ProcessInfo.processInfo.environment, shards: shards)
+        StandardStream.error.write("shard \(found.shard) from \(found.source)\n")
+        options.shard = found.shard
+      } catch {
+        throw Failure(error.description, code: 2)
+      }
+    } else {
+      options.shard = shard.flatMap(Shard.init)
+    }
 
     let interruption = Interruption()
     let signals = SignalWatch(interruption: interruption)

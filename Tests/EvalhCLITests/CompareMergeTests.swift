@@ -206,6 +206,26 @@ extension Sandbox {
     #expect(try rows(merged, "r-n") == rows(box.db, "r-n"))
   }
 
+  @Test func shardAutoReadsTheEnginesIndex() async throws {
+    let box = Sandbox()
+    let suite = box.probabilisticSuite(trials: 2)
+    let auto = try await box.evalh(
+      [
+        "run", suite, "--shard", "auto", "--shards", "3", "--run-id", "r-a", "--seed", "5", "--db",
+        box.path + "/auto.sqlite", "--no-progress",
+      ], environment: ["JOB_COMPLETION_INDEX": "1"])
+    #expect(auto.code == 0, "\(auto.stderr)")
+    #expect(auto.stderr.contains("shard 2/3 from the Kubernetes Indexed Job (JOB_COMPLETION_INDEX=1, --shards 3)"))
+    let manual = try await box.evalh([
+      "run", suite, "--shard", "2/3", "--run-id", "r-a", "--seed", "5", "--db", box.path + "/manual.sqlite",
+      "--no-progress",
+    ])
+    #expect(manual.code == 0)
+    #expect(try rows(box.path + "/auto.sqlite", "r-a") == rows(box.path + "/manual.sqlite", "r-a"))
+    let lost = try await box.evalh(["run", suite, "--shard", "auto", "--db", box.db, "--no-progress"])
+    #expect(lost.code == 2 && lost.stderr.contains("found no engine's index"), "\(lost.stderr)")
+  }
+
   @Test func conflictingMergeIsRefusedAndChangesNothing() async throws {
     let box = Sandbox()
     let suite = box.probabilisticSuite(trials: 2)
