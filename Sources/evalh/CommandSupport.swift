@@ -30,7 +30,9 @@ struct Failure: Error {
 
 /// `--db`, shared by every command that touches the results database.
 struct DatabaseOptions: ParsableArguments {
-  @Option(name: .customLong("db"), help: "Results database (default: $EVALH_DB or results/evalh.sqlite).")
+  @Option(
+    name: .customLong("db"), help: "Results database (default: $EVALH_DB or results/evalh.sqlite).",
+    completion: .file(extensions: ["sqlite", "db"]))
   var path: String?
 
   var resolved: String { path ?? ProcessInfo.processInfo.environment["EVALH_DB"] ?? "results/evalh.sqlite" }

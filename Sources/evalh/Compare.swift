@@ -13,13 +13,15 @@ struct Compare: AsyncParsableCommand {
     case text, markdown, json, junit
   }
 
-  @Argument(help: "The baseline run: an id, latest, latest~N or label:NAME.")
+  @Argument(help: "The baseline run: an id, latest, latest~N or label:NAME (the latest run with that label).")
   var base: String
 
   @Argument(help: "The candidate run (same syntax).")
   var candidate: String
 
-  @Option(name: .customLong("base-db"), help: "The database holding the baseline (default: --db).")
+  @Option(
+    name: .customLong("base-db"), help: "The database holding the baseline (default: --db).",
+    completion: .file(extensions: ["sqlite", "db"]))
   var baseDB: String?
 
   @Option(help: "Output format: text, markdown, json or junit.")
@@ -36,7 +38,8 @@ struct Compare: AsyncParsableCommand {
 
   @Option(
     help:
-      "A metric that gates the exit code (repeatable; default success_rate and pass_hat_k): \(CompareMetric.allCases.map(\.rawValue).joined(separator: ", "))."
+      "A metric that gates the exit code (repeatable; default success_rate and pass_hat_k): \(CompareMetric.allCases.map(\.rawValue).joined(separator: ", ")).",
+    completion: .list(CompareMetric.allCases.map(\.rawValue))
   )
   var metric: [String] = []
 

@@ -16,6 +16,10 @@ struct Evalh: AsyncParsableCommand {
 
   /// Maps failures to cli.md's exit codes: usage errors are 2 (ArgumentParser says 64).
   static func main() async {
+    if let help = HelpExamples.message(for: Array(CommandLine.arguments.dropFirst())) {
+      StandardStream.output.write(help + "\n")
+      return
+    }
     do {
       var command = try parseAsRoot()
       if var asyncCommand = command as? AsyncParsableCommand {

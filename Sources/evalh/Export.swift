@@ -8,7 +8,7 @@ struct Export: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Write summary.csv, tasks.csv, trials.csv and passk.csv for a stored run.")
 
-  @Argument(help: "A run id, latest, or latest~N.")
+  @Argument(help: "A run id, latest, latest~N or label:NAME (the latest run with that label).")
   var run = "latest"
 
   @Option(help: "The folder to write the CSV files into (created if missing).")

@@ -7,10 +7,10 @@ struct Merge: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Merge results databases (e.g. the shards of one run) into one; conflicting trials are refused.")
 
-  @Option(help: "The database to merge into (created if missing).")
+  @Option(help: "The database to merge into (created if missing).", completion: .file(extensions: ["sqlite", "db"]))
   var into: String
 
-  @Argument(help: "The databases to merge.")
+  @Argument(help: "The databases to merge.", completion: .file(extensions: ["sqlite", "db"]))
   var inputs: [String]
 
   func validate() throws {

@@ -10,7 +10,7 @@ struct Report: AsyncParsableCommand {
     case text, markdown, json, html, junit
   }
 
-  @Argument(help: "A run id, latest, or latest~N.")
+  @Argument(help: "A run id, latest, latest~N or label:NAME (the latest run with that label).")
   var run = "latest"
 
   @Option(help: "Output format: text, markdown, json, html or junit.")

@@ -10,7 +10,7 @@ struct Run: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Run every task of a suite many times against each agent, record every trial, print the summary.")
 
-  @Argument(help: "The suite file.")
+  @Argument(help: "The suite file.", completion: .file(extensions: ["yaml", "yml"]))
   var suite: String
 
   @Option(help: "Trials per task (overrides the suite; default 8).")
@@ -60,7 +60,8 @@ struct Run: AsyncParsableCommand {
   @Option(
     name: .customLong("fail-under"),
     help:
-      "Exit 1 after the summary when an agent's METRIC is below VALUE (METRIC=VALUE, repeatable; \(Gate.metrics.joined(separator: ", ")))."
+      "Exit 1 after the summary when an agent's METRIC is below VALUE (METRIC=VALUE, repeatable; \(Gate.metrics.joined(separator: ", "))).",
+    completion: .list(Gate.metrics.map { $0 + "=" })
   )
   var failUnder: [String] = []
 

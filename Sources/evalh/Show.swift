@@ -7,7 +7,7 @@ struct Show: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Show stored trials: a tasks × trials grid, or one task's trials in detail.")
 
-  @Argument(help: "A run id, latest, or latest~N.")
+  @Argument(help: "A run id, latest, latest~N or label:NAME (the latest run with that label).")
   var run = "latest"
 
   @Option(help: "Show this task's trials in detail.")

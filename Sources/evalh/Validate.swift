@@ -6,7 +6,7 @@ struct Validate: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Check a suite without running anything; print every error with file:line:column.")
 
-  @Argument(help: "The suite file.")
+  @Argument(help: "The suite file.", completion: .file(extensions: ["yaml", "yml"]))
   var suite: String
 
   func run() async throws {
