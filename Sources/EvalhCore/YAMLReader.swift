@@ -65,7 +65,9 @@ final class YAMLReader {
         body.range(of: ":-").map { (body[..<$0.lowerBound], body[$0.upperBound...]) } ?? (body, nil)
       if name.isEmpty || !name.allSatisfy({ $0 == "_" || $0.isASCII && ($0.isLetter || $0.isNumber) }) {
         error(node, "'${\(body)}' is not a variable reference (use ${NAME} or ${NAME:-default})")
-      } else if let value = environment[String(name)] {
+      } else if let value = environment[String(name)], !(value.isEmpty && fallback != nil) {
+        // As in the shell, `:-` stands for a variable that is unset or empty: CI systems pass a
+        // missing secret as an empty string.
         // A value from the environment is a secret; a default is written in the suite for all to
         // read, and redacting a word like `none` everywhere would mangle outputs.
         if !value.isEmpty { secrets[String(name)] = value }

@@ -170,6 +170,14 @@ let head = """
     #expect(suite.secrets == ["API_KEY": "sk-live-42"])
     let overridden = try folder.load(yaml, env: ["PATH": "/usr/bin:/bin", "API_KEY": "sk-live-42", "MODEL": "tuned-7"])
     #expect(overridden.secrets == ["API_KEY": "sk-live-42", "MODEL": "tuned-7"])
+    // As in the shell, `:-` also stands in for an empty variable (a CI secret that is not set).
+    let empty = try folder.load(yaml, env: ["PATH": "/usr/bin:/bin", "API_KEY": "sk-live-42", "MODEL": ""])
+    guard case .subprocess(let emptyConfig) = empty.agents[0].adapter else { return }
+    #expect(emptyConfig.env["MODEL"] == "small")
+    // Without a default, an empty variable is the empty string it is.
+    let blank = try folder.load(yaml, env: ["PATH": "/usr/bin:/bin", "API_KEY": ""])
+    guard case .subprocess(let blankConfig) = blank.agents[0].adapter else { return }
+    #expect(blankConfig.env["API_KEY"] == "")
     // The stored config keeps the ${VAR} form.
     #expect(suite.config.compactText.contains("${API_KEY}"))
     #expect(!suite.config.compactText.contains("sk-live-42"))
