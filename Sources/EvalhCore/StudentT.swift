@@ -27,6 +27,15 @@ public enum StudentT {
     return (low + high) / 2
   }
 
+  /// t₀.₉₇₅ with `df` degrees of freedom, from a table made once for df up to 300 (every suite-level
+  /// interval asks for it; a report of many rates would otherwise repeat the bisection).
+  public static func quantile975(df: Int) -> Double {
+    guard df >= 1 else { return .nan }
+    return df <= table975.count ? table975[df - 1] : quantile(0.975, df: Double(df))
+  }
+
+  private static let table975: [Double] = (1...300).map { quantile(0.975, df: Double($0)) }
+
   /// I_x(a, b) by the continued fraction of Numerical Recipes (§6.4), using the symmetry
   /// I_x(a, b) = 1 − I_{1−x}(b, a) where the fraction converges slowly.
   static func regularizedIncompleteBeta(_ x: Double, a: Double, b: Double) -> Double {

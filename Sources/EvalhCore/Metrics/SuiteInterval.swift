@@ -41,7 +41,7 @@ public enum SuiteInterval {
     }
     let variance = squares / Double(m - 1) / (Double(m) * meanDen * meanDen)
     var effective = variance > 1e-15 ? rate * (1 - rate) / variance : cap
-    let t = StudentT.quantile(0.975, df: Double(m - 1))
+    let t = StudentT.quantile975(df: m - 1)
     effective *= (z / t) * (z / t)
     return Statistics.wilson(rate: rate, n: min(cap, max(1, effective)))
   }
