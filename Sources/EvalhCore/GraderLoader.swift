@@ -4,6 +4,15 @@ import Yams
 extension SuiteLoader {
   static let graderKeywords = GraderKind.Keyword.allCases.map(\.rawValue)
   static let checkKeywords = CheckKind.Keyword.allCases.map(\.rawValue)
+  // The keys of each grader's and check's own mapping (the suite schema is made from these too).
+  static let toolCalledKeys = ["name", "arguments"]
+  static let toolsPolicyKeys = ["allow", "deny", "max_calls"]
+  static let stateFileKeys = ["equals_file"]
+  static let jsonConditions = ["equals", "contains", "matches", "exists", "gte", "lte"]
+  static let jsonCheckKeys = ["path"] + jsonConditions + ["tolerance"]
+  static let toolResultKeys = ["call", "arguments"] + jsonCheckKeys
+  static let judgeKeys = ["agent", "rubric", "threshold", "timeout"]
+  static let commandKeys = ["run", "timeout"]
 
   /// Splits a one-key entry (plus an optional `name:`) into its keyword and value.
   static func entry(_ node: Node, _ what: String, keywords: [String], _ r: YAMLReader)
@@ -48,7 +57,7 @@ extension SuiteLoader {
     case .json: kind = jsonCheck(value, r).map { .json($0) }
     case .jsonSchema: kind = schema(value, c).map { .jsonSchema($0) }
     case .toolCalled:
-      guard let f = r.mapping(value, "tool_called", allowed: ["name", "arguments"]) else { return nil }
+      guard let f = r.mapping(value, "tool_called", allowed: toolCalledKeys) else { return nil }
       guard let toolName = f["name"].flatMap({ r.string($0, "tool_called.name") }) else {
         r.error(value, "tool_called needs the tool's 'name'")
         return nil
@@ -94,7 +103,7 @@ extension SuiteLoader {
       kind = .noPII(kinds)
     case .jsonSchema: kind = schema(value, c).map { .jsonSchema($0) }
     case .tools:
-      guard let f = r.mapping(value, "tools", allowed: ["allow", "deny", "max_calls"]) else { return nil }
+      guard let f = r.mapping(value, "tools", allowed: toolsPolicyKeys) else { return nil }
       if f.order.isEmpty { r.error(value, "tools needs allow, deny or max_calls") }
       kind = .tools(
         allow: f["allow"].flatMap { r.stringList($0, "allow") },
@@ -169,7 +178,7 @@ extension SuiteLoader {
     guard case .mapping(let m) = node, m["equals_file"] != nil else {
       return jsonCheck(node, r, what: "state").map { .at($0) }
     }
-    guard let f = r.mapping(node, "state", allowed: ["equals_file"]), let fileNode = f["equals_file"],
+    guard let f = r.mapping(node, "state", allowed: stateFileKeys), let fileNode = f["equals_file"],
       let path = r.string(fileNode, "equals_file")
     else { return nil }
     guard let data = FileManager.default.contents(atPath: c.resolve(path)) else {
@@ -206,8 +215,8 @@ extension SuiteLoader {
   }
 
   static func jsonCheck(_ node: Node, _ r: YAMLReader, what: String = "json", at place: Node? = nil) -> JSONCheck? {
-    let conditions = ["equals", "contains", "matches", "exists", "gte", "lte"]
-    guard let f = r.mapping(node, what, allowed: ["path"] + conditions + ["tolerance"]) else { return nil }
+    let conditions = jsonConditions
+    guard let f = r.mapping(node, what, allowed: jsonCheckKeys) else { return nil }
     guard let pathNode = f["path"], let text = r.string(pathNode, "path") else {
       r.error(place ?? node, "\(what) needs a 'path'")
       return nil
@@ -240,7 +249,7 @@ extension SuiteLoader {
   /// `judge: {agent, rubric, threshold, timeout}`; the agent must be one of the suite's.
   static func judge(_ node: Node, _ c: LoadContext) -> JudgeSpec? {
     let r = c.reader
-    guard let f = r.mapping(node, "judge", allowed: ["agent", "rubric", "threshold", "timeout"]) else { return nil }
+    guard let f = r.mapping(node, "judge", allowed: judgeKeys) else { return nil }
     guard let agentNode = f["agent"], let agent = r.string(agentNode, "judge.agent"),
       let rubricNode = f["rubric"], let rubric = r.string(rubricNode, "judge.rubric")
     else {
@@ -265,7 +274,7 @@ extension SuiteLoader {
     let r = c.reader
     var spec: CommandSpec?
     if case .mapping = node {
-      guard let f = r.mapping(node, "command", allowed: ["run", "timeout"]) else { return nil }
+      guard let f = r.mapping(node, "command", allowed: commandKeys) else { return nil }
       guard let run = f["run"], let argv = r.stringList(run, "run"), !argv.isEmpty else {
         r.error(node, "command needs 'run: [program, args...]'")
         return nil

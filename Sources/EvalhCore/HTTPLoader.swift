@@ -7,7 +7,7 @@ extension SuiteLoader {
     guard let f = r.mapping(node, "http", allowed: httpKeys) else { return nil }
     var config: HTTPConfig
     if let preset = f["openai"] {
-      guard let p = r.mapping(preset, "openai", allowed: ["base_url", "model", "api_key", "temperature", "max_tokens"])
+      guard let p = r.mapping(preset, "openai", allowed: openAIKeys)
       else { return nil }
       guard let base = p["base_url"].flatMap({ r.string($0, "base_url") }),
         let model = p["model"].flatMap({ r.string($0, "model") })
@@ -59,7 +59,7 @@ extension SuiteLoader {
         }
       }
       if let resp = f["response"],
-        let rf = r.mapping(resp, "response", allowed: ["output", "input_tokens", "output_tokens", "cost_usd", "steps"])
+        let rf = r.mapping(resp, "response", allowed: responseKeys)
       {
         func path(_ key: String) -> JSONPath? {
           guard let n = rf[key], let text = r.string(n, key) else { return nil }
@@ -85,7 +85,7 @@ extension SuiteLoader {
         config.headers.append((key, value))
       }
     }
-    if let loop = f["tool_loop"], let lf = r.mapping(loop, "tool_loop", allowed: ["max_turns"]) {
+    if let loop = f["tool_loop"], let lf = r.mapping(loop, "tool_loop", allowed: toolLoopKeys) {
       if f["openai"] == nil {
         r.error(loop, "tool_loop works with the openai preset (it speaks chat completions with tools)")
       }

@@ -13,6 +13,12 @@ public enum SuiteLoader {
     "url", "method", "headers", "body", "response", "retries", "max_connections", "max_output", "openai", "tool_loop",
   ]
   static let subprocessKeys = ["command", "cwd", "env", "format", "max_output"]
+  static let openAIKeys = ["base_url", "model", "api_key", "temperature", "max_tokens"]
+  static let responseKeys = ["output", "input_tokens", "output_tokens", "cost_usd", "steps"]
+  static let toolLoopKeys = ["max_turns"]
+  static let pricingKeys = ["input_per_million", "output_per_million"]
+  static let sloKeys = ["latency", "cost"]
+  static let clearKeys = ["weights"]
 
   /// Reads and validates the suite at `path` (as the user wrote it; used in messages).
   public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment)
@@ -225,14 +231,14 @@ public enum SuiteLoader {
 
   /// Checks `slo:`; the values are read from the stored suite (`MetricTargets(config:)`), like reports do.
   static func checkServiceLevels(_ node: Node, _ r: YAMLReader) {
-    guard let f = r.mapping(node, "slo", allowed: ["latency", "cost"]) else { return }
+    guard let f = r.mapping(node, "slo", allowed: sloKeys) else { return }
     _ = f["latency"].flatMap { r.duration($0, "slo.latency") }
     _ = f["cost"].flatMap { r.number($0, "slo.cost") }
   }
 
   /// Checks `clear.weights:` (numbers, none negative).
   static func checkClearWeights(_ node: Node, _ r: YAMLReader) {
-    guard let f = r.mapping(node, "clear", allowed: ["weights"]), let w = f["weights"],
+    guard let f = r.mapping(node, "clear", allowed: clearKeys), let w = f["weights"],
       let wf = r.mapping(w, "clear.weights", allowed: ClearWeights.keys)
     else { return }
     for key in ClearWeights.keys {
@@ -247,7 +253,7 @@ public enum SuiteLoader {
     guard let fields = r.mapping(node, "agent '\(name)'", allowed: agentKeys) else { return nil }
     var pricing: Pricing?
     if let p = fields["pricing"],
-      let pf = r.mapping(p, "pricing", allowed: ["input_per_million", "output_per_million"])
+      let pf = r.mapping(p, "pricing", allowed: pricingKeys)
     {
       let input = pf["input_per_million"].flatMap { r.number($0, "input_per_million") } ?? 0
       let output = pf["output_per_million"].flatMap { r.number($0, "output_per_million") } ?? 0

@@ -11,7 +11,8 @@ struct Evalh: AsyncParsableCommand {
     abstract: "Runs AI-agent task suites many times and reports how reliable the agent really is.",
     version: Runner.version,
     subcommands: [
-      Init.self, Run.self, Validate.self, Runs.self, Show.self, Report.self, Export.self, Compare.self, Merge.self,
+      Init.self, Run.self, Validate.self, SchemaCommand.self, Runs.self, Show.self, Report.self, Export.self,
+      Compare.self, Merge.self,
       MCPStdio.self,
     ])
 

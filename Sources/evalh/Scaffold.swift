@@ -1,3 +1,5 @@
+import EvalhCore
+
 /// What `evalh init` writes: a first suite that validates and runs as it is.
 enum Scaffold {
   struct File {
@@ -32,10 +34,14 @@ enum Scaffold {
 
     """
 
+  /// The suite's JSON Schema beside it, named by the suite's first line for YAML language servers.
+  static var schema: File { File(name: "suite.schema.json", text: SuiteSchema.document.prettyText + "\n") }
+
   static let subprocess: [File] = [
     File(
       name: "suite.yaml",
       text: """
+        # yaml-language-server: $schema=suite.schema.json
         # A first suite: `evalh validate suite.yaml`, then `evalh run suite.yaml`.
         # Each task runs `trials` times; the report shows first-run success beside sustained success.
         version: 1
@@ -84,9 +90,11 @@ enum Scaffold {
 
         `agent.py` answers evalh/1: a JSON request on stdin (`task.input`, `seed`, …),
         a JSON answer on stdout (`output`, optional `usage`). Replace its body with a call
-        to your agent, or point `suite.yaml` at an HTTP endpoint instead.
+        to your agent, or point `suite.yaml` at an HTTP endpoint instead. Editors with a
+        YAML language server complete and check `suite.yaml` from `suite.schema.json`.
 
         """),
+    schema,
   ]
 
   static func openAI(url: String, model: String) -> [File] {
@@ -94,7 +102,8 @@ enum Scaffold {
       File(
         name: "suite.yaml",
         text: """
-            # A first suite over an OpenAI-compatible endpoint: `evalh validate suite.yaml`, then
+            # yaml-language-server: $schema=suite.schema.json
+          # A first suite over an OpenAI-compatible endpoint: `evalh validate suite.yaml`, then
           # `evalh run suite.yaml`. The key, if the server needs one, comes from OPENAI_API_KEY
           # and is redacted from everything evalh stores.
           version: 1
@@ -122,6 +131,7 @@ enum Scaffold {
           Set OPENAI_BASE_URL, OPENAI_MODEL and OPENAI_API_KEY to point it elsewhere.
 
           """),
+      schema,
     ]
   }
 }

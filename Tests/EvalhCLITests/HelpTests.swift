@@ -3,7 +3,9 @@ import Testing
 
 /// What a newcomer's shell and `--help` offer: examples that run as written, completions of files and values.
 @Suite struct HelpTests {
-  static let subcommands = ["run", "validate", "runs", "show", "report", "export", "compare", "merge", "mcp-stdio"]
+  static let subcommands = [
+    "init", "run", "validate", "schema", "runs", "show", "report", "export", "compare", "merge", "mcp-stdio",
+  ]
 
   @Test func everySubcommandsHelpEndsWithExamplesThatUseRealFlags() async throws {
     let box = Sandbox()

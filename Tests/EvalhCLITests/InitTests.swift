@@ -8,10 +8,17 @@ import Testing
     let made = try await box.evalh(["init", "first"])
     #expect(made.code == 0, "\(made.stderr)")
     #expect(made.stdout.contains("evalh run first/suite.yaml"))
-    for file in ["suite.yaml", "agent.py", "README.md"] {
+    for file in ["suite.yaml", "agent.py", "README.md", "suite.schema.json"] {
       #expect(FileManager.default.fileExists(atPath: box.path + "/first/" + file), "\(file)")
     }
     #expect(FileManager.default.isExecutableFile(atPath: box.path + "/first/agent.py"))
+    let suite = try String(contentsOfFile: box.path + "/first/suite.yaml", encoding: .utf8)
+    #expect(suite.hasPrefix("# yaml-language-server: $schema=suite.schema.json\n"))
+    let checked = await runTool([
+      pythonWithMCP, packageRoot + "/Tests/Clients/check_suite_schema.py", box.path + "/first/suite.schema.json",
+      box.path + "/first/suite.yaml",
+    ])
+    #expect(checked.code == 0, "\(checked.stdout)")
     #expect(try await box.evalh(["validate", "first/suite.yaml"]).code == 0)
     let run = try await box.evalh(["run", "first/suite.yaml", "--db", box.db, "--no-progress", "--json"])
     #expect(run.code == 0, "\(run.stderr)")

@@ -6,6 +6,7 @@ extension SuiteLoader {
   static let toolKeys =
     ["description", "input_schema", "output_schema", "annotations", "timeout"] + ToolHandler.keywords
   static let serverKeys = ["command", "url", "env", "cwd", "tools"]
+  static let caseKeys = ["when", "result", "is_error"]
 
   /// The tools of a `tools:` mapping, in order.
   static func tools(_ node: Node, _ c: LoadContext) -> [ToolSpec] {
@@ -80,7 +81,7 @@ extension SuiteLoader {
     }
     var out: [ToolCase] = []
     for (i, item) in items.enumerated() {
-      guard let f = r.mapping(item, "a case", allowed: ["when", "result", "is_error"]) else { continue }
+      guard let f = r.mapping(item, "a case", allowed: caseKeys) else { continue }
       guard let resultNode = f["result"], let result = r.json(resultNode) else {
         if f["result"] == nil { r.error(item, "a case needs a 'result'") }
         continue
