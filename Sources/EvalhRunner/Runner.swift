@@ -142,6 +142,10 @@ public struct Runner: Sendable {
             "run id '\(runID)' in \(store.path) was recorded with a different suite; shards of one run must run the same suite"
           )
         }
+        if let mine = existing.plan.shards?.count, let theirs = plan.shards?.count, mine != theirs {
+          throw RunError.invalidSelection(
+            "run id '\(runID)' in \(store.path) is cut into \(mine) shards; this shard says \(theirs)")
+        }
         var merged = existing
         merged.plan = existing.plan.union(plan)
         let selected = Set(plan.tasks.map(\.id))

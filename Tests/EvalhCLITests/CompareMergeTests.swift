@@ -157,6 +157,17 @@ extension Sandbox {
         ]).code == 0)
     }
     #expect(try rows(shared, "r-n") == rows(box.db, "r-n"))
+    // A shard of the same run cut another way is refused, in a shared file and in a merge.
+    let other = try await box.evalh([
+      "run", suite, "--shard", "1/4", "--run-id", "r-n", "--seed", "5", "--db", shared, "--no-progress",
+    ])
+    #expect(other.code == 2 && other.stderr.contains("is cut into 3 shards; this shard says 4"), "\(other.stderr)")
+    let four = box.path + "/four.sqlite"
+    _ = try await box.evalh([
+      "run", suite, "--shard", "1/4", "--run-id", "r-n", "--seed", "5", "--db", four, "--no-progress",
+    ])
+    let refused = try await box.evalh(["merge", "--into", merged, four])
+    #expect(refused.code == 2 && refused.stderr.contains("is cut into 4 shards"), "\(refused.stderr)")
   }
 
   @Test func aMergeMissingAShardIsIncompleteAndSaysWhat() async throws {
