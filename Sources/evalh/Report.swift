@@ -29,7 +29,23 @@ struct Report: AsyncParsableCommand {
     case .text: text = TextReport.render(report, color: output == nil && Terminal.colorAllowed)
     case .markdown: text = MarkdownReport.render(report)
     case .json: text = JSONReport.render(report)
-    case .html: text = HTMLReport.render(report, grid: try trialGrid(report, store))
+    case .html:
+      let picked = TrialDetails.selection(report)
+      var details: [TaskDetail] = []
+      do {
+        for (agent, task) in picked {
+          details.append(
+            TaskDetail(
+              agent: agent, task: task,
+              trials: try store.trials(runID: report.run.id, agent: agent, taskID: task.taskID)
+            ))
+        }
+      } catch {
+        throw Failure(error)
+      }
+      text = HTMLReport.render(
+        report, grid: try trialGrid(report, store), details: details,
+        detailsLeftOut: TrialDetails.leftOut(report, shown: details.count))
     case .junit: text = JUnitReport.render(report)
     }
     try write(text, to: output)

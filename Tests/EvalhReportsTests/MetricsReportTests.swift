@@ -204,3 +204,28 @@ import Testing
     #expect(md.contains("### Agent agent-0") && !md.contains("### Agent agent-299"))
   }
 }
+
+/// The HTML drill-down stays bounded whatever the agents wrote.
+@Suite struct DrillDownSizeTests {
+  @Test func hostileTrialsCannotInflateThePage() {
+    let hostileText = String(repeating: "<&>\"", count: 5_000)
+    let grades = (0..<40).map {
+      Grade(kind: .expect, grader: "g\($0)", passed: $0 % 2 == 0, detail: String(repeating: "<", count: 3_000))
+    }
+    let trials = (1...50).map {
+      TrialRecord(
+        runID: "r", agent: "a", taskID: "t", trial: $0, status: $0 % 3 == 0 ? .pass : .fail, error: hostileText,
+        latencyMs: 1, seed: 1, outputJSON: JSONValue.string(hostileText).compactText, stderrTail: hostileText,
+        startedAt: Date(), finishedAt: Date(), grades: grades)
+    }
+    let task = cannedReport().0.agents[0].metrics.tasks[1]
+    let details = (0..<300).map { _ in TaskDetail(agent: "a", task: task, trials: trials) }
+    let html = TrialDetails.html(details, leftOut: 0, runID: "r")
+    #expect(html.utf8.count <= TrialDetails.byteBudget + 2_000, "\(html.utf8.count)")
+    #expect(html.contains("more failing or flaky tasks are left out"))
+    // Each task shows its failing trials first, at most eight, and says how many more there are.
+    #expect(html.contains("42 more trials: <code>evalh show r --task lookup</code>"))
+    #expect(html.contains("… 28 more</li>"))  // grades past twelve
+    #expect(!html.contains("<&>"))
+  }
+}
