@@ -104,8 +104,7 @@ struct Run: AsyncParsableCommand {
     for gate in failUnder {
       do { _ = try Gate(parsing: gate) } catch { throw ValidationError(error.description) }
     }
-    if let drop = Self.rate(detect), drop > 0, drop < 1 {
-    } else {
+    guard let drop = Self.rate(detect), drop > 0, drop < 1 else {
       throw ValidationError("--detect must be a drop between 0 and 1, or 0%–100% (got '\(detect)')")
     }
     if let maxErrorRate, Self.rate(maxErrorRate) == nil {

@@ -40,7 +40,7 @@ import Testing
   }
 }
 
-/// The drill-down's task limit, as the report uses it.
+/// The drill-down's task limit, as docs/reading-the-report.md states it.
 enum TrialDetailsLimit {
   static let value = 200
 }

@@ -81,7 +81,8 @@ import Testing
         func truth(_ f: (Double) -> Double) -> Double { truthDraws.reduce(0) { $0 + f($1) } / 20_000 }
         let k = 2
         let truths: [String: Double] = [
-          "success": truth { $0 }, "first run": truth { $0 }, "pass^2": truth { pow($0, 2) },
+          "success": truth { $0 }, "efficacy": truth { $0 }, "first run": truth { $0 },
+          "pass^2": truth { pow($0, 2) },
           "sustained": truth { pow($0, Double(n)) },
           "consistency": truth { pow($0, Double(n)) + pow(1 - $0, Double(n)) },
           "pass@2": truth { 1 - pow(1 - $0, Double(k)) },
@@ -100,12 +101,15 @@ import Testing
             }
             sums.counted = n
             sums.firstTrial = 1
+            // Efficacy as a share of trials (Σ passes / Σ trials): the ratio path of the direct rates.
+            sums.efficacyPasses = sums.passes
             tasks.append(TaskMetrics(id: "t\(task)", sums: sums, planned: n))
           }
           let table = RateTable(tasks: tasks, nMin: n, hasSLA: false)
           let i = Intervals(table.intervals(), nMin: n, hasSLA: false)
           let bounds: [String: Intervals.Range?] = [
-            "success": i.successRate, "first run": i.firstRunSuccess, "pass^2": i.passHatK[1],
+            "success": i.successRate, "efficacy": i.efficacyRate, "first run": i.firstRunSuccess,
+            "pass^2": i.passHatK[1],
             "sustained": i.sustainedSuccess, "consistency": i.consistency, "pass@2": i.passAtK[1],
           ]
           for (name, range) in bounds {
