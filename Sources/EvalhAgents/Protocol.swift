@@ -19,6 +19,8 @@ public struct AgentRequest: Sendable {
   public var workdir: String
   /// The tools evalh serves this trial, when the task has any.
   public var tools: ServedTools?
+  /// The condition the trial runs under (`clean` unless the suite names conditions).
+  public var condition = Condition.defaultName
 
   /// A request for one trial.
   public init(
@@ -42,6 +44,7 @@ public struct AgentRequest: Sendable {
       "run_id": .string(runID),
       "suite": .string(suite),
       "agent": .string(agent),
+      "condition": .string(condition),
       "task": .object([
         "id": .string(task.id), "input": task.input, "metadata": .object(task.metadata),
         "tags": .array(task.tags.map { .string($0) }),
@@ -58,6 +61,8 @@ public struct AgentRequest: Sendable {
   public var jsonText: String {
     var out = #"{"agent":"#
     JSONValue.writeQuoted(agent, to: &out)
+    out += #","condition":"#
+    JSONValue.writeQuoted(condition, to: &out)
     out += #","protocol":"evalh/1","run_id":"#
     JSONValue.writeQuoted(runID, to: &out)
     out += #","seed":"# + JSONValue.format(number: Double(seed)) + #","suite":"#
@@ -83,6 +88,7 @@ public struct AgentRequest: Sendable {
     var variables = [
       "EVALH_PROTOCOL": "evalh/1", "EVALH_RUN_ID": runID, "EVALH_AGENT": agent, "EVALH_TASK_ID": task.id,
       "EVALH_TRIAL": String(trial), "EVALH_SEED": String(seed), "EVALH_WORKDIR": workdir,
+      "EVALH_CONDITION": condition,
     ]
     if let tools {
       variables["EVALH_MCP_URL"] = tools.mcpURL

@@ -65,12 +65,12 @@ public struct Gate: Sendable, Hashable, CustomStringConvertible {
   public func failure(for m: AgentMetrics) -> String? {
     guard let value = value(of: m) else {
       return
-        "agent \(m.agent): \(metric) cannot be measured for this run (\(metric == "sla_compliance" ? "the suite has no slo.latency" : "no data")), so --fail-under \(metric) fails"
+        "agent \(m.label): \(metric) cannot be measured for this run (\(metric == "sla_compliance" ? "the suite has no slo.latency" : "no data")), so --fail-under \(metric) fails"
     }
     guard value < threshold else { return nil }
     let shown = metric == "clear_score" ? String(format: "%.1f", value) : String(format: "%.3f", value)
     let bound = metric == "clear_score" ? String(format: "%.1f", threshold) : String(format: "%.3f", threshold)
-    return "agent \(m.agent): \(metric) \(shown) is below \(bound)"
+    return "agent \(m.label): \(metric) \(shown) is below \(bound)"
   }
 }
 

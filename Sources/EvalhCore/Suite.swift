@@ -24,6 +24,8 @@ public struct Suite: Sendable {
   public var secrets: [String: String] = [:]
   /// The suite-level tools, servers and state (each task's `tools` holds its effective set).
   public var tools = ToolSetup()
+  /// The conditions every trial runs under, in the suite's order (`clean` when it names none).
+  public var conditions: [Condition] = [.clean]
 
   /// Whether any task has tools served by evalh: the run then starts a tool server.
   public var servesTools: Bool { tasks.contains { !$0.tools.isEmpty } }
@@ -97,4 +99,12 @@ public struct TaskSpec: Sendable {
   public var fixture: String? = nil
   /// The tools served to the agent, the suite's merged with the task's own.
   public var tools = ToolSetup()
+  /// Explicit paraphrases of `input`: trial t uses input (t − 1) mod (1 + count), 0 being `input`.
+  public var variants: [JSONValue] = []
+
+  /// The input trial `trial` receives (before a condition's perturbation) and its variant number.
+  public func input(forTrial trial: Int) -> (input: JSONValue, variant: Int) {
+    let index = variantIndex(trial: trial, variants: variants.count)
+    return (index == 0 ? input : variants[index - 1], index)
+  }
 }

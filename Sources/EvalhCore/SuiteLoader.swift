@@ -7,6 +7,7 @@ public enum SuiteLoader {
   static let topKeys = [
     "version", "name", "description", "trials", "concurrency", "timeout", "slo", "clear", "agents", "agent",
     "defaults", "tasks", "tasks_file", "tools", "mcp_servers", "state",
+    "conditions",
   ]
   static let agentKeys = ["subprocess", "http", "pricing"]
   static let httpKeys = [
@@ -222,6 +223,7 @@ public enum SuiteLoader {
       agents: agents, tasks: unique, path: absolutePath, config: config)
     suite.secrets = r.secrets
     suite.tools = suiteTools
+    if let node = top["conditions"] { suite.conditions = conditions(node, c) }
     return suite
   }
 

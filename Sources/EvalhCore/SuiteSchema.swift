@@ -58,6 +58,7 @@ public enum SuiteSchema {
           "agents": ["type": "object", "additionalProperties": ref("agent")], "agent": ref("agent"),
           "defaults": ref("defaults"), "tasks": ["type": "array", "items": ref("task")], "tasks_file": stringOrStrings,
           "tools": ref("tools"), "mcp_servers": ref("mcp_servers"), "state": ["anyOf": [string, ["type": "object"]]],
+          "conditions": ["type": "object", "additionalProperties": ["anyOf": [["type": "null"], ref("condition")]]],
         ]
       ),
       ("slo", SuiteLoader.sloKeys, ["latency": duration, "cost": number]),
@@ -148,6 +149,25 @@ public enum SuiteSchema {
         jsonCheck.merging(["call": string, "arguments": ["type": "object"]]) { a, _ in a }
       ),
       ("judge", SuiteLoader.judgeKeys, judge),
+      (
+        "condition", SuiteLoader.conditionKeys,
+        ["faults": ["type": "array", "items": ref("fault")], "perturb": ref("perturb")]
+      ),
+      (
+        "fault", SuiteLoader.faultKeys,
+        [
+          "kind": ["enum": .array(FaultKind.allCases.map { .string($0.rawValue) })], "tools": stringOrStrings,
+          "rate": ["type": "number", "minimum": 0, "maximum": 1], "on_call": ["type": "integer", "minimum": 1],
+          "after": duration, "delay": duration, "retry_after": duration,
+        ]
+      ),
+      (
+        "perturb", SuiteLoader.perturbKeys,
+        [
+          "typos": ["type": "number", "minimum": 0, "maximum": 1], "case": boolean, "whitespace": boolean,
+          "filler": boolean,
+        ]
+      ),
       ("command", SuiteLoader.commandKeys, commandSpec),
     ]
   }
@@ -157,7 +177,7 @@ public enum SuiteSchema {
       "id": string, "input": anything, "tags": strings, "metadata": ["type": "object"], "trials": integer,
       "timeout": duration, "fixture": string, "expect": ["type": "array", "items": ref("grader")],
       "assure": ["type": "array", "items": ref("check")], "tools": ref("tools"), "mcp_servers": ref("mcp_servers"),
-      "state": ["anyOf": [string, ["type": "object"]]],
+      "state": ["anyOf": [string, ["type": "object"]]], "variants": ["type": "array", "minItems": 1],
     ]
   }
 

@@ -27,10 +27,10 @@ struct TaskDefaults {
 extension SuiteLoader {
   static let taskKeys = [
     "id", "input", "tags", "metadata", "trials", "timeout", "fixture", "expect", "assure", "tools", "mcp_servers",
-    "state",
+    "state", "variants",
   ]
   /// Task keys `defaults:` does not take: the suite's own `tools:`, `mcp_servers:` and `state:` are the defaults.
-  static let taskOnlyKeys: Set<String> = ["id", "input", "tools", "mcp_servers", "state"]
+  static let taskOnlyKeys: Set<String> = ["id", "input", "tools", "mcp_servers", "state", "variants"]
 
   static func taskDefaults(_ node: Node, _ c: LoadContext) -> TaskDefaults? {
     let r = c.reader
@@ -70,6 +70,13 @@ extension SuiteLoader {
     task.trials = f["trials"].flatMap { r.int($0, "trials") }
     task.timeout = f["timeout"].flatMap { r.duration($0, "timeout") }
     task.fixture = f["fixture"].flatMap { fixture($0, c) }
+    if let v = f["variants"] {
+      if case .sequence(let items) = v, !items.isEmpty {
+        task.variants = items.map { r.json($0) ?? .null }
+      } else {
+        r.error(v, "variants must be a non-empty list of inputs (paraphrases of 'input')")
+      }
+    }
     task.expect = f["expect"].map { graders($0, c) } ?? []
     task.assure = f["assure"].map { checks($0, c) } ?? []
     task.tools = ToolSetup(

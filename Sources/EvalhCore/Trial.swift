@@ -33,6 +33,13 @@ public struct TrialRecord: Sendable, Hashable {
   public var runID: String
   /// `trials.agent`.
   public var agent: String
+  /// `trials.condition`: part of the trial's key.
+  public var condition = Condition.defaultName
+  /// `trials.variant`: which of the task's inputs the trial used (0 is `input`); nil without variants.
+  public var variant: Int?
+  /// `trials.input_json`: the input the agent received, when it differs from the task's (a variant or
+  /// a perturbation), redacted.
+  public var inputJSON: String?
   /// `trials.task_id`.
   public var taskID: String
   /// `trials.trial`: 1-based.

@@ -15,20 +15,21 @@ public enum CSVExport {
     // After reports.md's columns, so readers by position keep working: what a spreadsheet needs to
     // judge the rates (their 95% intervals), to reproduce the run (the seed), and to trust the cost.
     "seed", "first_run_success_low", "first_run_success_high", "success_rate_low", "success_rate_high",
-    "sustained_success_low", "sustained_success_high", "cost_unknown_trials",
+    "sustained_success_low", "sustained_success_high", "cost_unknown_trials", "condition",
   ]
   /// The columns of tasks.csv, in order.
   public static let taskColumns = [
     "run_id", "agent", "task_id", "tags", "trials", "passes", "first_run", "success_rate", "pass_hat_n", "ci_low",
-    "ci_high", "latency_p50_ms", "latency_p95_ms", "cost_per_trial_usd", "violations", "errors",
+    "ci_high", "latency_p50_ms", "latency_p95_ms", "cost_per_trial_usd", "violations", "errors", "condition",
   ]
   /// The columns of trials.csv, in order.
   public static let trialColumns = [
     "run_id", "agent", "task_id", "trial", "status", "error_kind", "efficacy_pass", "efficacy_score", "violations",
     "latency_ms", "input_tokens", "output_tokens", "cost_usd", "attempts", "seed", "started_at", "output",
+    "condition", "variant",
   ]
   /// The columns of passk.csv, in order.
-  public static let passkColumns = ["run_id", "agent", "k", "pass_hat_k", "pass_at_k"]
+  public static let passkColumns = ["run_id", "agent", "k", "pass_hat_k", "pass_at_k", "condition"]
 
   /// A cell: text escaped (RFC 4180, formulas neutralised), numbers plain, unknown empty.
   public enum Cell {
@@ -75,7 +76,7 @@ public enum CSVExport {
           .number(m.intervals.firstRunSuccess?.low), .number(m.intervals.firstRunSuccess?.high),
           .number(m.intervals.successRate?.low), .number(m.intervals.successRate?.high),
           .number(m.intervals.sustainedSuccess?.low), .number(m.intervals.sustainedSuccess?.high),
-          .integer(m.costUnknownTrials),
+          .integer(m.costUnknownTrials), .text(m.condition),
         ]
       })
   }
@@ -92,6 +93,7 @@ public enum CSVExport {
             .integer(t.trials), .integer(t.passes), .bool(t.trials > 0 ? t.firstRun : nil), .number(t.successRate),
             .number(t.passHatN), .number(t.interval.low), .number(t.interval.high), .number(t.latencyP50Ms),
             .number(t.latencyP95Ms), .number(t.costPerTrialUSD), .integer(t.violations), .integer(t.errors),
+            .text(a.metrics.condition),
           ] as [Cell]
         }
       })
@@ -105,7 +107,7 @@ public enum CSVExport {
         a.metrics.passHatK.indices.map { i in
           [
             .text(report.run.id), .text(a.metrics.agent), .integer(i + 1), .number(a.metrics.passHatK[i]),
-            .number(a.metrics.passAtK[i]),
+            .number(a.metrics.passAtK[i]), .text(a.metrics.condition),
           ]
             as [Cell]
         }
@@ -117,7 +119,7 @@ public enum CSVExport {
   public static func write(_ run: RunRecord, store: ResultStore, to folder: String) throws {
     try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
     let parts = try RunReport.parts(of: run, in: store)
-    let trials = try TrialsFile(folder: folder, runID: run.id, agents: parts.map(\.agent))
+    let trials = try TrialsFile(folder: folder, runID: run.id, pairs: parts.map(\.pair))
     // The CSV files carry no suite-level intervals (tasks.csv's are Wilson's) and no violations by
     // check: neither the intervals nor the per-check lookups.
     let report = try RunReport.load(run, from: store, withIntervals: false, violationsByCheck: false, parts: parts) {
@@ -142,9 +144,10 @@ public enum CSVExport {
   /// when the run served none).
   public static func toolCalls(_ run: RunRecord, store: ResultStore) throws -> String {
     var out = toolCallColumns.joined(separator: ",") + "\r\n"
-    try store.forEachToolCall(runID: run.id) { agent, task, trial, c in
+    try store.forEachToolCall(runID: run.id) { key, c in
       let row: [Cell] = [
-        .text(run.id), .text(agent), .text("clean"), .text(task), .integer(trial), .integer(c.seq), .text(c.tool),
+        .text(run.id), .text(key.agent), .text(key.condition), .text(key.taskID), .integer(key.trial), .integer(c.seq),
+        .text(c.tool),
         .text(c.arguments.compactText), .text(c.result?.compactText), .bool(c.isError), .text(c.fault),
         .bool(c.contractOK), .text(c.problem?.rawValue), .number(c.latencyMs), .text(Timestamp.format(c.startedAt)),
       ]
@@ -163,14 +166,15 @@ public enum CSVExport {
     let destination: String
     let parts: [Part]
 
-    /// `agents`: each part's agent, in the order of `RunReport.parts`.
-    init(folder: String, runID: String, agents: [String]) throws {
+    /// `pairs`: each part's (agent, condition), in the order of `RunReport.parts`.
+    init(folder: String, runID: String, pairs: [AgentCondition]) throws {
       path = "\(folder)/.trials.csv.tmp"
       destination = "\(folder)/trials.csv"
-      let first = agents.indices.min { agents[$0] < agents[$1] }  // the first of that agent's ranges
-      parts = try agents.indices.map { [path] i in
+      let order = pairs.indices.sorted { TrialsFile.precedes((pairs[$0], $0), (pairs[$1], $1)) }
+      let first = order.first  // the first of that pair's ranges
+      parts = try pairs.indices.map { [path] i in
         try Part(
-          path: i == first ? path : "\(folder)/.trials.csv.part\(i)", agent: agents[i], runID: runID,
+          path: i == first ? path : "\(folder)/.trials.csv.part\(i)", pair: pairs[i], index: i, runID: runID,
           header: i == first ? Data((trialColumns.joined(separator: ",") + "\r\n").utf8) : nil)
       }
     }
@@ -188,7 +192,9 @@ public enum CSVExport {
         throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
       }
       defer { close(output) }
-      let order = parts.indices.sorted { (parts[$0].agent, $0) < (parts[$1].agent, $1) }
+      let order = parts.indices.sorted {
+        TrialsFile.precedes((parts[$0].pair, parts[$0].index), (parts[$1].pair, parts[$1].index))
+      }
       for part in order.map({ parts[$0] }) where part.path != path {
         let input = open(part.path, O_RDONLY)
         guard input >= 0 else { throw CocoaError(.fileReadUnknown, userInfo: [NSFilePathErrorKey: part.path]) }
@@ -196,6 +202,11 @@ public enum CSVExport {
         try append(input, to: output)
       }
       guard rename(path, destination) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+    }
+
+    /// By agent name, then condition name, then the part's place (its task range).
+    static func precedes(_ a: (AgentCondition, Int), _ b: (AgentCondition, Int)) -> Bool {
+      (a.0.agent, a.0.condition, a.1) < (b.0.agent, b.0.condition, b.1)
     }
 
     /// Copies all of `input` to the end of `output`: in the kernel when it can, else through a buffer.
@@ -216,15 +227,17 @@ public enum CSVExport {
     final class Part: @unchecked Sendable {
       // @unchecked: the buffer and handle are used by one thread at a time, handed over by the join.
       let path: String
-      let agent: String
+      let pair: AgentCondition
+      let index: Int
       private let runID: String
       private let handle: FileHandle
       private var row = CSVRow(capacity: 1 << 21)
       private var failure: (any Error)?
 
-      init(path: String, agent: String, runID: String, header: Data?) throws {
+      init(path: String, pair: AgentCondition, index: Int, runID: String, header: Data?) throws {
         self.path = path
-        self.agent = agent
+        self.pair = pair
+        self.index = index
         self.runID = runID
         // Fails only as the open below does, which says why.
         _ = FileManager.default.createFile(atPath: path, contents: header)
@@ -364,6 +377,8 @@ struct CSVRow: ~Copyable {
     integer(t.seed)
     text(t.startedAt)
     output(t.outputJSON)
+    text(t.condition)
+    integer(t.variant)
     end()
   }
 

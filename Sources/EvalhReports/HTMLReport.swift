@@ -52,7 +52,7 @@ public enum HTMLReport {
       failures(report))
     for (i, agent) in report.agents.enumerated() {
       body += section(
-        "Trials of agent \(agent.metrics.agent)",
+        "Trials of agent \(agent.metrics.label)",
         "Each row is a task, worst first; each cell a trial: green passed, red failed, amber timed out, grey an error. Rows that mix colours are flaky tasks.",
         trialGrid(agent, grid, color: palette[i % palette.count]))
     }
@@ -118,7 +118,7 @@ public enum HTMLReport {
   static func card(_ a: AgentReport, color: String) -> String {
     let m = a.metrics
     let i = m.intervals
-    var out = "<div class=\"card\" style=\"border-top-color:\(color)\"><h2>Agent \(Escape.xml(m.agent))</h2>"
+    var out = "<div class=\"card\" style=\"border-top-color:\(color)\"><h2>Agent \(Escape.xml(m.label))</h2>"
     out += "<p class=\"meta\">\(m.tasks.count) tasks · \(m.trials) trials · n = \(m.nMin) per task</p>"
     out +=
       "<div class=\"big\"><div><b>\(pct(m.firstRunSuccess))</b><span>first run \(Escape.xml(Fmt.interval(i.firstRunSuccess)))</span></div>"
@@ -183,7 +183,7 @@ public enum HTMLReport {
   static func legend(_ report: RunReport) -> String {
     "<p class=\"legend\">"
       + report.agents.enumerated().map {
-        "<span style=\"background:\(palette[$0.offset % palette.count])\"></span>\(Escape.xml($0.element.metrics.agent))"
+        "<span style=\"background:\(palette[$0.offset % palette.count])\"></span>\(Escape.xml($0.element.metrics.label))"
       }.joined() + "</p>"
   }
 
@@ -206,7 +206,7 @@ public enum HTMLReport {
         out += "<polyline points=\"\(points)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"2.5\"\(dash)/>"
         for (k, v) in values.enumerated() {
           out +=
-            "<circle cx=\"\(f(xFor(k + 1)))\" cy=\"\(f(fr.y(v)))\" r=\"3\" fill=\"\(color)\"><title>\(Escape.xml(a.metrics.agent)) k=\(k + 1): \(Escape.xml(Fmt.percent(v)))</title></circle>"
+            "<circle cx=\"\(f(xFor(k + 1)))\" cy=\"\(f(fr.y(v)))\" r=\"3\" fill=\"\(color)\"><title>\(Escape.xml(a.metrics.label)) k=\(k + 1): \(Escape.xml(Fmt.percent(v)))</title></circle>"
         }
       }
     }
@@ -229,14 +229,14 @@ public enum HTMLReport {
         let v = value ?? 0
         let x0 = base + Double(j) * bar
         out +=
-          "<rect x=\"\(f(x0 + 3))\" y=\"\(f(fr.y(v)))\" width=\"\(f(bar - 6))\" height=\"\(f(fr.y(0) - fr.y(v)))\" fill=\"\(color)\" fill-opacity=\"\(opacity)\"><title>\(Escape.xml(m.agent)) \(label): \(Escape.xml(Fmt.percent(value)))</title></rect>"
+          "<rect x=\"\(f(x0 + 3))\" y=\"\(f(fr.y(v)))\" width=\"\(f(bar - 6))\" height=\"\(f(fr.y(0) - fr.y(v)))\" fill=\"\(color)\" fill-opacity=\"\(opacity)\"><title>\(Escape.xml(m.label)) \(label): \(Escape.xml(Fmt.percent(value)))</title></rect>"
         out +=
           "<text x=\"\(f(x0 + bar / 2))\" y=\"\(f(fr.y(v) - 5))\" text-anchor=\"middle\">\(Escape.xml(Fmt.percent(value, digits: 0)))</text>"
         out +=
           "<text x=\"\(f(x0 + bar / 2))\" y=\"\(f(fr.height - fr.bottom + 16))\" text-anchor=\"middle\">\(label)</text>"
       }
       out +=
-        "<text x=\"\(f(base + bar))\" y=\"\(f(fr.height - 6))\" text-anchor=\"middle\" font-weight=\"bold\">\(Escape.xml(m.agent))</text>"
+        "<text x=\"\(f(base + bar))\" y=\"\(f(fr.height - 6))\" text-anchor=\"middle\" font-weight=\"bold\">\(Escape.xml(m.label))</text>"
     }
     return out + "</svg>"
   }
@@ -265,10 +265,10 @@ public enum HTMLReport {
       out +=
         "<line x1=\"\(f(cx))\" x2=\"\(f(cx))\" y1=\"\(f(fr.y(success)))\" y2=\"\(f(fr.y(sustained)))\" stroke=\"\(color)\" stroke-width=\"2\"/>"
       out +=
-        "<circle cx=\"\(f(cx))\" cy=\"\(f(fr.y(success)))\" r=\"7\" fill=\"\(color)\"><title>\(Escape.xml(a.metrics.agent)): success \(Escape.xml(Fmt.percent(success))) at \(Escape.xml(Fmt.usd(cost)))/trial</title></circle>"
+        "<circle cx=\"\(f(cx))\" cy=\"\(f(fr.y(success)))\" r=\"7\" fill=\"\(color)\"><title>\(Escape.xml(a.metrics.label)): success \(Escape.xml(Fmt.percent(success))) at \(Escape.xml(Fmt.usd(cost)))/trial</title></circle>"
       out +=
-        "<circle cx=\"\(f(cx))\" cy=\"\(f(fr.y(sustained)))\" r=\"7\" fill=\"#fff\" stroke=\"\(color)\" stroke-width=\"2.5\"><title>\(Escape.xml(a.metrics.agent)): sustained \(Escape.xml(Fmt.percent(sustained)))</title></circle>"
-      out += "<text x=\"\(f(cx + 12))\" y=\"\(f(fr.y(success) + 4))\">\(Escape.xml(a.metrics.agent))</text>"
+        "<circle cx=\"\(f(cx))\" cy=\"\(f(fr.y(sustained)))\" r=\"7\" fill=\"#fff\" stroke=\"\(color)\" stroke-width=\"2.5\"><title>\(Escape.xml(a.metrics.label)): sustained \(Escape.xml(Fmt.percent(sustained)))</title></circle>"
+      out += "<text x=\"\(f(cx + 12))\" y=\"\(f(fr.y(success) + 4))\">\(Escape.xml(a.metrics.label))</text>"
     }
     return out + "</svg>" + legend(report) + unknownCostNote(report)
   }
@@ -279,10 +279,10 @@ public enum HTMLReport {
     for a in report.agents {
       let m = a.metrics
       if m.costPerTrialUSD == nil {
-        notes.append("\(Escape.xml(m.agent)) is not shown: its cost is unknown")
+        notes.append("\(Escape.xml(m.label)) is not shown: its cost is unknown")
       } else if m.costUnknownTrials > 0 {
         notes.append(
-          "\(Escape.xml(m.agent)) is placed on the \(m.trials - m.costUnknownTrials) trials of known cost (\(m.costUnknownTrials) unknown)"
+          "\(Escape.xml(m.label)) is placed on the \(m.trials - m.costUnknownTrials) trials of known cost (\(m.costUnknownTrials) unknown)"
         )
       }
     }
@@ -294,7 +294,7 @@ public enum HTMLReport {
   static func latencyChart(_ report: RunReport, _ grid: TrialGrid) -> String {
     let fr = Frame()
     let sla = report.agents.first?.metrics.targets.slo.latency.map { $0 * 1000 }
-    let all = report.agents.flatMap { grid.latencies[$0.metrics.agent] ?? [] }.sorted()
+    let all = report.agents.flatMap { grid.latencies[$0.metrics.label] ?? [] }.sorted()
     guard let p99 = Statistics.percentile(all, 99), let maxValue = all.last, maxValue > 0 else {
       return "<p class=\"note\">No trials.</p>"
     }
@@ -303,7 +303,7 @@ public enum HTMLReport {
     var counts: [[Int]] = []
     for a in report.agents {
       var c = [Int](repeating: 0, count: bins)
-      for v in grid.latencies[a.metrics.agent] ?? [] {
+      for v in grid.latencies[a.metrics.label] ?? [] {
         c[max(0, min(bins - 1, Fmt.whole((v / upper * Double(bins)).rounded(.down))))] += 1
       }
       counts.append(c)
@@ -326,7 +326,7 @@ public enum HTMLReport {
       for (b, n) in c.enumerated() where n > 0 {
         let h = Double(n) / peak
         out +=
-          "<rect x=\"\(f(fr.left + Double(b) * binWidth + Double(i) * barWidth))\" y=\"\(f(fr.y(h)))\" width=\"\(f(max(1, barWidth - 1)))\" height=\"\(f(fr.y(0) - fr.y(h)))\" fill=\"\(color)\"><title>\(Escape.xml(report.agents[i].metrics.agent)): \(n) trials</title></rect>"
+          "<rect x=\"\(f(fr.left + Double(b) * binWidth + Double(i) * barWidth))\" y=\"\(f(fr.y(h)))\" width=\"\(f(max(1, barWidth - 1)))\" height=\"\(f(fr.y(0) - fr.y(h)))\" fill=\"\(color)\"><title>\(Escape.xml(report.agents[i].metrics.label)): \(n) trials</title></rect>"
       }
     }
     if let sla {
@@ -360,7 +360,7 @@ public enum HTMLReport {
     for (r, row) in rows.enumerated() {
       let y = 5 + Double(r) * rowHeight
       let w = (width - labelWidth - 60) * Double(row.count) / peak
-      let label = report.agents.count > 1 ? "\(report.agents[row.agent].metrics.agent) · \(row.label)" : row.label
+      let label = report.agents.count > 1 ? "\(report.agents[row.agent].metrics.label) · \(row.label)" : row.label
       out +=
         "<text x=\"\(f(labelWidth - 8))\" y=\"\(f(y + 15))\" text-anchor=\"end\">\(Escape.xml(String(label.prefix(40))))</text>"
       out +=
@@ -371,7 +371,7 @@ public enum HTMLReport {
   }
 
   static func trialGrid(_ a: AgentReport, _ grid: TrialGrid, color: String) -> String {
-    let statuses = grid.statuses[a.metrics.agent] ?? [:]
+    let statuses = grid.statuses[a.metrics.label] ?? [:]
     let tasks = a.tasksWorstFirst
     let columns = min(gridTrialLimit, max(1, tasks.map(\.planned).max() ?? 1))
     var out =

@@ -85,7 +85,8 @@ public enum JSONReport {
     ]
     let i = m.intervals
     var entry: [String: JSONValue] = [
-      "agent": .string(m.agent), "task_count": .number(Double(m.tasks.count)), "trials": .number(Double(m.trials)),
+      "agent": .string(m.agent), "condition": .string(m.condition), "task_count": .number(Double(m.tasks.count)),
+      "trials": .number(Double(m.trials)),
       "n_min": .number(Double(m.nMin)), "metrics": .object(metrics),
       "intervals": .object([
         "success_rate": pair(i.successRate), "first_run_success": pair(i.firstRunSuccess),

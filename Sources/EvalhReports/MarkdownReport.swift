@@ -46,7 +46,7 @@ public enum MarkdownReport {
     for a in agents {
       let m = a.metrics
       let errors = m.errors.filter { $0.key != "grader" && $0.key != "tool" }.values.reduce(0, +)
-      out += "| \(Escape.markdown(m.agent)) | \(Fmt.percent(m.firstRunSuccess)) | \(Fmt.percent(m.sustainedSuccess)) | "
+      out += "| \(Escape.markdown(m.label)) | \(Fmt.percent(m.firstRunSuccess)) | \(Fmt.percent(m.sustainedSuccess)) | "
       out += "\(m.reliabilityCliff.map { Fmt.percent($0, digits: 0) } ?? "–") | \(Fmt.percent(m.successRate)) | "
       out += "\(Fmt.usd(m.costPerTrialUSD)) | \(Fmt.millis(m.latency.p95)) | \(errors) |\n"
     }
@@ -72,7 +72,7 @@ public enum MarkdownReport {
     let i = m.intervals
     let errorCount = m.errors.filter { $0.key != "grader" && $0.key != "tool" }.values.reduce(0, +)
     var out =
-      "### Agent \(Escape.markdown(m.agent)): \(plural(m.tasks.count, "task")), \(plural(m.trials, "trial")), \(plural(errorCount, "error"))\n\n"
+      "### Agent \(Escape.markdown(m.label)): \(plural(m.tasks.count, "task")), \(plural(m.trials, "trial")), \(plural(errorCount, "error"))\n\n"
     out += "| metric | value | 95% interval |\n| --- | ---: | ---: |\n"
     out += "| first-run success | \(cell(m.firstRunSuccess, i.firstRunSuccess)) |\n"
     out += "| **sustained success (pass^\(m.nMin))** | \(cell(m.sustainedSuccess, i.sustainedSuccess)) |\n"

@@ -7,7 +7,7 @@ import Synchronization
 public struct RunReport: Sendable {
   /// The run as stored.
   public var run: RunRecord
-  /// One report per evaluated agent, in plan order.
+  /// One report per evaluated (agent, condition), in plan order.
   public var agents: [AgentReport]
 
   /// A report of already measured agents.
@@ -23,23 +23,24 @@ public struct RunReport: Sendable {
   /// trials.csv from the same scan); each part is read on one thread.
   public static func load(
     _ run: RunRecord, from store: ResultStore, withIntervals: Bool = true, violationsByCheck: Bool = true,
-    parts: [(agent: String, tasks: TaskRange)]? = nil,
+    parts: [(pair: AgentCondition, tasks: TaskRange)]? = nil,
     eachRow: (@Sendable (_ part: Int, borrowing StoredTrialRow) -> Void)? = nil
   ) throws(StoreError) -> RunReport {
     let planned = run.plan.plannedByTask
     let targets = MetricTargets(config: JSONValue.parse(run.configJSON) ?? .null)
     let parts = if let parts { parts } else { try Self.parts(of: run, in: store) }
-    // Agents in plan order: each agent's parts are consecutive.
-    let names = parts.map(\.agent).reduce(into: [String]()) { if $0.last != $1 { $0.append($1) } }
-    // Parts (agents, and task ranges of large agents) are read side by side, each on its own reader,
-    // then each agent's parts are merged and measured side by side: a large run uses every core.
+    // Pairs in plan order: each pair's parts are consecutive.
+    let names = parts.map(\.pair).reduce(into: [AgentCondition]()) { if $0.last != $1 { $0.append($1) } }
+    let showsCondition = run.plan.conditions != [Condition.defaultName]
+    // Parts (pairs, and task ranges of large ones) are read side by side, each on its own reader,
+    // then each pair's parts are merged and measured side by side: a large run uses every core.
     typealias Tally = (tally: TrialTally, violationsByCheck: [(check: String, count: Int)])
     let read = parts.indices.concurrentMap { i in
       var partRows: (@Sendable (borrowing StoredTrialRow) -> Void)? = nil
       if let eachRow { partRows = { row in eachRow(i, row) } }
       return Result { () throws(StoreError) -> Tally in
         try store.trialTally(
-          runID: run.id, agent: parts[i].agent, tasks: parts[i].tasks,
+          runID: run.id, agent: parts[i].pair.agent, condition: parts[i].pair.condition, tasks: parts[i].tasks,
           slaLimitMs: targets.slo.latency.map { $0 * 1000 },
           violationsByCheck: violationsByCheck, eachRow: partRows)
       }
@@ -48,20 +49,22 @@ public struct RunReport: Sendable {
     let reports = names.indices.concurrentMap { a in
       var tally = TrialTally(slaLimitMs: targets.slo.latency.map { $0 * 1000 })
       var checks: [String: Int] = [:]
-      for i in parts.indices where parts[i].agent == names[a] {
+      for i in parts.indices where parts[i].pair == names[a] {
         tally.merge(tallies[i].tally)
         for (check, count) in tallies[i].violationsByCheck { checks[check, default: 0] += count }
       }
       let byCheck = checks.sorted { ($1.value, $0.key) < ($0.value, $1.key) }.map { (check: $0.key, count: $0.value) }
-      return AgentReport(
-        AgentMetrics(
-          agent: names[a], tally: tally, planned: planned, targets: targets, violationsByCheck: byCheck,
-          withIntervals: withIntervals))
+      var metrics = AgentMetrics(
+        agent: names[a].agent, tally: tally, planned: planned, targets: targets, violationsByCheck: byCheck,
+        withIntervals: withIntervals)
+      metrics.condition = names[a].condition
+      metrics.showsCondition = showsCondition
+      return AgentReport(metrics)
     }
     var report = RunReport(run: run, agents: reports)
     if violationsByCheck {
       let use = try store.toolUse(runID: run.id, writeTools: writeTools(config: JSONValue.parse(run.configJSON)))
-      for i in report.agents.indices { report.agents[i].toolUse = use[report.agents[i].metrics.agent] }
+      for i in report.agents.indices { report.agents[i].toolUse = use[report.agents[i].metrics.pair] }
     }
     return report
   }
@@ -98,19 +101,23 @@ public struct RunReport: Sendable {
     return out
   }
 
-  /// The parts a run is read in: each agent in plan order, an agent of many planned trials split into
-  /// task ranges so that there are about as many parts as cores.
+  /// The parts a run is read in: each (agent, condition) in plan order, a pair of many planned
+  /// trials split into task ranges so that there are about as many parts as cores.
   public static func parts(of run: RunRecord, in store: ResultStore) throws(StoreError) -> [(
-    agent: String, tasks: TaskRange
+    pair: AgentCondition, tasks: TaskRange
   )] {
-    let names = run.plan.agents.isEmpty ? try store.recordedAgents(runID: run.id) : run.plan.agents
-    let trialsPerAgent = run.plan.tasks.reduce(0) { $0 + $1.trials }
+    let names =
+      run.plan.agents.isEmpty
+      ? try store.recordedAgents(runID: run.id).flatMap { agent in
+        run.plan.conditions.map { AgentCondition(agent: agent, condition: $0) }
+      } : run.plan.pairs
+    let trialsPerPair = run.plan.tasks.reduce(0) { $0 + $1.trials }
     let cores = ProcessInfo.processInfo.activeProcessorCount
-    // Splitting pays for itself only on large agents (a part costs a reader and a merge).
+    // Splitting pays for itself only on large pairs (a part costs a reader and a merge).
     let ranges =
-      trialsPerAgent >= 50_000 && cores > names.count
+      trialsPerPair >= 50_000 && cores > names.count
       ? TaskRange.split(run.plan.tasks.map(\.id), into: (cores + names.count - 1) / names.count) : [TaskRange()]
-    return names.flatMap { agent in ranges.map { (agent: agent, tasks: $0) } }
+    return names.flatMap { pair in ranges.map { (pair: pair, tasks: $0) } }
   }
 }
 

@@ -3,7 +3,7 @@ import EvalhStore
 
 /// The trials behind a task's figure, for the HTML report's drill-down.
 public struct TaskDetail: Sendable {
-  /// The agent.
+  /// The agent (with its condition, when the run has conditions): `AgentMetrics.label`.
   public var agent: String
   /// The task's figures.
   public var task: TaskMetrics
@@ -36,9 +36,11 @@ public enum TrialDetails {
 
   /// The tasks to show, across agents: every agent's non-passing tasks, worst first, interleaved so
   /// that each agent gets its share, at most `taskLimit`.
-  public static func selection(_ report: RunReport, limit: Int = taskLimit) -> [(agent: String, task: TaskMetrics)] {
-    let lists = report.agents.map { a in a.tasksWorstFirst.filter { $0.passHatN < 1 }.map { (a.metrics.agent, $0) } }
-    var picked: [(agent: String, task: TaskMetrics)] = []
+  public static func selection(_ report: RunReport, limit: Int = taskLimit) -> [(
+    agent: AgentMetrics, task: TaskMetrics
+  )] {
+    let lists = report.agents.map { a in a.tasksWorstFirst.filter { $0.passHatN < 1 }.map { (a.metrics, $0) } }
+    var picked: [(agent: AgentMetrics, task: TaskMetrics)] = []
     var depth = 0
     while picked.count < limit, lists.contains(where: { depth < $0.count }) {
       for list in lists where depth < list.count && picked.count < limit { picked.append(list[depth]) }

@@ -1,11 +1,12 @@
 import EvalhCore
 import EvalhStore
 
-/// Every trial's outcome per agent and task: the HTML report's grid and latency distribution.
+/// Every trial's outcome per agent (and condition) and task: the HTML report's grid and latency
+/// distribution, keyed by `AgentMetrics.label`.
 public struct TrialGrid: Sendable {
-  /// agent → task → trial number → status.
+  /// label → task → trial number → status.
   public var statuses: [String: [String: [Int: TrialStatus]]]
-  /// agent → latencies of counted trials (ms).
+  /// label → latencies of counted trials (ms).
   public var latencies: [String: [Double]]
 
   /// A grid from statuses and latencies already read.
@@ -20,10 +21,11 @@ public struct TrialGrid: Sendable {
     var statuses: [String: [String: [Int: TrialStatus]]] = [:]
     var latencies: [String: [Double]] = [:]
     for agent in report.agents {
-      let name = agent.metrics.agent
+      let name = agent.metrics.label
       let shown = agent.tasksWorstFirst.prefix(HTMLReport.gridTaskLimit).map(\.taskID)
       statuses[name] = try store.trialStatuses(
-        runID: report.run.id, agent: name, tasks: shown, upToTrial: HTMLReport.gridTrialLimit)
+        runID: report.run.id, agent: agent.metrics.agent, condition: agent.metrics.condition, tasks: shown,
+        upToTrial: HTMLReport.gridTrialLimit)
       latencies[name] = agent.metrics.latencySamples
     }
     return TrialGrid(statuses: statuses, latencies: latencies)

@@ -16,6 +16,8 @@ public struct RunOptions: Sendable {
   public var taskPatterns: [String] = []
   /// `--tag`.
   public var tags: [String] = []
+  /// `--condition`: the conditions to run (all of the suite's when empty).
+  public var conditions: [String] = []
   /// `--seed`.
   public var seed: Int64?
   /// `--label`.
@@ -214,6 +216,10 @@ public struct Runner: Sendable {
     let agents = Set(suite.evaluatedAgents.map(\.name))
     let tasks = Set(suite.tasks.map(\.id))
     if let agent = plan.agents.first(where: { !agents.contains($0) }) { return "agent '\(agent)'" }
+    let conditions = Set(suite.conditions.map(\.name))
+    if let condition = plan.conditions.first(where: { !conditions.contains($0) }) {
+      return "condition '\(condition)'"
+    }
     if let task = plan.tasks.first(where: { !tasks.contains($0.id) }) { return "task '\(task.id)'" }
     return nil
   }
@@ -229,6 +235,12 @@ public struct Runner: Sendable {
       throw .invalidSelection("suite '\(suite.name)' has no agent '\(name)' (agents: \(known.joined(separator: ", ")))")
     }
     let agents = options.agents.isEmpty ? known : known.filter { options.agents.contains($0) }
+    let named = suite.conditions.map(\.name)
+    for name in options.conditions where !named.contains(name) {
+      throw .invalidSelection(
+        "suite '\(suite.name)' has no condition '\(name)' (conditions: \(named.joined(separator: ", ")))")
+    }
+    let conditions = options.conditions.isEmpty ? named : named.filter { options.conditions.contains($0) }
     let selected = suite.tasks.filter { task in
       (options.taskPatterns.isEmpty || options.taskPatterns.contains { fnmatch($0, task.id, 0) == 0 })
         && (options.tags.isEmpty || !Set(options.tags).isDisjoint(with: task.tags))
@@ -248,13 +260,14 @@ public struct Runner: Sendable {
     let spread = options.shard.map {
       ShardSpread(count: $0.count, present: [$0.index], tasks: selected.map(planned))
     }
-    return RunPlan(agents: agents, tasks: tasks.map(planned), shards: spread)
+    return RunPlan(agents: agents, conditions: conditions, tasks: tasks.map(planned), shards: spread)
   }
 
   /// Runs `pending`, then marks the run completed or interrupted.
   public func execute(run: RunRecord, pending: PendingTrials, progress: ProgressDisplay) async -> RunResult {
     let agents = Dictionary(suite.agents.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
     let tasks = Dictionary(suite.tasks.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+    let conditions = Dictionary(suite.conditions.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
     // Agents an evalh killed with -9 left running would compete with this run: ended first.
     ChildProcess.endStrays()
     let adapters = AgentAdapters(suite.agents)
@@ -301,17 +314,20 @@ public struct Runner: Sendable {
       func launchNext() -> Bool {
         guard inFlight < concurrency, committing < concurrency else { return false }
         guard !interruption.isTriggered, budgetReached == nil, let key = queue.next() else { return false }
-        guard let agent = agents[key.agent], let adapter = adapters[key.agent], let task = tasks[key.taskID] else {
+        guard let agent = agents[key.agent], let adapter = adapters[key.agent], let task = tasks[key.taskID],
+          let condition = conditions[key.condition]
+        else {
           // `prepare` refuses such a plan; were one to get here, stop rather than skip trials unseen.
-          harnessError = "the run plans agent '\(key.agent)' and task '\(key.taskID)', which the suite does not define"
+          harnessError =
+            "the run plans agent '\(key.agent)', condition '\(key.condition)' and task '\(key.taskID)', which the suite does not define"
           interruption.trigger()
           return false
         }
         group.addTask {
           .graded(
             await executor.run(
-              TrialKeyRef(agent: key.agent, taskID: key.taskID, trial: key.trial), agent: agent, adapter: adapter,
-              task: task))
+              TrialKeyRef(agent: key.agent, condition: key.condition, taskID: key.taskID, trial: key.trial),
+              agent: agent, adapter: adapter, task: task, condition: condition))
         }
         inFlight += 1
         return true

@@ -50,20 +50,33 @@ struct TrialExecutor: Sendable {
     case harness(String)
   }
 
-  /// Runs the trial and grades it.
-  func run(_ key: TrialKeyRef, agent: AgentConfig, adapter: any AgentAdapter, task: TaskSpec) async -> End {
+  /// Runs the trial under `condition` and grades it.
+  func run(
+    _ key: TrialKeyRef, agent: AgentConfig, adapter: any AgentAdapter, task: TaskSpec,
+    condition: Condition = .clean
+  ) async -> End {
+    // The same seed under every condition: an agent's own randomness is paired across them too.
     let seed = Seeds.trialSeed(runSeed: runSeed, agent: agent.name, taskID: task.id, trial: key.trial)
-    let workdir = folders.path(agent: agent.name, task: task.id, trial: key.trial)
+    let workdir = folders.path(agent: agent.name, condition: key.condition, task: task.id, trial: key.trial)
     if let failure = folders.make(workdir) { return .harness(failure) }
     if let fixture = task.fixture { Fixture.copy(fixture, into: workdir) }
+    // The input this trial receives: its variant, then the condition's perturbation.
+    let (chosen, variant) = task.input(forTrial: key.trial)
+    var received = task
+    received.input = condition.perturb.apply(
+      to: chosen, runSeed: runSeed, condition: condition.name, task: task.id, trial: key.trial)
     var request = AgentRequest(
-      runID: runID, suite: suite.name, agent: agent.name, task: task, trial: key.trial, seed: seed, workdir: workdir)
+      runID: runID, suite: suite.name, agent: agent.name, task: received, trial: key.trial, seed: seed,
+      workdir: workdir)
+    request.condition = condition.name
     var session: TrialToolSession?
     let timeout = task.timeout ?? suite.timeout
     let started = Date()
     if !task.tools.isEmpty, let toolServer {
+      let faults = condition.faults.rules.isEmpty ? nil : condition.faults
       switch await TrialToolSession.open(
-        task.tools, server: toolServer, stateRoot: stateRoot, key: key, seed: seed, timeout: timeout)
+        task.tools, server: toolServer, stateRoot: stateRoot, key: key, seed: seed, timeout: timeout,
+        faults: faults, runSeed: runSeed)
       {
       case .success(let opened): session = opened
       case .failure(.harness(let why)):
@@ -72,14 +85,21 @@ struct TrialExecutor: Sendable {
       case .failure(.suite(let why)):
         // The suite's servers did not come up: nothing about the agent was measured.
         folders.remove(workdir)
-        return .recorded(
-          TrialRecord(
-            runID: runID, agent: agent.name, taskID: task.id, trial: key.trial, status: .error, errorKind: .tool,
-            error: redactor.redact(why), latencyMs: 0, seed: seed, startedAt: started, finishedAt: Date()))
+        var record = TrialRecord(
+          runID: runID, agent: agent.name, taskID: task.id, trial: key.trial, status: .error, errorKind: .tool,
+          error: redactor.redact(why), latencyMs: 0, seed: seed, startedAt: started, finishedAt: Date())
+        record.condition = condition.name
+        return .recorded(record)
       }
       request.tools = session?.served
     }
-    let end = await run(request, agent: agent, adapter: adapter, task: task, session: session, started: started)
+    var end = await run(request, agent: agent, adapter: adapter, task: task, session: session, started: started)
+    if case .recorded(var record) = end {
+      record.condition = condition.name
+      record.variant = task.variants.isEmpty ? nil : variant
+      if received.input != task.input { record.inputJSON = redactor.redact(received.input).compactText }
+      end = .recorded(record)
+    }
     // After grading: `tool_result` graders call the trial's servers.
     await session?.finish()
     return end
@@ -166,6 +186,7 @@ struct TrialExecutor: Sendable {
 /// A trial's position in the plan.
 struct TrialKeyRef: Sendable {
   let agent: String
+  var condition = Condition.defaultName
   let taskID: String
   let trial: Int
 }

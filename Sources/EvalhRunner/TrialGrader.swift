@@ -99,7 +99,7 @@ struct TrialGrader: Sendable {
       return .failure(GraderFailure(message: "tool_result: \(message)"))
     case (.result(let value, _), .some):
       return .failure(GraderFailure(message: "tool_result call to '\(spec.call)' failed: \(value.gradingText)"))
-    case (.result(let value, let isError), _):
+    case (.result(let value, let isError), nil):
       if isError {
         return .success(
           Grade(
@@ -109,6 +109,9 @@ struct TrialGrader: Sendable {
       let (passed, detail) = Grading.evaluate(spec.check, on: value)
       return .success(
         Grade(kind: .expect, grader: label, passed: passed, detail: passed ? nil : "\(spec.call): \(detail)"))
+    default:
+      // Calls outside the trajectory meet no fault: no other answer comes back.
+      return .failure(GraderFailure(message: "tool_result call to '\(spec.call)' got no result"))
     }
   }
 

@@ -16,9 +16,11 @@ struct TrialToolSession: Sendable {
 
   /// Opens the trial's tools; nil with a reason when its state folder cannot be made (evalh's side).
   static func open(
-    _ setup: ToolSetup, server: ToolServer, stateRoot: String, key: TrialKeyRef, seed: Int64, timeout: Double
+    _ setup: ToolSetup, server: ToolServer, stateRoot: String, key: TrialKeyRef, seed: Int64, timeout: Double,
+    faults: FaultPlan? = nil, runSeed: Int64 = 0
   ) async -> Result<TrialToolSession, SetupProblem> {
-    let dir = "\(stateRoot)/\(Names.pathComponent(key.agent))/\(Names.pathComponent(key.taskID))/\(key.trial)"
+    let dir = WorkFolders.path(
+      root: stateRoot, agent: key.agent, condition: key.condition, task: key.taskID, trial: key.trial)
     let fm = FileManager.default
     do {
       try? fm.removeItem(atPath: dir)
@@ -28,7 +30,9 @@ struct TrialToolSession: Sendable {
         statePath = dir + "/state.json"
         try fm.copyItem(atPath: state, toPath: dir + "/state.json")
       }
-      let context = CallContext(task: key.taskID, trial: key.trial, seed: seed, statePath: statePath, stateDir: dir)
+      let context = CallContext(
+        task: key.taskID, trial: key.trial, seed: seed, statePath: statePath, stateDir: dir, faults: faults,
+        runSeed: runSeed, timeout: timeout)
       switch await TrialTools.open(setup, context: context, timeout: timeout) {
       case .success(let tools):
         return .success(TrialToolSession(tools: tools, access: server.open(tools), server: server, stateDir: dir))
@@ -53,10 +57,7 @@ struct TrialToolSession: Sendable {
   var served: ServedTools {
     let tools = self.tools
     return ServedTools(mcpURL: access.mcpURL, url: access.url, list: tools.openAIList) { name, arguments in
-      switch await tools.call(name, arguments: arguments) {
-      case .result(let value, let isError): (value, isError)
-      case .unknownTool(let message): (.string(message), true)
-      }
+      await tools.call(name, arguments: arguments).asResult
     }
   }
 

@@ -15,10 +15,17 @@ final class WorkFolders: Sendable {
 
   init(root: String) { self.root = root }
 
-  /// `root/agent/task/trial`. Names are checked when the suite is loaded (`Names`); each is still made
-  /// a single safe component here, so no name read from anywhere can climb out of the root.
-  func path(agent: String, task: String, trial: Int) -> String {
-    "\(root)/\(Names.pathComponent(agent))/\(Names.pathComponent(task))/\(trial)"
+  /// `root/agent/task/trial`, the last `trial-CONDITION` under a condition other than `clean`. Names
+  /// are checked when the suite is loaded (`Names`); each is still made a single safe component here,
+  /// so no name read from anywhere can climb out of the root.
+  func path(agent: String, condition: String = Condition.defaultName, task: String, trial: Int) -> String {
+    Self.path(root: root, agent: agent, condition: condition, task: task, trial: trial)
+  }
+
+  /// `path(agent:condition:task:trial:)` under any root (the trials' tool state folders too).
+  static func path(root: String, agent: String, condition: String, task: String, trial: Int) -> String {
+    let last = condition == Condition.defaultName ? "\(trial)" : Names.pathComponent("\(trial)-\(condition)")
+    return "\(root)/\(Names.pathComponent(agent))/\(Names.pathComponent(task))/\(last)"
   }
 
   /// An empty folder at `path`, whatever was there (a resumed run's leftover is removed).

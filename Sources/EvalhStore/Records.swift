@@ -89,39 +89,67 @@ public struct RunPlan: Sendable, Hashable, Codable {
 
   /// Evaluated agents, in suite order.
   public var agents: [String]
+  /// The conditions each agent runs under, in suite order (`clean` when the suite names none).
+  public var conditions: [String]
   /// Tasks, in suite order: those of the shards this database holds.
   public var tasks: [PlannedTask]
   /// For a run cut into shards: the whole run, so what is missing is known. Nil for a whole run.
   public var shards: ShardSpread?
 
-  /// A plan of agents × tasks.
-  public init(agents: [String], tasks: [PlannedTask], shards: ShardSpread? = nil) {
+  /// A plan of agents × conditions × tasks.
+  public init(
+    agents: [String], conditions: [String] = [Condition.defaultName], tasks: [PlannedTask], shards: ShardSpread? = nil
+  ) {
     self.agents = agents
+    self.conditions = conditions.isEmpty ? [Condition.defaultName] : conditions
     self.tasks = tasks
     self.shards = shards
+  }
+
+  enum CodingKeys: String, CodingKey {
+    case agents, conditions, tasks, shards
+  }
+
+  /// A stored plan; one written before conditions existed ran every trial `clean`.
+  public init(from decoder: any Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    agents = try c.decode([String].self, forKey: .agents)
+    let conditions = try c.decodeIfPresent([String].self, forKey: .conditions) ?? []
+    self.conditions = conditions.isEmpty ? [Condition.defaultName] : conditions
+    tasks = try c.decode([PlannedTask].self, forKey: .tasks)
+    shards = try c.decodeIfPresent(ShardSpread.self, forKey: .shards)
+  }
+
+  /// The (agent, condition) pairs in plan order: agents outermost.
+  public var pairs: [AgentCondition] {
+    agents.flatMap { agent in conditions.map { AgentCondition(agent: agent, condition: $0) } }
   }
 
   /// The planned triples not in `done`, in `keys` order, made one at a time as they are run: a plan
   /// of a million trials is not held as a million keys (memory of a run stays flat).
   public func pending(excluding done: Set<TrialKey> = []) -> PendingTrials { PendingTrials(plan: self, done: done) }
 
-  /// Every planned triple, agents outermost, then tasks, then trial numbers.
+  /// Every planned trial: agents outermost, then conditions, then tasks, then trial numbers.
   public var keys: [TrialKey] { Array(pending()) }
 
   /// How many trials the plan holds, counted without making them.
-  public var trialCount: Int { agents.count * tasks.reduce(0) { $0 + Swift.max(1, $1.trials) } }
+  public var trialCount: Int {
+    agents.count * conditions.count * tasks.reduce(0) { $0 + Swift.max(1, $1.trials) }
+  }
 
   /// This plan and another's agents and tasks together (shards of one run).
   public func union(_ other: RunPlan) -> RunPlan {
     var agents = self.agents
     for a in other.agents where !agents.contains(a) { agents.append(a) }
+    var conditions = self.conditions
+    for c in other.conditions where !conditions.contains(c) { conditions.append(c) }
     var tasks = self.tasks
     let known = Set(tasks.map(\.id))
     tasks += other.tasks.filter { !known.contains($0.id) }
     // A whole run (no spread) joined with a shard of it is still whole.
     let spread: ShardSpread? =
       if let mine = shards, let theirs = other.shards { mine.union(theirs) } else { nil }
-    return RunPlan(agents: agents, tasks: tasks, shards: spread)
+    return RunPlan(agents: agents, conditions: conditions, tasks: tasks, shards: spread)
   }
 
   /// Planned trials per task id.
@@ -151,11 +179,12 @@ public struct PendingTrials: Sequence, Sendable {
   /// Iterates the pending trials in plan order.
   public func makeIterator() -> Iterator { Iterator(plan: plan, done: done) }
 
-  /// Agents outermost, then tasks, then trial numbers.
+  /// Agents outermost, then conditions, then tasks, then trial numbers.
   public struct Iterator: IteratorProtocol {
     let plan: RunPlan
     let done: Set<TrialKey>
     var agent = 0
+    var condition = 0
     var task = 0
     var trial = 0
 
@@ -167,20 +196,26 @@ public struct PendingTrials: Sequence, Sendable {
     /// The next pending trial, or nil.
     public mutating func next() -> TrialKey? {
       while agent < plan.agents.count {
-        if task < plan.tasks.count {
-          let t = plan.tasks[task]
-          if trial < Swift.max(1, t.trials) {
-            trial += 1
-            let key = TrialKey(agent: plan.agents[agent], taskID: t.id, trial: trial)
-            if done.isEmpty || !done.contains(key) { return key }
+        if condition < plan.conditions.count {
+          if task < plan.tasks.count {
+            let t = plan.tasks[task]
+            if trial < Swift.max(1, t.trials) {
+              trial += 1
+              let key = TrialKey(
+                agent: plan.agents[agent], condition: plan.conditions[condition], taskID: t.id, trial: trial)
+              if done.isEmpty || !done.contains(key) { return key }
+              continue
+            }
+            task += 1
+            trial = 0
             continue
           }
-          task += 1
-          trial = 0
+          condition += 1
+          task = 0
           continue
         }
         agent += 1
-        task = 0
+        condition = 0
       }
       return nil
     }
@@ -191,13 +226,16 @@ public struct PendingTrials: Sequence, Sendable {
 public struct TrialKey: Sendable, Hashable, Codable {
   /// The agent's name.
   public var agent: String
+  /// The condition it ran under.
+  public var condition: String
   /// The task's id.
   public var taskID: String
   /// The trial number.
   public var trial: Int
   /// A trial position.
-  public init(agent: String, taskID: String, trial: Int) {
+  public init(agent: String, condition: String = Condition.defaultName, taskID: String, trial: Int) {
     self.agent = agent
+    self.condition = condition
     self.taskID = taskID
     self.trial = trial
   }
@@ -333,15 +371,20 @@ public struct StoredTrialRow: ~Copyable {
   public var assureChecks = 0
   /// `judge_cost_usd`.
   public var judgeCostUSD: Double?
+  /// `condition`, as stored (export only).
+  public var condition = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
+  /// `variant` (export only).
+  public var variant: Int?
 
   /// The columns `init` reads, in its order: the metrics' first, then those only trials.csv shows.
   static let metricColumns = """
     task_id, trial, status, error_kind, efficacy_pass, efficacy_score, violations, latency_ms, cost_usd,
     coalesce(assure_checks, (SELECT count(*) FROM grades g WHERE g.run_id = t.run_id AND g.agent = t.agent
-      AND g.task_id = t.task_id AND g.trial = t.trial AND g.kind = 'assure')),
+      AND g.condition = t.condition AND g.task_id = t.task_id AND g.trial = t.trial AND g.kind = 'assure')),
     judge_cost_usd
     """
-  static let exportColumns = "agent, input_tokens, output_tokens, attempts, seed, started_at, output_json"
+  static let exportColumns =
+    "agent, input_tokens, output_tokens, attempts, seed, started_at, output_json, condition, variant"
 
   /// The column of the first number cell that holds something else (text, a blob, or NULL where
   /// evalh always writes a number); nil when every one is a number.
@@ -385,5 +428,7 @@ public struct StoredTrialRow: ~Copyable {
     seed = Int(sqlite3_column_int64(s, 15))
     startedAt = text(16) ?? startedAt
     outputJSON = text(17)
+    condition = text(18) ?? condition
+    variant = isNull(19) ? nil : Int(sqlite3_column_int64(s, 19))
   }
 }

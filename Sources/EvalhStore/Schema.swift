@@ -86,22 +86,78 @@ enum Schema {
       ALTER TABLE trials ADD COLUMN phantom_calls INTEGER;
       """
     ),
+    (
+      "v6: conditions: trials.condition joins the trial's key (trials and grades rebuilt); trials.variant and input_json",
+      """
+      CREATE TABLE trials_v6(
+        run_id TEXT NOT NULL REFERENCES runs(id),
+        agent TEXT NOT NULL, condition TEXT NOT NULL DEFAULT 'clean', task_id TEXT NOT NULL, trial INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        error_kind TEXT,
+        error TEXT,
+        efficacy_pass INTEGER, efficacy_score REAL, violations INTEGER NOT NULL DEFAULT 0,
+        latency_ms REAL NOT NULL,
+        input_tokens INTEGER, output_tokens INTEGER, cost_usd REAL,
+        attempts INTEGER NOT NULL DEFAULT 1,
+        seed INTEGER NOT NULL,
+        output_json TEXT, stderr_tail TEXT, steps_json TEXT, truncated INTEGER NOT NULL DEFAULT 0,
+        started_at TEXT NOT NULL, finished_at TEXT NOT NULL,
+        workdir TEXT, judge_cost_usd REAL, assure_checks INTEGER, phantom_calls INTEGER,
+        variant INTEGER, input_json TEXT,
+        PRIMARY KEY (run_id, agent, condition, task_id, trial)
+      );
+      INSERT INTO trials_v6(\(trialColumns))
+        SELECT \(trialColumns) FROM trials;
+      DROP TABLE trials;
+      ALTER TABLE trials_v6 RENAME TO trials;
+      CREATE TABLE grades_v6(
+        run_id TEXT NOT NULL, agent TEXT NOT NULL, condition TEXT NOT NULL DEFAULT 'clean',
+        task_id TEXT NOT NULL, trial INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        grader TEXT NOT NULL,
+        passed INTEGER NOT NULL, score REAL, detail TEXT,
+        FOREIGN KEY (run_id, agent, condition, task_id, trial)
+          REFERENCES trials(run_id, agent, condition, task_id, trial)
+      );
+      INSERT INTO grades_v6(run_id, agent, task_id, trial, kind, grader, passed, score, detail)
+        SELECT run_id, agent, task_id, trial, kind, grader, passed, score, detail FROM grades ORDER BY rowid;
+      DROP TABLE grades;
+      ALTER TABLE grades_v6 RENAME TO grades;
+      CREATE INDEX grades_by_trial ON grades(run_id, agent, condition, task_id, trial);
+      """
+    ),
   ]
+
+  /// The columns of `trials` up to v5, copied as they are by v6.
+  static let trialColumns = """
+    run_id, agent, task_id, trial, status, error_kind, error, efficacy_pass, efficacy_score, violations,
+        latency_ms, input_tokens, output_tokens, cost_usd, attempts, seed, output_json, stderr_tail, steps_json,
+        truncated, started_at, finished_at, workdir, judge_cost_usd, assure_checks, phantom_calls
+    """
 
   /// The schema version this evalh writes.
   static var version: Int { migrations.count }
 
-  /// Brings `db` up to `version`, each step in one transaction.
+  /// Brings `db` up to `version`, each step in one transaction. Foreign keys are off while a step
+  /// runs (SQLite's way to rebuild a table another one references) and checked before it commits.
   static func migrate(_ writer: some DatabaseWriter) throws {
     let current = try writer.read { try Int.fetchOne($0, sql: "PRAGMA user_version") ?? 0 }
     guard current < version else { return }
     for index in current..<version {
-      try writer.write { db in
-        // Another process may have migrated meanwhile: the write lock makes this check exact.
-        let now = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
-        guard now == index else { return }
-        try db.execute(sql: migrations[index].sql)
-        try db.execute(sql: "PRAGMA user_version = \(index + 1)")
+      try writer.writeWithoutTransaction { db in
+        try db.execute(sql: "PRAGMA foreign_keys = OFF")
+        defer { try? db.execute(sql: "PRAGMA foreign_keys = ON") }
+        try db.inTransaction(.immediate) {
+          // Another process may have migrated meanwhile: the write lock makes this check exact.
+          let now = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
+          guard now == index else { return .rollback }
+          try db.execute(sql: migrations[index].sql)
+          if let broken = try Row.fetchOne(db, sql: "PRAGMA foreign_key_check") {
+            throw DatabaseError(message: "migration \(index + 1) leaves a broken foreign key: \(broken)")
+          }
+          try db.execute(sql: "PRAGMA user_version = \(index + 1)")
+          return .commit
+        }
       }
     }
   }

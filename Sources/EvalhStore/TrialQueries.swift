@@ -21,38 +21,40 @@ extension ResultStore {
   static func insert(_ t: TrialRecord, into db: Database) throws {
     let statement = try db.cachedStatement(
       sql: """
-        INSERT INTO trials(run_id, agent, task_id, trial, status, error_kind, error, efficacy_pass, efficacy_score,
-          violations, latency_ms, input_tokens, output_tokens, cost_usd, attempts, seed, output_json, stderr_tail,
-          steps_json, truncated, started_at, finished_at, workdir, judge_cost_usd, assure_checks, phantom_calls)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        INSERT INTO trials(run_id, agent, condition, task_id, trial, status, error_kind, error, efficacy_pass,
+          efficacy_score, violations, latency_ms, input_tokens, output_tokens, cost_usd, attempts, seed, output_json,
+          stderr_tail, steps_json, truncated, started_at, finished_at, workdir, judge_cost_usd, assure_checks,
+          phantom_calls, variant, input_json)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """)
     try statement.execute(arguments: [
-      t.runID, t.agent, t.taskID, t.trial, t.status.rawValue, t.errorKind?.rawValue, t.error, t.efficacyPass,
+      t.runID, t.agent, t.condition, t.taskID, t.trial, t.status.rawValue, t.errorKind?.rawValue, t.error,
+      t.efficacyPass,
       t.efficacyScore, t.violations, t.latencyMs, t.inputTokens, t.outputTokens, t.costUSD, t.attempts, t.seed,
       t.outputJSON, t.stderrTail, t.stepsJSON, t.truncated, Timestamp.format(t.startedAt),
       Timestamp.format(t.finishedAt),
-      t.workdir, t.judgeCostUSD, t.grades.filter { $0.kind == .assure }.count, t.phantomCalls,
+      t.workdir, t.judgeCostUSD, t.grades.filter { $0.kind == .assure }.count, t.phantomCalls, t.variant, t.inputJSON,
     ])
     let gradeStatement = try db.cachedStatement(
       sql: """
-        INSERT INTO grades(run_id, agent, task_id, trial, kind, grader, passed, score, detail)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+        INSERT INTO grades(run_id, agent, condition, task_id, trial, kind, grader, passed, score, detail)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """)
     for g in t.grades {
       try gradeStatement.execute(arguments: [
-        t.runID, t.agent, t.taskID, t.trial, g.kind.rawValue, g.grader, g.passed, g.score, g.detail,
+        t.runID, t.agent, t.condition, t.taskID, t.trial, g.kind.rawValue, g.grader, g.passed, g.score, g.detail,
       ])
     }
     guard !t.toolCalls.isEmpty else { return }
     let callStatement = try db.cachedStatement(
       sql: """
-        INSERT INTO tool_calls(run_id, agent, task_id, trial, seq, tool, arguments_json, result_json, is_error,
-          fault, contract_ok, problem, latency_ms, started_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        INSERT INTO tool_calls(run_id, agent, condition, task_id, trial, seq, tool, arguments_json, result_json,
+          is_error, fault, contract_ok, problem, latency_ms, started_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """)
     for c in t.toolCalls {
       try callStatement.execute(arguments: [
-        t.runID, t.agent, t.taskID, t.trial, c.seq, c.tool, c.arguments.compactText, c.result?.compactText,
+        t.runID, t.agent, t.condition, t.taskID, t.trial, c.seq, c.tool, c.arguments.compactText, c.result?.compactText,
         c.isError, c.fault, c.contractOK, c.problem?.rawValue, c.latencyMs, Timestamp.format(c.startedAt),
       ])
     }
@@ -63,10 +65,13 @@ extension ResultStore {
     try read { db in
       var keys = Set<TrialKey>()
       let rows = try Row.fetchCursor(
-        db, sql: "SELECT agent, task_id, trial FROM trials WHERE run_id = ?", arguments: [runID])
+        db, sql: "SELECT agent, condition, task_id, trial FROM trials WHERE run_id = ?", arguments: [runID])
       while let row = try rows.next() {
         let c = Cells(row: row, table: "trials", which: "a trial of run \(VisibleText.of(runID))", path: path)
-        keys.insert(TrialKey(agent: try c.value("agent"), taskID: try c.value("task_id"), trial: try c.value("trial")))
+        keys.insert(
+          TrialKey(
+            agent: try c.value("agent"), condition: try c.value("condition"), taskID: try c.value("task_id"),
+            trial: try c.value("trial")))
       }
       return keys
     }
@@ -87,16 +92,18 @@ extension ResultStore {
     }
   }
 
-  /// The statuses of some of an agent's tasks, trials 1...`upToTrial`: the HTML report's grid.
-  public func trialStatuses(runID: String, agent: String, tasks: [String], upToTrial: Int) throws(StoreError)
-    -> [String: [Int: TrialStatus]]
-  {
+  /// The statuses of some of an agent's tasks under a condition, trials 1...`upToTrial`: the HTML report's grid.
+  public func trialStatuses(
+    runID: String, agent: String, condition: String = Condition.defaultName, tasks: [String], upToTrial: Int
+  ) throws(StoreError) -> [String: [Int: TrialStatus]] {
     try read { db in
       var out: [String: [Int: TrialStatus]] = [:]
       let statement = try db.makeStatement(
-        sql: "SELECT trial, status FROM trials WHERE run_id = ? AND agent = ? AND task_id = ? AND trial <= ?")
+        sql:
+          "SELECT trial, status FROM trials WHERE run_id = ? AND agent = ? AND condition = ? AND task_id = ? AND trial <= ?"
+      )
       for task in tasks {
-        let rows = try Row.fetchCursor(statement, arguments: [runID, agent, task, upToTrial])
+        let rows = try Row.fetchCursor(statement, arguments: [runID, agent, condition, task, upToTrial])
         while let row = try rows.next() {
           let c = Cells(row: row, table: "trials", which: "a trial of task \(VisibleText.of(task))", path: path)
           let status: String = try c.value("status")
@@ -120,16 +127,20 @@ extension ResultStore {
     }
   }
 
-  /// Full trials with their grades, filtered, ordered by agent, task and trial.
-  public func trials(runID: String, agent: String? = nil, taskID: String? = nil, trial: Int? = nil) throws(StoreError)
-    -> [TrialRecord]
-  {
+  /// Full trials with their grades, filtered, ordered by agent, condition (in `conditions` order), task and trial.
+  public func trials(
+    runID: String, agent: String? = nil, condition: String? = nil, taskID: String? = nil, trial: Int? = nil
+  ) throws(StoreError) -> [TrialRecord] {
     try read { db in
       var sql = "SELECT * FROM trials WHERE run_id = ?"
       var arguments: StatementArguments = [runID]
       if let agent {
         sql += " AND agent = ?"
         arguments += [agent]
+      }
+      if let condition {
+        sql += " AND condition = ?"
+        arguments += [condition]
       }
       if let taskID {
         sql += " AND task_id = ?"
@@ -139,7 +150,7 @@ extension ResultStore {
         sql += " AND trial = ?"
         arguments += [trial]
       }
-      sql += " ORDER BY agent, task_id, trial"
+      sql += " ORDER BY agent, condition, task_id, trial"
       var records = try Row.fetchAll(db, sql: sql, arguments: arguments).map({ row throws(StoreError) in
         try ResultStore.trialRecord(row, path: path)
       })
@@ -148,8 +159,11 @@ extension ResultStore {
         let r = records[i]
         records[i].grades = try Row.fetchAll(
           db,
-          sql: "SELECT * FROM grades WHERE run_id = ? AND agent = ? AND task_id = ? AND trial = ? ORDER BY rowid",
-          arguments: [r.runID, r.agent, r.taskID, r.trial]
+          sql: """
+            SELECT * FROM grades WHERE run_id = ? AND agent = ? AND condition = ? AND task_id = ? AND trial = ?
+            ORDER BY rowid
+            """,
+          arguments: [r.runID, r.agent, r.condition, r.taskID, r.trial]
         ).map({ row throws(StoreError) in
           let c = Cells(
             row: row, table: "grades", which: "a grade of trial \(r.agent)/\(r.taskID)#\(r.trial)", path: path)
@@ -162,8 +176,8 @@ extension ResultStore {
           db,
           sql: """
             SELECT seq, tool, arguments_json, result_json, is_error, fault, problem, latency_ms, started_at
-            FROM tool_calls WHERE run_id = ? AND agent = ? AND task_id = ? AND trial = ? ORDER BY seq
-            """, arguments: [r.runID, r.agent, r.taskID, r.trial])
+            FROM tool_calls WHERE run_id = ? AND agent = ? AND condition = ? AND task_id = ? AND trial = ? ORDER BY seq
+            """, arguments: [r.runID, r.agent, r.condition, r.taskID, r.trial])
         records[i].toolCalls = try calls.map({ row throws(StoreError) in
           try ResultStore.observedCall(row, path: path)
         })
@@ -197,6 +211,9 @@ extension ResultStore {
       finishedAt: Timestamp.parse(finished) ?? Date(timeIntervalSince1970: 0), workdir: try c.optional("workdir"),
       judgeCostUSD: try c.optional("judge_cost_usd"))
     record.phantomCalls = try c.optional("phantom_calls")
+    record.condition = try c.value("condition")
+    record.variant = try c.optional("variant")
+    record.inputJSON = try c.optional("input_json")
     return record
   }
 }

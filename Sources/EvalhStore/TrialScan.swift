@@ -14,7 +14,8 @@ extension ResultStore {
   /// `tasks` limits the read to task ids in that range (SQLite's byte order; nil ends are open): a
   /// large agent is read in parts side by side.
   public func trialTally(
-    runID: String, agent: String, tasks: TaskRange = TaskRange(), slaLimitMs: Double?, violationsByCheck: Bool = true,
+    runID: String, agent: String, condition: String = Condition.defaultName, tasks: TaskRange = TaskRange(),
+    slaLimitMs: Double?, violationsByCheck: Bool = true,
     eachRow: (@Sendable (borrowing StoredTrialRow) -> Void)? = nil
   ) throws(StoreError) -> (tally: TrialTally, violationsByCheck: [(check: String, count: Int)]) {
     try read { db in
@@ -24,12 +25,12 @@ extension ResultStore {
       let statement = try db.makeStatement(
         sql: """
           SELECT \(StoredTrialRow.metricColumns) \(export ? ", " + StoredTrialRow.exportColumns : "")
-          FROM trials t WHERE run_id = ? AND agent = ? AND task_id >= ? \(tasks.upper == nil ? "" : "AND task_id < ?")
+          FROM trials t WHERE run_id = ? AND agent = ? AND condition = ? AND task_id >= ? \(tasks.upper == nil ? "" : "AND task_id < ?")
           ORDER BY task_id, trial
           """)
       // Every text sorts at or after the empty one.
       try statement.setArguments(
-        StatementArguments([runID, agent, tasks.lower ?? ""] + (tasks.upper.map { [$0] } ?? [])))
+        StatementArguments([runID, agent, condition, tasks.lower ?? ""] + (tasks.upper.map { [$0] } ?? [])))
       let s = statement.sqliteStatement
       defer { sqlite3_reset(s) }
       var task: [UInt8] = []
@@ -69,14 +70,14 @@ extension ResultStore {
       var counts: [String: Int] = [:]
       let failed = try db.makeStatement(
         sql:
-          "SELECT grader FROM grades WHERE run_id = ? AND agent = ? AND task_id = ? AND trial = ? AND kind = 'assure' AND passed = 0"
+          "SELECT grader FROM grades WHERE run_id = ? AND agent = ? AND condition = ? AND task_id = ? AND trial = ? AND kind = 'assure' AND passed = 0"
       )
-      try failed.setArguments([runID, agent, "", 0])
+      try failed.setArguments([runID, agent, condition, "", 0])
       let f = failed.sqliteStatement
       for (task, trial) in violating {
         sqlite3_reset(f)
-        _ = task.withCString { sqlite3_bind_text(f, 3, $0, -1, ResultStore.transient) }
-        sqlite3_bind_int64(f, 4, Int64(trial))
+        _ = task.withCString { sqlite3_bind_text(f, 4, $0, -1, ResultStore.transient) }
+        sqlite3_bind_int64(f, 5, Int64(trial))
         var step = sqlite3_step(f)
         while step == SQLITE_ROW {
           counts[String(cString: sqlite3_column_text(f, 0)), default: 0] += 1

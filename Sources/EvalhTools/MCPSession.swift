@@ -39,10 +39,13 @@ actor MCPSession {
     }
     let arguments = JSONValue.object((call.params.arguments ?? [:]).mapValues(MCPShapes.json))
     let response: Response<CallTool>
-    switch await tools.call(call.params.name, arguments: arguments) {
-    case .unknownTool(let message): response = Response(id: call.id, error: .invalidParams(message))
-    case .result(let value, let isError):
-      response = Response(id: call.id, result: MCPShapes.result(value, isError: isError))
+    let answer = await tools.call(call.params.name, arguments: arguments)
+    // `lost_response`: the handler ran; the client gets no answer at all.
+    if answer == .connectionLost { return .dropped }
+    do {
+      response = Response(id: call.id, result: try MCPShapes.result(answer))
+    } catch {
+      response = Response(id: call.id, error: error)
     }
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -103,10 +106,7 @@ actor MCPSession {
     }
     await server.withMethodHandler(CallTool.self) { params in
       let arguments = JSONValue.object((params.arguments ?? [:]).mapValues(MCPShapes.json))
-      switch await tools.call(params.name, arguments: arguments) {
-      case .unknownTool(let message): throw MCPError.invalidParams(message)
-      case .result(let value, let isError): return MCPShapes.result(value, isError: isError)
-      }
+      return try MCPShapes.result(await tools.call(params.name, arguments: arguments))
     }
     let transport = StatelessHTTPServerTransport()
     do {
@@ -130,11 +130,28 @@ enum MCPShapes {
       outputSchema: spec.outputSchema.map { value($0.root) })
   }
 
+  /// A call's answer as MCP carries it (tools.md's table of faults); errors are JSON-RPC errors.
+  static func result(_ answer: ToolAnswer) throws(MCPError) -> CallTool.Result {
+    switch answer {
+    case .result(let value, let isError): return result(value, isError: isError)
+    case .unknownTool(let message): throw .invalidParams(message)
+    case .refused(_, let message, _):
+      return CallTool.Result(content: [.text(text: message, annotations: nil, _meta: nil)], isError: true)
+    case .rpcError(let code, let message): throw .serverError(code: code, message: message)
+    case .malformed(let text): return CallTool.Result(content: [.text(text: text, annotations: nil, _meta: nil)])
+    case .empty: return CallTool.Result(content: [])
+    // Only the SDK's own loop gets here (the fast path drops the connection): the nearest it can say.
+    case .connectionLost: throw .connectionClosed
+    }
+  }
+
   /// An object result is `structuredContent` too; the text content is always the JSON (or the string).
   static func result(_ value: JSONValue, isError: Bool) -> CallTool.Result {
     let text = value.stringValue ?? value.compactText
     let structured: Value? = value.objectValue != nil && !isError ? self.value(value) : nil
-    return CallTool.Result(content: [.text(text)], structuredContent: structured, isError: isError ? true : nil)
+    return CallTool.Result(
+      content: [.text(text: text, annotations: nil, _meta: nil)], structuredContent: structured,
+      isError: isError ? true : nil)
   }
 
   static func value(_ v: JSONValue) -> Value {

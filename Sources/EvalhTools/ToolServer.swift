@@ -108,6 +108,11 @@ struct ToolHTTPResponse: Sendable {
   var status: Int
   var headers: [(String, String)] = [("Content-Type", "application/json")]
   var body: [UInt8]
+  /// Close the connection without answering (`lost_response`).
+  var dropsConnection = false
+
+  /// No answer: the connection is closed.
+  static let dropped = ToolHTTPResponse(status: 500, headers: [], body: [], dropsConnection: true)
 
   static func json(_ value: JSONValue, status: Int = 200) -> ToolHTTPResponse {
     ToolHTTPResponse(status: status, body: Array(value.compactText.utf8))
@@ -163,7 +168,13 @@ final class ToolRequestHandler: ChannelInboundHandler, @unchecked Sendable {
       nonisolated(unsafe) let context = context
       Task {
         let response = await ToolRoutes.answer(request, endpoints: endpoints)
-        loop.execute { self.write(response, head, keepAlive, context) }
+        loop.execute {
+          if response.dropsConnection {
+            context.close(promise: nil)
+          } else {
+            self.write(response, head, keepAlive, context)
+          }
+        }
       }
     }
   }
@@ -244,6 +255,20 @@ enum PlainCall {
     case .unknownTool(let message):
       // tools.md: HTTP 200 whether the answer is a result or an error.
       return .json(.object(["error": .string(message)]))
+    case .refused(let status, let message, let retryAfter):
+      var response = ToolHTTPResponse.error(message, status: status)
+      if let retryAfter { response.headers.append(("Retry-After", String(Int(retryAfter.rounded(.up))))) }
+      return response
+    case .rpcError(let code, let message):
+      // A timeout is a gateway's 504; any other server-side failure a 500.
+      return .error(message, status: code == -32001 ? 504 : 500)
+    case .malformed(let text):
+      // The body itself cut short: `{"result":` and the first half of the result's text.
+      return ToolHTTPResponse(status: 200, body: Array(#"{"result":"#.utf8) + Array(text.utf8))
+    case .empty:
+      return .json(.object(["result": .null]))
+    case .connectionLost:
+      return .dropped
     }
   }
 }

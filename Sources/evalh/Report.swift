@@ -33,11 +33,12 @@ struct Report: AsyncParsableCommand {
       let picked = TrialDetails.selection(report)
       var details: [TaskDetail] = []
       do {
-        for (agent, task) in picked {
+        for (metrics, task) in picked {
           details.append(
             TaskDetail(
-              agent: agent, task: task,
-              trials: try store.trials(runID: report.run.id, agent: agent, taskID: task.taskID)
+              agent: metrics.label, task: task,
+              trials: try store.trials(
+                runID: report.run.id, agent: metrics.agent, condition: metrics.condition, taskID: task.taskID)
             ))
         }
       } catch {

@@ -28,6 +28,9 @@ struct Run: AsyncParsableCommand {
   @Option(help: "Only tasks carrying this tag (repeatable).")
   var tag: [String] = []
 
+  @Option(help: "Only this condition of the suite (repeatable; default: all of them).")
+  var condition: [String] = []
+
   @Option(help: "Run seed; trial seeds derive from it (default: random, recorded).")
   var seed: Int64?
 
@@ -112,9 +115,11 @@ struct Run: AsyncParsableCommand {
     }
     if resume != nil, runID != nil { throw ValidationError("--resume and --run-id cannot be combined") }
     if let runID, let problem = Names.runIDProblem(runID) { throw ValidationError("--run-id: \(problem)") }
-    if resume != nil, trials != nil || !agent.isEmpty || !task.isEmpty || !tag.isEmpty || seed != nil {
+    if resume != nil,
+      trials != nil || !agent.isEmpty || !task.isEmpty || !tag.isEmpty || !condition.isEmpty || seed != nil
+    {
       throw ValidationError(
-        "--resume continues the run as it was planned: drop --trials, --agent, --task, --tag and --seed")
+        "--resume continues the run as it was planned: drop --trials, --agent, --task, --tag, --condition and --seed")
     }
   }
 
@@ -127,6 +132,7 @@ struct Run: AsyncParsableCommand {
     options.agents = agent
     options.taskPatterns = task
     options.tags = tag
+    options.conditions = condition
     options.seed = seed
     options.label = label
     options.runID = runID

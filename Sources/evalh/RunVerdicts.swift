@@ -15,21 +15,21 @@ enum RunVerdicts {
       let transport = m.errors[ErrorKind.transport.rawValue] ?? 0
       let exits = m.errors[ErrorKind.agentExit.rawValue] ?? 0
       guard transport == m.trials || exits == m.trials else { return nil }
-      let first = firstError(report.run.id, agent: m.agent, store: store) ?? "no error recorded"
+      let first = firstError(report.run.id, agent: m.agent, condition: m.condition, store: store) ?? "no error recorded"
       if transport == m.trials {
         return
-          "agent \(m.agent) could not be reached: all \(m.trials) trials ended in a transport error (first: \(first))"
+          "agent \(m.label) could not be reached: all \(m.trials) trials ended in a transport error (first: \(first))"
       }
       // Exits alone are data (a crashing agent); an agent that never started is not.
       guard first.hasPrefix("cannot start") || first.hasPrefix("evalh could not start") else { return nil }
-      return "agent \(m.agent) could not be started: \(first)"
+      return "agent \(m.label) could not be started: \(first)"
     }
   }
 
   /// The first recorded error of an agent's first task, cut to a line.
-  static func firstError(_ runID: String, agent: String, store: ResultStore) -> String? {
+  static func firstError(_ runID: String, agent: String, condition: String, store: ResultStore) -> String? {
     guard let run = try? store.run(id: runID), let task = run.plan.tasks.first?.id,
-      let trials = try? store.trials(runID: runID, agent: agent, taskID: task)
+      let trials = try? store.trials(runID: runID, agent: agent, condition: condition, taskID: task)
     else { return nil }
     return trials.compactMap(\.error).first.map { String($0.prefix(300)).replacingOccurrences(of: "\n", with: " ") }
   }
@@ -44,7 +44,7 @@ enum RunVerdicts {
       let rate = Double(agentSide.values.reduce(0, +)) / Double(m.trials)
       guard rate > limit else { return nil }
       return String(
-        format: "agent %@: %.1f%% of trials were errors or timeouts, above --max-error-rate %.1f%%", m.agent,
+        format: "agent %@: %.1f%% of trials were errors or timeouts, above --max-error-rate %.1f%%", m.label,
         rate * 100, limit * 100)
     }
   }

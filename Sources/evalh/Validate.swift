@@ -11,6 +11,7 @@ struct Validate: AsyncParsableCommand {
 
   func run() async throws {
     let loaded = try loadSuite(suite)
-    emit("ok: \(loaded.tasks.count) tasks × \(loaded.evaluatedAgents.count) agents\n")
+    let conditions = loaded.conditions.count > 1 ? " × \(loaded.conditions.count) conditions" : ""
+    emit("ok: \(loaded.tasks.count) tasks × \(loaded.evaluatedAgents.count) agents\(conditions)\n")
   }
 }

@@ -8,7 +8,7 @@ if CommandLine.arguments.contains("--help") || CommandLine.arguments.contains("-
   print(
     """
     example-agent: the bundled, deterministic agent evalh's examples run.
-      example-agent [--role refunds-desk|order-desk [careful]|desk-tools] [large]   an evalh/1 agent (request on stdin)
+      example-agent [--role refunds-desk|order-desk [careful|blind]|desk-tools] [large]   an evalh/1 agent (request on stdin)
       example-agent serve [--port N]   the same bot behind HTTP: POST /v1/chat/completions, POST /evalh
     """)
   exit(0)
@@ -41,14 +41,18 @@ let failureScale = model == "large" ? 0.4 : 1.0
 var rng = Rng(state: seed ^ 0xA5A5_5A5A_1234_5678)
 let input = (task["input"] as? String) ?? ""
 if CommandLine.arguments.contains("order-desk") {
-  let careful = CommandLine.arguments.contains("careful")
+  // `careful` backs off and checks before repeating a write; `blind` slips as rarely but retries
+  // every failure at once; the default slips often and gives up on the first failure.
+  let blind = CommandLine.arguments.contains("blind")
+  let careful = CommandLine.arguments.contains("careful") || blind
+  let recovery: Recovery = blind ? .retriesBlindly : careful ? .backsOff : .givesUp
   let taskID = taskID
   let seed = seed
   Task {
     var rng = Rng(state: seed ^ 0x0DE5_C0DE_5EED_0001)
     var envelope: [String: Any]
     do {
-      envelope = try await orderDesk(taskID: taskID, careful: careful, rng: &rng)
+      envelope = try await orderDesk(input: input, careful: careful, recovery: recovery, rng: &rng)
     } catch {
       envelope = ["output": NSNull(), "error": "order-desk: \(error)"]
     }

@@ -76,11 +76,11 @@ let pythonAvailable =
   @Test func toolsSuiteShowsWhatTheToolBoundarySees() async throws {
     let box = Sandbox()
     let suite = packageRoot + "/suites/tools.yaml"
-    #expect(try await box.evalh(["validate", suite]).stdout == "ok: 3 tasks × 2 agents\n")
+    #expect(try await box.evalh(["validate", suite]).stdout == "ok: 3 tasks × 3 agents × 3 conditions\n")
     let out = try await box.evalh(["run", suite, "--db", box.db, "--seed", "5", "--run-id", "r-tools", "--no-progress"])
     #expect(out.code == 0, "\(out.stderr)")
     // The summary's tools line names each kind of slip the hasty agent makes.
-    let hasty = try #require(out.stdout.components(separatedBy: "agent careful").first)
+    let hasty = try #require(out.stdout.components(separatedBy: "agent hasty @ flaky-tools").first)
     let tools = try #require(hasty.split(separator: "\n").first { $0.hasPrefix("  tools") })
     #expect(tools.contains("invalid arguments") && tools.contains("phantom call") && tools.contains("repeated write"))
     let queue = try DatabaseQueue(path: box.db)

@@ -74,12 +74,12 @@ import Testing
     #expect(out.code == 0, "\(out.stderr)")
     let expected: [String: String] = [
       "summary.csv":
-        "run_id,suite,label,agent,started_at,finished_at,tasks,trials_per_task,trials,first_run_success,success_rate,sustained_success,reliability_cliff,consistency,efficacy_rate,assurance_rate,policy_adherence,violations,cost_total_usd,cost_per_trial_usd,cost_per_success_usd,cna,latency_p50_ms,latency_p95_ms,latency_p99_ms,sla_compliance,clear_score,errors,timeouts,seed,first_run_success_low,first_run_success_high,success_rate_low,success_rate_high,sustained_success_low,sustained_success_high,cost_unknown_trials",
+        "run_id,suite,label,agent,started_at,finished_at,tasks,trials_per_task,trials,first_run_success,success_rate,sustained_success,reliability_cliff,consistency,efficacy_rate,assurance_rate,policy_adherence,violations,cost_total_usd,cost_per_trial_usd,cost_per_success_usd,cna,latency_p50_ms,latency_p95_ms,latency_p99_ms,sla_compliance,clear_score,errors,timeouts,seed,first_run_success_low,first_run_success_high,success_rate_low,success_rate_high,sustained_success_low,sustained_success_high,cost_unknown_trials,condition",
       "tasks.csv":
-        "run_id,agent,task_id,tags,trials,passes,first_run,success_rate,pass_hat_n,ci_low,ci_high,latency_p50_ms,latency_p95_ms,cost_per_trial_usd,violations,errors",
+        "run_id,agent,task_id,tags,trials,passes,first_run,success_rate,pass_hat_n,ci_low,ci_high,latency_p50_ms,latency_p95_ms,cost_per_trial_usd,violations,errors,condition",
       "trials.csv":
-        "run_id,agent,task_id,trial,status,error_kind,efficacy_pass,efficacy_score,violations,latency_ms,input_tokens,output_tokens,cost_usd,attempts,seed,started_at,output",
-      "passk.csv": "run_id,agent,k,pass_hat_k,pass_at_k",
+        "run_id,agent,task_id,trial,status,error_kind,efficacy_pass,efficacy_score,violations,latency_ms,input_tokens,output_tokens,cost_usd,attempts,seed,started_at,output,condition,variant",
+      "passk.csv": "run_id,agent,k,pass_hat_k,pass_at_k,condition",
     ]
     for (file, header) in expected {
       let text = try String(contentsOfFile: "\(folder)/\(file)", encoding: .utf8)

@@ -280,7 +280,9 @@ import Testing
   /// trials.csv through the renderer of the other files' cells, from the trial records.
   func reference(_ store: ResultStore) throws -> String {
     let stored = try store.trials(runID: "r-csv")
-    let rows = stored.sorted { ($0.agent, $0.taskID, $0.trial) < ($1.agent, $1.taskID, $1.trial) }.map {
+    let rows = stored.sorted {
+      ($0.agent, $0.condition, $0.taskID, $0.trial) < ($1.agent, $1.condition, $1.taskID, $1.trial)
+    }.map {
       t -> [CSVExport.Cell] in
       let output = t.outputJSON.map { json in String((JSONValue.stringLiteral(json) ?? json).prefix(1000)) }
       return [
@@ -289,7 +291,7 @@ import Testing
         .bool(t.efficacyPass), .number(t.efficacyScore), .integer(t.violations), .number(t.latencyMs),
         .integer(t.inputTokens),
         .integer(t.outputTokens), .number(t.costUSD), .integer(t.attempts), .integer(Int(t.seed)),
-        .text(Timestamp.format(t.startedAt)), .text(output),
+        .text(Timestamp.format(t.startedAt)), .text(output), .text(t.condition), .integer(t.variant),
       ]
     }
     return CSVExport.table(CSVExport.trialColumns, rows)

@@ -237,8 +237,8 @@ func sampleTrial(_ run: String = "r-1", task: String = "t1", trial: Int = 1, sta
         "run_id", "agent", "condition", "task_id", "trial", "seq", "tool", "arguments_json", "result_json", "is_error",
         "fault", "contract_ok", "problem", "latency_ms", "started_at",
       ])
-    let use = try store.toolUse(runID: "r-4", writeTools: [])
-    #expect(use["a"]?.calls == 2 && use["a"]?.unknownTool == 1 && use["a"]?.phantomCalls == 1)
+    let use = try store.toolUse(runID: "r-4", writeTools: [])[AgentCondition(agent: "a")]
+    #expect(use?.calls == 2 && use?.unknownTool == 1 && use?.phantomCalls == 1)
   }
 
   @Test func mergeCarriesEachShardsToolCallsOnce() throws {

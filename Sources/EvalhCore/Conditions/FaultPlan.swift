@@ -104,3 +104,44 @@ public struct FaultPlan: Sendable, Hashable {
     return nil
   }
 }
+
+extension Fault {
+  /// `schema_drift`: the result with one field renamed (the seeded choice among its keys, sorted);
+  /// in an array of objects, the same field of each. Anything else is returned unchanged.
+  public func drift(_ value: JSONValue) -> JSONValue {
+    switch value {
+    case .object(let fields):
+      let keys = fields.keys.sorted()
+      guard !keys.isEmpty else { return value }
+      return .object(Self.renaming(keys[Int(choice % UInt64(keys.count))], in: fields))
+    case .array(let items):
+      let keys = Set(items.flatMap { $0.objectValue?.keys.map { $0 } ?? [] }).sorted()
+      guard !keys.isEmpty else { return value }
+      let key = keys[Int(choice % UInt64(keys.count))]
+      return .array(items.map { item in item.objectValue.map { .object(Self.renaming(key, in: $0)) } ?? item })
+    default:
+      return value
+    }
+  }
+
+  /// A field's new name, as APIs drift: snake_case to camelCase, else a version suffix.
+  static func drifted(_ key: String) -> String {
+    let parts = key.split(separator: "_")
+    guard parts.count > 1 else { return key + "_v2" }
+    return String(parts[0]) + parts.dropFirst().map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined()
+  }
+
+  static func renaming(_ key: String, in fields: [String: JSONValue]) -> [String: JSONValue] {
+    guard let value = fields[key] else { return fields }
+    var out = fields
+    out[key] = nil
+    out[drifted(key)] = value
+    return out
+  }
+
+  /// `malformed`: the result's text (its JSON, or the string) cut in half, so it does not parse.
+  public static func malformed(_ value: JSONValue) -> String {
+    let text = value.stringValue ?? value.compactText
+    return String(text.prefix(max(1, text.count / 2)))
+  }
+}

@@ -96,6 +96,14 @@ public struct TaskMetrics: Sendable {
 public struct AgentMetrics: Sendable {
   /// The agent's name.
   public var agent: String
+  /// The condition its trials ran under.
+  public var condition = Condition.defaultName
+  /// How reports name the pair: the agent alone in a run with only the `clean` condition, else `AGENT @ CONDITION`.
+  public var label: String { showsCondition ? "\(agent) @ \(condition)" : agent }
+  /// Whether the run had conditions to tell apart (set by whoever measures a run).
+  public var showsCondition = false
+  /// The pair measured.
+  public var pair: AgentCondition { AgentCondition(agent: agent, condition: condition) }
   /// Per-task figures, by task id.
   public var tasks: [TaskMetrics]
   /// Counted trials.
