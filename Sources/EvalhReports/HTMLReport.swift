@@ -50,6 +50,12 @@ public enum HTMLReport {
     body += section(
       "Failures", "Errors and timeouts by kind, policy violations by check, and slips at the tool boundary.",
       failures(report))
+    for robustness in Robustness.sections(report) {
+      body += section(
+        "Robustness of agent \(robustness.agent)",
+        "The same trials under each condition. The curves are pass^k per condition (the reliability surface): the lower a condition's curve, the less the agent withstands it. The fault cliff is 1 − sustained success here / sustained success under \(robustness.conditions.first?.metrics.condition ?? "the first condition"); recovery is the share of trials in which a fault fired that still passed.",
+        robustnessSection(robustness, run: run))
+    }
     for (i, agent) in report.agents.enumerated() {
       body += section(
         "Trials of agent \(agent.metrics.label)",
@@ -187,7 +193,7 @@ public enum HTMLReport {
       }.joined() + "</p>"
   }
 
-  static func reliabilityCurve(_ report: RunReport) -> String {
+  static func reliabilityCurve(_ report: RunReport, withPassAt: Bool = true) -> String {
     let fr = Frame()
     let kMax = max(1, report.agents.map(\.metrics.nMin).max() ?? 1)
     func xFor(_ k: Int) -> Double { fr.x(kMax == 1 ? 0.5 : Double(k - 1) / Double(kMax - 1)) }
@@ -196,11 +202,11 @@ public enum HTMLReport {
       out += "<text x=\"\(f(xFor(k)))\" y=\"\(f(fr.height - fr.bottom + 18))\" text-anchor=\"middle\">\(k)</text>"
     }
     out +=
-      "<text x=\"\(f(fr.x(0.5)))\" y=\"\(f(fr.height - 4))\" text-anchor=\"middle\">k (trials that must all pass, or of which one must pass)</text>"
+      "<text x=\"\(f(fr.x(0.5)))\" y=\"\(f(fr.height - 4))\" text-anchor=\"middle\">\(withPassAt ? "k (trials that must all pass, or of which one must pass)" : "k (trials that must all pass)")</text>"
     for (i, a) in report.agents.enumerated() {
       let color = palette[i % palette.count]
-      for (values, dash) in [(a.metrics.passHatK, ""), (a.metrics.passAtK, " stroke-dasharray=\"6 4\"")]
-      where !values.isEmpty {
+      let curves = [(a.metrics.passHatK, "")] + (withPassAt ? [(a.metrics.passAtK, " stroke-dasharray=\"6 4\"")] : [])
+      for (values, dash) in curves where !values.isEmpty {
         let points = values.enumerated().map { "\(f(xFor($0.offset + 1))),\(f(fr.y($0.element)))" }.joined(
           separator: " ")
         out += "<polyline points=\"\(points)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"2.5\"\(dash)/>"
@@ -211,6 +217,64 @@ public enum HTMLReport {
       }
     }
     return out + "</svg>" + legend(report)
+  }
+
+  /// A robustness section: the conditions side by side, the reliability surface, recovery per fault kind.
+  static func robustnessSection(_ s: Robustness, run: RunRecord) -> String {
+    let x = Escape.xml
+    var out = "<table class=\"kv\"><tr><td><b>condition</b></td><td><b>success</b></td><td><b>sustained</b></td>"
+    out += "<td><b>fault cliff</b></td><td><b>recovery</b></td><td><b>calls/trial</b></td><td><b>retries</b></td>"
+    out += "<td><b>repeated writes</b></td></tr>"
+    for a in s.conditions {
+      let m = a.metrics
+      let u = a.toolUse
+      out += "<tr><td>\(x(m.condition))</td>"
+      out +=
+        "<td>\(pct(m.successRate, digits: 1)) <span class=\"ci\">\(x(m.intervals.successRate.map { Fmt.interval(($0.low, $0.high)) } ?? ""))</span></td>"
+      out +=
+        "<td>\(pct(m.sustainedSuccess, digits: 1)) <span class=\"ci\">\(x(m.intervals.sustainedSuccess.map { Fmt.interval(($0.low, $0.high)) } ?? ""))</span></td>"
+      out += "<td>\(m.faultCliff.map { pct($0) } ?? "–")</td><td>\(m.recoveryRate.map { pct($0) } ?? "–")</td>"
+      out += "<td>\(x(u?.callsPerTrial.map { String(format: "%.1f", $0) } ?? "–"))</td>"
+      out += "<td>\(u.map { "\($0.retriesAfterFault)" } ?? "–")</td>"
+      out +=
+        "<td>\(u.map { "\($0.repeatedWrites) (\($0.repeatsAfterLostResponse) after lost_response)" } ?? "–")</td></tr>"
+    }
+    out += "</table>"
+    out += reliabilityCurve(RunReport(run: run, agents: s.conditions), withPassAt: false)
+    if !s.recovery.isEmpty { out += recoveryBars(s.recovery) }
+    for t in s.variants {
+      out += "<p class=\"note\">Variants of <b>\(x(t.task))</b>: "
+      out += t.variants.map { "#\($0.variant) \($0.count.passed)/\($0.count.trials)" }.joined(separator: " · ")
+      out += " (worst #\(t.worst))</p>"
+    }
+    return out
+  }
+
+  /// Recovery per fault kind: a bar per kind with its 95% interval as a whisker.
+  static func recoveryBars(_ kinds: [Robustness.KindRecovery]) -> String {
+    let rowHeight = 26.0
+    let labelWidth = 130.0
+    let width = 720.0
+    let plot = width - labelWidth - 150
+    let height = rowHeight * Double(kinds.count) + 24
+    var out =
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Fmt.whole(width))\" height=\"\(Fmt.whole(height))\" viewBox=\"0 0 \(Fmt.whole(width)) \(Fmt.whole(height))\" role=\"img\">"
+    for (i, k) in kinds.enumerated() {
+      let y = Double(i) * rowHeight + 4
+      let rate = k.count.rate ?? 0
+      out += "<text x=\"0\" y=\"\(f(y + 15))\">\(Escape.xml(k.kind))</text>"
+      out +=
+        "<rect x=\"\(f(labelWidth))\" y=\"\(f(y + 3))\" width=\"\(f(max(2, rate * plot)))\" height=\"16\" fill=\"#009E73\"><title>\(Escape.xml(k.kind)): \(k.count.passed) of \(k.count.trials) trials passed</title></rect>"
+      if let interval = k.interval {
+        out +=
+          "<line x1=\"\(f(labelWidth + interval.low * plot))\" x2=\"\(f(labelWidth + interval.high * plot))\" y1=\"\(f(y + 11))\" y2=\"\(f(y + 11))\" stroke=\"#1d2330\" stroke-width=\"1.5\"/>"
+      }
+      out +=
+        "<text x=\"\(f(labelWidth + plot + 10))\" y=\"\(f(y + 15))\">\(Escape.xml(Robustness.shown(k.count, k.interval)))</text>"
+    }
+    out +=
+      "<text x=\"\(f(labelWidth))\" y=\"\(f(height - 4))\">recovery: trials in which the fault fired that still passed (bar), 95% interval (line)</text>"
+    return out + "</svg>"
   }
 
   static func firstVsSustained(_ report: RunReport) -> String {

@@ -15,6 +15,8 @@ public enum JSONReport {
         "trials": .number(Double(run.trials)), "stop_reason": run.stopReason.map(JSONValue.string) ?? .null,
       ]),
       "agents": .array(report.agents.map(agent)),
+      // With more than one condition (or tasks with variants): tools.md's robustness section.
+      "robustness": .array(Robustness.sections(report).map(\.json)),
     ])
   }
 

@@ -36,6 +36,11 @@ public enum MarkdownReport {
       }
       out += section
     }
+    for robustness in Robustness.sections(report) {
+      let section = "\n" + robustness.markdown
+      if out.utf8.count + section.utf8.count + closing.utf8.count + 200 > byteBudget { break }
+      out += section
+    }
     return out
   }
 

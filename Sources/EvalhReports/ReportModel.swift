@@ -9,6 +9,8 @@ public struct RunReport: Sendable {
   public var run: RunRecord
   /// One report per evaluated (agent, condition), in plan order.
   public var agents: [AgentReport]
+  /// Per (agent, condition), task and variant, the trials and passes of tasks with variants.
+  public var variants: [AgentCondition: [String: [Int: PassCount]]] = [:]
 
   /// A report of already measured agents.
   public init(run: RunRecord, agents: [AgentReport]) {
@@ -64,9 +66,28 @@ public struct RunReport: Sendable {
     var report = RunReport(run: run, agents: reports)
     if violationsByCheck {
       let use = try store.toolUse(runID: run.id, writeTools: writeTools(config: JSONValue.parse(run.configJSON)))
-      for i in report.agents.indices { report.agents[i].toolUse = use[report.agents[i].metrics.pair] }
+      for i in report.agents.indices {
+        report.agents[i].toolUse = use[report.agents[i].metrics.pair]
+        report.agents[i].metrics.recoveryRate = report.agents[i].toolUse?.faultedTrials?.rate
+      }
+      report.variants = try store.variantCounts(runID: run.id)
     }
+    report.measureFaultCliffs()
     return report
+  }
+
+  /// Sets each pair's fault cliff against the same agent under the run's first condition.
+  mutating func measureFaultCliffs() {
+    guard let first = run.plan.conditions.first else { return }
+    let baseline = Dictionary(
+      agents.filter { $0.metrics.condition == first }.map { ($0.metrics.agent, $0.metrics.sustainedSuccess) },
+      uniquingKeysWith: { a, _ in a })
+    for i in agents.indices where agents[i].metrics.condition != first {
+      guard let base = baseline[agents[i].metrics.agent] ?? nil, base > 0,
+        let here = agents[i].metrics.sustainedSuccess
+      else { continue }
+      agents[i].metrics.faultCliff = 1 - here / base
+    }
   }
 
   /// The suite's Streamable HTTP MCP servers: one server for every trial, so its state is not the

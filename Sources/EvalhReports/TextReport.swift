@@ -38,6 +38,7 @@ public enum TextReport {
       out += detectLine(agent.metrics, drop: detect)
       out += "\n" + taskTable(agent, color: color)
     }
+    for section in Robustness.sections(report) { out += "\n" + section.text }
     return out
   }
 

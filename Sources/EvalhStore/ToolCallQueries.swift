@@ -43,7 +43,9 @@ public struct ToolUseSummary: Sendable, Hashable {
   /// Repeated writes whose earlier call met `lost_response` (the write had happened; the retry did it twice).
   public var repeatsAfterLostResponse = 0
   /// Per fault kind: the trials (counted in the metrics) in which it fired, and how many of them passed.
-  public var recovery: [String: FaultRecovery] = [:]
+  public var recovery: [String: PassCount] = [:]
+  /// The trials in which any fault fired, and how many of them passed: the recovery rate.
+  public var faultedTrials: PassCount?
 
   /// Contract violations by the agent: unknown tools and invalid arguments.
   public var contractViolations: Int { unknownTool + invalidArguments }
@@ -51,9 +53,10 @@ public struct ToolUseSummary: Sendable, Hashable {
   public var callsPerTrial: Double? { trials == 0 ? nil : Double(calls) / Double(trials) }
 }
 
-/// Trials in which a fault kind fired, and how many of them still passed: the recovery rate.
-public struct FaultRecovery: Sendable, Hashable {
-  /// Trials (those the metrics count) in which the kind fired at least once.
+/// Some trials, and how many of them passed: a recovery rate (the trials a fault fired in), a
+/// variant's success.
+public struct PassCount: Sendable, Hashable {
+  /// Trials (those the metrics count).
   public var trials: Int
   /// Of them, those that passed.
   public var passed: Int
@@ -176,7 +179,20 @@ extension ResultStore {
           """, arguments: [runID, runID])
       {
         let kind: String = row["fault"] ?? ""
-        out[pair(row), default: ToolUseSummary()].recovery[kind] = FaultRecovery(
+        out[pair(row), default: ToolUseSummary()].recovery[kind] = PassCount(
+          trials: row["trials"] ?? 0, passed: Int((row["passed"] as Double?) ?? 0))
+      }
+      for row in try Row.fetchAll(
+        db,
+        sql: """
+          SELECT t.agent, t.condition, count(*) AS trials, total(t.status = 'pass') AS passed
+          FROM trials t WHERE t.run_id = ? AND coalesce(t.error_kind, '') NOT IN ('grader', 'tool') AND EXISTS (
+            SELECT 1 FROM tool_calls f WHERE f.run_id = t.run_id AND f.agent = t.agent AND f.condition = t.condition
+              AND f.task_id = t.task_id AND f.trial = t.trial AND f.fault IS NOT NULL)
+          GROUP BY t.agent, t.condition
+          """, arguments: [runID])
+      {
+        out[pair(row), default: ToolUseSummary()].faultedTrials = PassCount(
           trials: row["trials"] ?? 0, passed: Int((row["passed"] as Double?) ?? 0))
       }
       if !writeTools.isEmpty {
@@ -204,6 +220,29 @@ extension ResultStore {
           out[pair(row), default: ToolUseSummary()].repeatedWrites = row["repeats"] ?? 0
           out[pair(row), default: ToolUseSummary()].repeatsAfterLostResponse = Int((row["afterLost"] as Double?) ?? 0)
         }
+      }
+      return out
+    }
+  }
+
+  /// Per (agent, condition), task and variant: the trials of tasks with variants and their passes
+  /// (harness-side errors left out, as in the metrics).
+  public func variantCounts(runID: String) throws(StoreError) -> [AgentCondition: [String: [Int: PassCount]]] {
+    try read { db in
+      var out: [AgentCondition: [String: [Int: PassCount]]] = [:]
+      for row in try Row.fetchAll(
+        db,
+        sql: """
+          SELECT agent, condition, task_id, variant, count(*) AS trials, total(status = 'pass') AS passed FROM trials
+          WHERE run_id = ? AND variant IS NOT NULL AND coalesce(error_kind, '') NOT IN ('grader', 'tool')
+          GROUP BY agent, condition, task_id, variant
+          """, arguments: [runID])
+      {
+        let pair = AgentCondition(agent: row["agent"] ?? "", condition: row["condition"] ?? Condition.defaultName)
+        let task: String = row["task_id"] ?? ""
+        let variant: Int = row["variant"] ?? 0
+        out[pair, default: [:]][task, default: [:]][variant] = PassCount(
+          trials: row["trials"] ?? 0, passed: Int((row["passed"] as Double?) ?? 0))
       }
       return out
     }

@@ -27,6 +27,7 @@ struct Export: AsyncParsableCommand {
     } catch {
       throw Failure("cannot write CSV files into \(csv): \(error.localizedDescription)", code: 2)
     }
-    StandardStream.error.write("wrote summary.csv, tasks.csv, trials.csv, passk.csv, tool_calls.csv to \(csv)\n")
+    StandardStream.error.write(
+      "wrote summary.csv, tasks.csv, trials.csv, passk.csv, tool_calls.csv, robustness.csv to \(csv)\n")
   }
 }

@@ -307,7 +307,7 @@ import Testing
     // Only the five files: the part files are gone.
     #expect(
       try FileManager.default.contentsOfDirectory(atPath: folder + "/csv").sorted() == [
-        "passk.csv", "summary.csv", "tasks.csv", "tool_calls.csv", "trials.csv",
+        "passk.csv", "robustness.csv", "summary.csv", "tasks.csv", "tool_calls.csv", "trials.csv",
       ])
   }
 

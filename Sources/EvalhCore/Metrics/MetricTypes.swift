@@ -104,6 +104,12 @@ public struct AgentMetrics: Sendable {
   public var showsCondition = false
   /// The pair measured.
   public var pair: AgentCondition { AgentCondition(agent: agent, condition: condition) }
+  /// The share of trials in which a condition's fault fired that still passed; nil when none fired
+  /// (set by whoever measures a run: it reads the recorded calls).
+  public var recoveryRate: Double?
+  /// 1 − sustained success here / sustained success under the run's first condition; nil for the
+  /// first condition itself, or when either is unknown or the first is 0.
+  public var faultCliff: Double?
   /// Per-task figures, by task id.
   public var tasks: [TaskMetrics]
   /// Counted trials.
