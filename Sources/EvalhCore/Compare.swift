@@ -192,7 +192,7 @@ public struct TaskRegression: Sendable, Hashable {
 
 /// One agent's comparison.
 public struct AgentComparison: Sendable {
-  /// The agent's name.
+  /// The agent's name, with its condition when the run has conditions (`AgentMetrics.label`).
   public var agent: String
   /// Tasks measured in both runs.
   public var sharedTasks: Int
@@ -230,19 +230,19 @@ public struct Comparison: Sendable {
   /// the candidate (nothing vouches for it): exit 1.
   public var regressed: Bool { agents.contains(where: \.regressed) || !onlyInBase.isEmpty }
 
-  /// Compares every agent the two runs share.
+  /// Compares every (agent, condition) the two runs share: trials pair by agent, condition and task.
   public init(
     base: [AgentMetrics], candidate: [AgentMetrics], alpha: Double = 0.05, minEffect: Double = 0.02,
     gated: [CompareMetric] = CompareMetric.defaultGated
   ) {
     self.alpha = alpha
     self.minEffect = minEffect
-    let baseByName = Dictionary(base.map { ($0.agent, $0) }, uniquingKeysWith: { a, _ in a })
-    let candidateNames = Set(candidate.map(\.agent))
-    onlyInBase = base.map(\.agent).filter { !candidateNames.contains($0) }
-    onlyInCandidate = candidate.map(\.agent).filter { baseByName[$0] == nil }
+    let baseByPair = Dictionary(base.map { ($0.pair, $0) }, uniquingKeysWith: { a, _ in a })
+    let candidatePairs = Set(candidate.map(\.pair))
+    onlyInBase = base.filter { !candidatePairs.contains($0.pair) }.map(\.label)
+    onlyInCandidate = candidate.filter { baseByPair[$0.pair] == nil }.map(\.label)
     agents = candidate.compactMap { cand in
-      baseByName[cand.agent].map {
+      baseByPair[cand.pair].map {
         Comparison.compare(base: $0, candidate: cand, alpha: alpha, minEffect: minEffect, gated: gated)
       }
     }
@@ -344,7 +344,7 @@ public struct Comparison: Sendable {
     }
     let newlyFlaky = pairs.filter { $0.0.passes == $0.0.trials && $0.1.passes < $0.1.trials }.map(\.0.taskID)
     return AgentComparison(
-      agent: candidate.agent, sharedTasks: pairs.count,
+      agent: candidate.label, sharedTasks: pairs.count,
       onlyInBase: baseTasks.keys.filter { candTasks[$0] == nil }.sorted(),
       onlyInCandidate: candTasks.keys.filter { baseTasks[$0] == nil }.sorted(), metrics: metrics,
       regressedTasks: regressedTasks.sorted { $0.pValue < $1.pValue }, newlyFlaky: newlyFlaky, flags: flags)

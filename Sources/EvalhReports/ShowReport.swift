@@ -15,12 +15,22 @@ public enum ShowReport {
     }
   }
 
-  /// Tasks × trials per agent: ✓ pass, ✗ fail, E error, T timeout, · not recorded.
+  /// Tasks × trials per agent (and condition): ✓ pass, ✗ fail, E error, T timeout, · not recorded.
   public static func grid(run: RunRecord, trials: [TrialRecord]) -> String {
     var out = "run \(Escape.terminal(run.id)) · suite \(Escape.terminal(run.suite)) · \(run.status.rawValue)\n"
     out += "✓ pass  ✗ fail  E error  T timeout  · not recorded\n"
-    let byAgent = Dictionary(grouping: trials, by: \.agent)
-    let agents = run.plan.agents.isEmpty ? byAgent.keys.sorted() : run.plan.agents
+    let showsCondition = run.plan.conditions.count > 1
+    func name(_ agent: String, _ condition: String) -> String {
+      showsCondition ? "\(agent) @ \(condition)" : agent
+    }
+    let byAgent = Dictionary(grouping: trials) { name($0.agent, $0.condition) }
+    let shownConditions = run.plan.conditions.filter { c in trials.contains { $0.condition == c } }
+    let agents =
+      run.plan.agents.isEmpty
+      ? byAgent.keys.sorted()
+      : run.plan.agents.flatMap { a in
+        (shownConditions.isEmpty ? run.plan.conditions : shownConditions).map { name(a, $0) }
+      }
     let tasks =
       run.plan.tasks.isEmpty
       ? Set(trials.map(\.taskID)).sorted().map { RunPlan.PlannedTask(id: $0, trials: run.trials) } : run.plan.tasks
@@ -40,11 +50,21 @@ public enum ShowReport {
     return out
   }
 
-  /// Everything stored about one trial, agent text made terminal-safe.
-  public static func detail(_ t: TrialRecord) -> String {
-    var out = "\(Escape.terminal(t.agent)) · \(Escape.terminal(t.taskID)) · trial \(t.trial): \(t.status.rawValue)"
+  /// Everything stored about one trial, agent text made terminal-safe. A trial that received
+  /// another input than the task's (a variant, a perturbation) shows both, `taskInput` being the task's.
+  public static func detail(_ t: TrialRecord, taskInput: String? = nil, showsCondition: Bool = false) -> String {
+    var out = "\(Escape.terminal(t.agent))"
+    if showsCondition || t.condition != Condition.defaultName { out += " @ \(Escape.terminal(t.condition))" }
+    out += " · \(Escape.terminal(t.taskID)) · trial \(t.trial): \(t.status.rawValue)"
     if let kind = t.errorKind { out += " (\(kind.rawValue))" }
     out += "\n"
+    if let received = t.inputJSON {
+      if let variant = t.variant { out += "variant:   #\(variant) of the task's inputs (0 is its input)\n" }
+      out += "input:     \(Escape.terminal(display(taskInput)))   (the task's)\n"
+      out += "received:  \(Escape.terminal(display(received)))   (what the agent was sent)\n"
+    } else if let variant = t.variant {
+      out += "variant:   #\(variant) of the task's inputs (0 is its input)\n"
+    }
     if let error = t.error { out += "error:     \(Escape.terminal(error))\n" }
     out += "latency:   \(Fmt.millis(t.latencyMs))   attempts \(t.attempts)   seed \(t.seed)\n"
     let tokens = [t.inputTokens.map { "\($0) in" }, t.outputTokens.map { "\($0) out" }].compactMap { $0 }

@@ -78,11 +78,14 @@ extension ResultStore {
   /// Merges the database attached as `alias` inside the caller's transaction.
   private func merge(_ db: Database, alias: String, path: String, version: Int) throws -> MergeSummary {
     var summary = MergeSummary(runs: [], trialsAdded: 0, trialsAlreadyPresent: 0)
+    // Before v6 every trial ran `clean`.
+    let condition = version >= 6 ? "s.condition" : "'clean'"
     let conflicts = try Row.fetchAll(
       db,
       sql: """
         SELECT s.run_id, s.agent, s.task_id, s.trial, m.status, s.status FROM \(alias).trials s
-        JOIN main.trials m ON m.run_id = s.run_id AND m.agent = s.agent AND m.task_id = s.task_id AND m.trial = s.trial
+        JOIN main.trials m ON m.run_id = s.run_id AND m.agent = s.agent AND m.condition = \(condition)
+          AND m.task_id = s.task_id AND m.trial = s.trial
         WHERE s.status IS NOT m.status OR s.error_kind IS NOT m.error_kind OR s.output_json IS NOT m.output_json
           OR s.seed IS NOT m.seed OR s.violations IS NOT m.violations OR s.efficacy_pass IS NOT m.efficacy_pass
         LIMIT 5
@@ -133,30 +136,39 @@ extension ResultStore {
         "INSERT OR IGNORE INTO main.tasks SELECT run_id, task_id, input_json, tags, metadata_json FROM \(alias).tasks")
     try db.execute(
       sql: """
-        CREATE TEMP TABLE merge_new AS SELECT s.run_id, s.agent, s.task_id, s.trial FROM \(alias).trials s
+        CREATE TEMP TABLE merge_new AS
+        SELECT s.run_id, s.agent, \(condition) AS condition, s.task_id, s.trial FROM \(alias).trials s
         WHERE NOT EXISTS (SELECT 1 FROM main.trials m WHERE m.run_id = s.run_id AND m.agent = s.agent
-          AND m.task_id = s.task_id AND m.trial = s.trial)
+          AND m.condition = \(condition) AND m.task_id = s.task_id AND m.trial = s.trial)
         """)
     defer { try? db.execute(sql: "DROP TABLE IF EXISTS temp.merge_new") }
     let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM \(alias).trials") ?? 0
     summary.trialsAdded = try Int.fetchOne(db, sql: "SELECT count(*) FROM temp.merge_new") ?? 0
     summary.trialsAlreadyPresent = total - summary.trialsAdded
-    let join =
-      "JOIN temp.merge_new n ON n.run_id = s.run_id AND n.agent = s.agent AND n.task_id = s.task_id AND n.trial = s.trial"
+    func join(_ condition: String) -> String {
+      """
+      JOIN temp.merge_new n ON n.run_id = s.run_id AND n.agent = s.agent AND n.condition = \(condition)
+        AND n.task_id = s.task_id AND n.trial = s.trial
+      """
+    }
     // Judge costs came with schema v3: copied when the other file has them.
     let columns =
       ResultStore.trialColumns + (version >= 3 ? ", judge_cost_usd" : "")
       + (version >= 4 ? ", assure_checks" : "") + (version >= 5 ? ", phantom_calls" : "")
+      + (version >= 6 ? ", condition, variant, input_json" : "")
     let trialSelect = columns.split(separator: ",").map {
       "s." + $0.trimmingCharacters(in: .whitespacesAndNewlines)
     }.joined(separator: ", ")
-    try db.execute(sql: "INSERT INTO main.trials(\(columns)) SELECT \(trialSelect) FROM \(alias).trials s \(join)")
+    try db.execute(
+      sql: "INSERT INTO main.trials(\(columns)) SELECT \(trialSelect) FROM \(alias).trials s \(join(condition))")
     let gradeSelect = ResultStore.gradeColumns.split(separator: ",").map {
       "s." + $0.trimmingCharacters(in: .whitespaces)
     }.joined(separator: ", ")
     try db.execute(
-      sql:
-        "INSERT INTO main.grades(\(ResultStore.gradeColumns)) SELECT \(gradeSelect) FROM \(alias).grades s \(join) ORDER BY s.rowid"
+      sql: """
+        INSERT INTO main.grades(\(ResultStore.gradeColumns), condition) SELECT \(gradeSelect), \(condition)
+        FROM \(alias).grades s \(join(condition)) ORDER BY s.rowid
+        """
     )
     if version >= 5 {
       let callColumns = ResultStore.toolCallColumns
@@ -164,14 +176,16 @@ extension ResultStore {
         "s." + $0.trimmingCharacters(in: .whitespaces)
       }.joined(separator: ", ")
       try db.execute(
-        sql: "INSERT INTO main.tool_calls(\(callColumns)) SELECT \(callSelect) FROM \(alias).tool_calls s \(join)")
+        sql:
+          "INSERT INTO main.tool_calls(\(callColumns)) SELECT \(callSelect) FROM \(alias).tool_calls s \(join("s.condition"))"
+      )
     }
     // Trials from an older file: count their checks now, as the v4 migration does.
     try db.execute(
       sql: """
         UPDATE main.trials SET assure_checks = (
           SELECT count(*) FROM main.grades g WHERE g.run_id = trials.run_id AND g.agent = trials.agent
-            AND g.task_id = trials.task_id AND g.trial = trials.trial AND g.kind = 'assure')
+            AND g.condition = trials.condition AND g.task_id = trials.task_id AND g.trial = trials.trial AND g.kind = 'assure')
         WHERE assure_checks IS NULL AND run_id IN (SELECT DISTINCT run_id FROM temp.merge_new)
         """)
     // A run is completed once every planned trial is recorded, whichever machine recorded it.

@@ -114,6 +114,14 @@ extension ResultStore {
     }
   }
 
+  /// A task's input as stored (JSON text), before any variant or perturbation; nil when not stored.
+  public func taskInput(runID: String, taskID: String) throws(StoreError) -> String? {
+    try read { db in
+      try String.fetchOne(
+        db, sql: "SELECT input_json FROM tasks WHERE run_id = ? AND task_id = ?", arguments: [runID, taskID])
+    }
+  }
+
   /// Each task's tags in a run.
   public func taskTags(runID: String) throws(StoreError) -> [String: [String]] {
     try read { db in

@@ -63,10 +63,18 @@ struct Run: AsyncParsableCommand {
   @Option(
     name: .customLong("fail-under"),
     help:
-      "Exit 1 after the summary when an agent's METRIC is below VALUE (METRIC=VALUE, repeatable; \(Gate.metrics.joined(separator: ", "))).",
+      "Exit 1 after the summary when an agent's METRIC is below VALUE (METRIC=VALUE, or METRIC@CONDITION=VALUE for one condition; repeatable; \(Gate.metrics.joined(separator: ", "))).",
     completion: .list(Gate.metrics.map { $0 + "=" })
   )
   var failUnder: [String] = []
+
+  @Option(
+    name: .customLong("fail-over"),
+    help:
+      "Exit 1 after the summary when an agent's METRIC is above VALUE, for metrics where lower is better (METRIC[@CONDITION]=VALUE, repeatable; \(Gate.upperMetrics.joined(separator: ", "))).",
+    completion: .list(Gate.upperMetrics.map { $0 + "=" })
+  )
+  var failOver: [String] = []
 
   @Option(
     name: .customLong("max-error-rate"),
@@ -106,6 +114,9 @@ struct Run: AsyncParsableCommand {
     if let maxCost, !(maxCost > 0) { throw ValidationError("--max-cost must be a positive number of USD") }
     for gate in failUnder {
       do { _ = try Gate(parsing: gate) } catch { throw ValidationError(error.description) }
+    }
+    for gate in failOver {
+      do { _ = try Gate(parsing: gate, bound: .upper) } catch { throw ValidationError(error.description) }
     }
     guard let drop = Self.rate(detect), drop > 0, drop < 1 else {
       throw ValidationError("--detect must be a drop between 0 and 1, or 0%–100% (got '\(detect)')")
@@ -188,8 +199,9 @@ struct Run: AsyncParsableCommand {
     if !unreachable.isEmpty, result.run.status == .completed || result.run.status == .incomplete {
       throw Failure(verbatim: unreachable.joined(separator: "\n"), code: 3)
     }
-    let gates = failUnder.compactMap { try? Gate(parsing: $0) }
-    var failures = gates.flatMap { gate in report.agents.compactMap { gate.failure(for: $0.metrics) } }
+    let gates =
+      failUnder.compactMap { try? Gate(parsing: $0) } + failOver.compactMap { try? Gate(parsing: $0, bound: .upper) }
+    var failures = gates.flatMap { gate in gate.failures(in: report.agents.map(\.metrics)) }
     if let limit = maxErrorRate.flatMap(Self.rate) { failures += RunVerdicts.errorRateFailures(report, limit: limit) }
     let gated = !gates.isEmpty || maxErrorRate != nil
     if gated, result.run.status == .incomplete, !allowIncomplete {

@@ -19,6 +19,9 @@ struct Show: AsyncParsableCommand {
   @Option(help: "Only this agent.")
   var agent: String?
 
+  @Option(help: "Only this condition.")
+  var condition: String?
+
   @OptionGroup var database: DatabaseOptions
 
   func validate() throws {
@@ -36,16 +39,24 @@ struct Show: AsyncParsableCommand {
             "run \(record.id) has no agent '\(agent)' (agents: \(known.joined(separator: ", ")))", code: 2)
         }
       }
+      if let condition, !record.plan.conditions.contains(condition) {
+        throw Failure(
+          "run \(record.id) has no condition '\(condition)' (conditions: \(record.plan.conditions.joined(separator: ", ")))",
+          code: 2)
+      }
       guard let task else {
-        emit(ShowReport.grid(run: record, trials: try store.trials(runID: record.id, agent: agent)))
+        emit(
+          ShowReport.grid(run: record, trials: try store.trials(runID: record.id, agent: agent, condition: condition)))
         return
       }
-      let trials = try store.trials(runID: record.id, agent: agent, taskID: task, trial: trial)
+      let trials = try store.trials(runID: record.id, agent: agent, condition: condition, taskID: task, trial: trial)
       guard !trials.isEmpty else {
         let what = trial.map { "trial \($0) of task '\(task)'" } ?? "task '\(task)'"
         throw Failure("run \(record.id) has no recorded \(what)\(agent.map { " for agent '\($0)'" } ?? "")", code: 2)
       }
-      emit(trials.map(ShowReport.detail).joined(separator: "\n"))
+      let input = try store.taskInput(runID: record.id, taskID: task)
+      let shown = record.plan.conditions.count > 1
+      emit(trials.map { ShowReport.detail($0, taskInput: input, showsCondition: shown) }.joined(separator: "\n"))
     } catch let error as StoreError {
       throw Failure(error)
     }
