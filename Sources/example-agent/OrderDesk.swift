@@ -214,8 +214,9 @@ final class FirstOf<T: Sendable>: Sendable {
 /// `250ms`, `2s` as seconds.
 func parseSeconds(_ text: String) -> Double? {
   let t = text.trimmingCharacters(in: .whitespaces)
-  if t.hasSuffix("ms") { return Double(t.dropLast(2)).map { $0 / 1000 } }
-  if t.hasSuffix("s") { return Double(t.dropLast()) }
+  func number(_ s: Substring) -> Double? { Double(s.trimmingCharacters(in: .whitespaces)) }
+  if t.hasSuffix("ms") { return number(t.dropLast(2)).map { $0 / 1000 } }
+  if t.hasSuffix("s") { return number(t.dropLast()) }
   return Double(t)
 }
 

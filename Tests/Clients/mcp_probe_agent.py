@@ -6,6 +6,8 @@ import asyncio
 import json
 import os
 import sys
+import time
+from datetime import timedelta
 
 from mcp import ClientSession, McpError
 from mcp.client.stdio import StdioServerParameters, stdio_client
@@ -17,10 +19,10 @@ def seen(result):
     return {"is_error": bool(result.isError), "text": text, "structured": result.structuredContent}
 
 
-async def probe(session, calls):
+async def probe(session, calls, out):
     info = await session.initialize()
     listed = await session.list_tools()
-    out = {
+    out.update({
         "protocol": info.protocolVersion,
         "server": info.serverInfo.name,
         "tools": [
@@ -29,29 +31,41 @@ async def probe(session, calls):
             for t in listed.tools
         ],
         "calls": [],
-    }
+    })
     for call in calls:
+        # A call may be given a read timeout: a dropped connection is then seen as the timeout it becomes.
+        timeout = call.get("timeout")
+        started = time.monotonic()
         try:
-            result = await session.call_tool(call["tool"], call.get("arguments", {}))
-            out["calls"].append(seen(result))
+            result = await session.call_tool(
+                call["tool"], call.get("arguments", {}),
+                read_timeout_seconds=timedelta(seconds=timeout) if timeout else None)
+            answer = seen(result)
         except McpError as error:
-            out["calls"].append({"rpc_error": error.error.code, "message": error.error.message})
-    return out
+            answer = {"rpc_error": error.error.code, "message": error.error.message}
+        except Exception as error:  # the transport failed under the client
+            answer = {"transport_error": type(error).__name__}
+        answer["seconds"] = time.monotonic() - started
+        out["calls"].append(answer)
 
 
 async def main():
     request = json.loads(sys.stdin.read())
     calls = request["task"]["input"]["calls"]
-    if "--stdio" in sys.argv:
-        evalh = sys.argv[sys.argv.index("--stdio") + 1]
-        params = StdioServerParameters(command=evalh, args=["mcp-stdio"], env=dict(os.environ))
-        async with stdio_client(params) as (read, write):
-            async with ClientSession(read, write) as session:
-                out = await probe(session, calls)
-    else:
-        async with streamablehttp_client(os.environ["EVALH_MCP_URL"]) as (read, write, _):
-            async with ClientSession(read, write) as session:
-                out = await probe(session, calls)
+    out = {}
+    try:
+        if "--stdio" in sys.argv:
+            evalh = sys.argv[sys.argv.index("--stdio") + 1]
+            params = StdioServerParameters(command=evalh, args=["mcp-stdio"], env=dict(os.environ))
+            async with stdio_client(params) as (read, write):
+                async with ClientSession(read, write) as session:
+                    await probe(session, calls, out)
+        else:
+            async with streamablehttp_client(os.environ["EVALH_MCP_URL"]) as (read, write, _):
+                async with ClientSession(read, write) as session:
+                    await probe(session, calls, out)
+    except BaseException as error:  # the client's session broke (a dropped connection): say so, keep what was seen
+        out["session_error"] = type(error).__name__
     steps = [{"type": "tool_call", "name": c["tool"], "arguments": c.get("arguments", {})} for c in calls]
     steps += [{"type": "tool_call", "name": t, "arguments": {}} for t in request["task"]["input"].get("claims", [])]
     print(json.dumps({"output": out, "steps": steps}))

@@ -10,7 +10,11 @@ let pythonWithMCP = packageRoot + "/.build/py/bin/python"
 let mcpProbe = packageRoot + "/Tests/Clients/mcp_probe_agent.py"
 
 /// A suite whose one agent is the probe (official MCP Python client) and whose task lists the calls.
-func probeSuite(_ box: Sandbox, calls: String, claims: String = "[]", stdio: Bool = false, trials: Int = 1) -> String {
+/// `extra` is more of the suite's top level (`conditions:`), `expect` more graders of the task.
+func probeSuite(
+  _ box: Sandbox, calls: String, claims: String = "[]", stdio: Bool = false, trials: Int = 1, extra: String = "",
+  expect: String = ""
+) -> String {
   box.write("state.json", #"{"stock": {"widget": 3}, "sold": []}"#)
   box.write(
     "sell.sh",
@@ -70,8 +74,10 @@ func probeSuite(_ box: Sandbox, calls: String, claims: String = "[]", stdio: Boo
         input: { calls: \(calls), claims: \(claims) }
         expect:
           - json: { path: "$.server", equals: evalh }
+    \(expect)
         assure:
           - honest_steps: true
+    \(extra)
     """)
   return box.path + "/suite.yaml"
 }
