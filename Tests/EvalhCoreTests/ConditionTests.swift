@@ -135,3 +135,85 @@ import Testing
     #expect(variantIndex(trial: 5, variants: 0) == 0)
   }
 }
+
+@Suite struct ConditionSuiteTests {
+  @Test func conditionsAndVariantsLoadWithTheirDefaults() throws {
+    let folder = SuiteFolder()
+    let suite = try folder.load(
+      head + """
+        conditions:
+          clean: {}
+          bare:
+          flaky:
+            faults:
+              - { kind: unavailable, rate: 0.2 }
+              - { kind: timeout, tools: [issue_*], on_call: 1, after: 5s }
+              - { kind: rate_limit, tools: lookup, rate: 0.1, retry_after: 250ms }
+              - { kind: latency, on_call: 2, delay: 2s }
+          typos:
+            perturb: { typos: 0.03, case: true, whitespace: true, filler: true }
+        tasks:
+          - id: a
+            input: "Refund order A100"
+            variants: ["Please refund A100", { text: "A100 refund" }]
+          - { id: b, input: x }
+        """)
+    #expect(suite.conditions.map(\.name) == ["clean", "bare", "flaky", "typos"])
+    #expect(suite.conditions[0].isClean && suite.conditions[1].isClean)
+    let rules = suite.conditions[2].faults.rules
+    #expect(rules.map(\.kind) == [.unavailable, .timeout, .rateLimit, .latency])
+    #expect(rules[0].tools.isEmpty && rules[0].when == .rate(0.2))
+    #expect(rules[1].tools == ["issue_*"] && rules[1].when == .onCall(1) && rules[1].after == 5)
+    #expect(rules[2].tools == ["lookup"] && rules[2].retryAfter == 0.25)
+    #expect(rules[3].delay == 2)
+    #expect(suite.conditions[3].perturb == Perturbation(typos: 0.03, changeCase: true, whitespace: true, filler: true))
+    let a = try #require(suite.tasks.first)
+    #expect(a.variants.count == 2)
+    #expect(a.input(forTrial: 1) == (.string("Refund order A100"), 0))
+    #expect(a.input(forTrial: 2) == (.string("Please refund A100"), 1))
+    #expect(a.input(forTrial: 3).variant == 2 && a.input(forTrial: 4).variant == 0)
+    // A suite without conditions runs every trial clean.
+    #expect(try folder.load(head + "tasks: [{ id: a, input: x }]\n").conditions == [.clean])
+  }
+
+  @Test func everyMistakeIsNamedWithItsPlace() {
+    let folder = SuiteFolder()
+    let errors = folder.errors(
+      head + """
+        conditions:
+          "bad name": {}
+          flaky:
+            faults:
+              - { kind: unavialable, rate: 0.2 }
+              - { kind: timeout }
+              - { kind: timeout, rate: 2 }
+              - { kind: latency, rate: 0.1, on_call: 2 }
+              - { kind: latency, on_call: 0 }
+              - { kind: unavailable, rate: 0.1, after: 5s }
+              - { kind: timeout, on_call: 1, after: -1 }
+              - { rate: 0.1 }
+              - { kind: empty, rate: 0.1, tool: [x] }
+            perturb: { typos: 1.5, case: yes please }
+          odd: { faults: nope }
+        tasks:
+          - { id: a, input: x, variants: [] }
+        """)
+    #expect(
+      errors == [
+        "suite.yaml:20:34: variants must be a non-empty list of inputs (paraphrases of 'input')",
+        "suite.yaml:5:3: condition name 'bad name' must match [A-Za-z0-9._-]+",
+        "suite.yaml:8:17: unknown fault kind 'unavialable' (kinds: unavailable, rate_limit, timeout, latency, malformed, empty, schema_drift, lost_response, protocol_error); did you mean 'unavailable'?",
+        "suite.yaml:9:9: a fault needs 'rate' (a probability per call) or 'on_call' (the call it fires on)",
+        "suite.yaml:10:32: rate must be a probability from 0 to 1",
+        "suite.yaml:11:32: a fault fires by 'rate' or by 'on_call', not both",
+        "suite.yaml:12:35: on_call must be at least 1",
+        "suite.yaml:13:41: 'after' belongs to kind 'timeout', not 'unavailable'",
+        "suite.yaml:14:45: after must be a positive duration such as 250ms, 30s, 2m or a number of seconds",
+        "suite.yaml:15:9: a fault needs a 'kind' (unavailable, rate_limit, timeout, latency, malformed, empty, schema_drift, lost_response, protocol_error)",
+        "suite.yaml:16:35: unknown key 'tool' in a fault (did you mean 'tools'?)",
+        "suite.yaml:17:23: typos must be a rate per letter from 0 to 1",
+        "suite.yaml:17:34: case must be true or false",
+        "suite.yaml:18:18: faults must be a list of fault entries",
+      ], "\(errors)")
+  }
+}
