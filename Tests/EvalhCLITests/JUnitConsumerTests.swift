@@ -131,6 +131,17 @@ import Testing
     #expect((missing?["failures"] as? Int) == 1)
   }
 
+  @Test func aRunWithConditionsValidatesWithACasePerAgentConditionAndTask() async throws {
+    // The golden JUnit of the reports' table-driven run under three conditions.
+    let golden = packageRoot + "/Tests/EvalhReportsTests/Golden/conditions-junit.xml"
+    let problems = await schemaProblems(golden)
+    #expect(problems.isEmpty, "\(problems)")
+    let suites = try await junitparserReads(golden)
+    expectConsistent(suites)
+    #expect(suites.compactMap { $0["name"] as? String } == ["bot @ clean", "bot @ flaky", "bot @ typos"])
+    #expect(suites.flatMap { ($0["cases"] as? [[String: Any]]) ?? [] }.count == 6)
+  }
+
   @Test func theSchemaCheckCanFail() async throws {
     // The check above is only worth something if xmllint refuses what the schema forbids.
     let box = Sandbox()

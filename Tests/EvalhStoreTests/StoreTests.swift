@@ -198,6 +198,49 @@ func sampleTrial(_ run: String = "r-1", task: String = "t1", trial: Int = 1, sta
     #expect(try store.trials(runID: "r-old", taskID: "t2").first?.workdir == "/tmp/kept")
   }
 
+  @Test func versionFourFileIsRebuiltWithTheConditionInTheKey() throws {
+    let db = TempDB()
+    try FileManager.default.createDirectory(atPath: db.folder + "/nested", withIntermediateDirectories: true)
+    try DatabaseQueue(path: db.path).write { db in
+      for migration in Schema.migrations.prefix(4) { try db.execute(sql: migration.sql) }
+      try db.execute(sql: "PRAGMA user_version = 4")
+      try db.execute(
+        sql: """
+          INSERT INTO runs(id, suite, suite_sha256, seed, trials, status, started_at, config_json)
+          VALUES ('r-4', 's', 'x', 1, 1, 'completed', '2026-01-01T00:00:00.000Z', '{}');
+          INSERT INTO trials(run_id, agent, task_id, trial, status, latency_ms, seed, started_at, finished_at,
+            judge_cost_usd, assure_checks, workdir)
+          VALUES ('r-4', 'a', 't', 1, 'fail', 5, 9, '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:01.000Z', 0.5, 1, '/w');
+          INSERT INTO grades(run_id, agent, task_id, trial, kind, grader, passed, detail)
+          VALUES ('r-4', 'a', 't', 1, 'expect', 'equals', 0, 'no'), ('r-4', 'a', 't', 1, 'assure', 'no_pii', 1, NULL);
+          """)
+    }
+    let store = try ResultStore(path: db.path, create: false)
+    let (version, broken, key, index) = try DatabaseQueue(path: db.path).read { db in
+      (
+        try Int.fetchOne(db, sql: "PRAGMA user_version"), try Row.fetchAll(db, sql: "PRAGMA foreign_key_check"),
+        try Row.fetchAll(db, sql: "PRAGMA table_info(trials)").filter { ($0["pk"] as Int? ?? 0) > 0 }
+          .sorted { ($0["pk"] as Int? ?? 0) < ($1["pk"] as Int? ?? 0) }.map { $0["name"] as String? ?? "" },
+        try Row.fetchAll(db, sql: "PRAGMA index_info(grades_by_trial)").map { $0["name"] as String? ?? "" }
+      )
+    }
+    #expect(version == Schema.version && broken.isEmpty)
+    #expect(key == ["run_id", "agent", "condition", "task_id", "trial"])
+    #expect(index == ["run_id", "agent", "condition", "task_id", "trial"])
+    let old = try #require(try store.trials(runID: "r-4", taskID: "t").first)
+    #expect(old.condition == "clean" && old.variant == nil && old.status == .fail && old.judgeCostUSD == 0.5)
+    #expect(old.workdir == "/w" && old.grades.map(\.grader) == ["equals", "no_pii"] && old.grades[0].detail == "no")
+    // The same trial under another condition is another trial now.
+    var flaky = sampleTrial("r-4", task: "t", trial: 1)
+    flaky.condition = "flaky"
+    flaky.variant = 1
+    try store.insertNow(flaky)
+    #expect(try store.trials(runID: "r-4", taskID: "t").map(\.condition) == ["clean", "flaky"])
+    #expect(try store.trials(runID: "r-4", condition: "flaky", taskID: "t").first?.grades.count == 2)
+    #expect(
+      try store.recordedKeys(runID: "r-4").contains(TrialKey(agent: "a", condition: "flaky", taskID: "t", trial: 1)))
+  }
+
   @Test func versionFourFileGainsToolCallsAndKeepsItsTrials() throws {
     let db = TempDB()
     try FileManager.default.createDirectory(atPath: db.folder + "/nested", withIntermediateDirectories: true)
