@@ -80,8 +80,8 @@ let pythonAvailable =
     let out = try await box.evalh(["run", suite, "--db", box.db, "--seed", "5", "--run-id", "r-tools", "--no-progress"])
     #expect(out.code == 0, "\(out.stderr)")
     // The summary's tools line names each kind of slip the hasty agent makes.
-    let hasty = try #require(out.stdout.components(separatedBy: "agent hasty @ flaky-tools").first)
-    let tools = try #require(hasty.split(separator: "\n").first { $0.hasPrefix("  tools") })
+    let hastyClean = try #require(out.stdout.components(separatedBy: "agent hasty @ flaky-tools").first)
+    let tools = try #require(hastyClean.split(separator: "\n").first { $0.hasPrefix("  tools") })
     #expect(tools.contains("invalid arguments") && tools.contains("phantom call") && tools.contains("repeated write"))
     let queue = try DatabaseQueue(path: box.db)
     let counts = try await queue.read { db in
@@ -102,6 +102,34 @@ let pythonAvailable =
     // show lists a trial's calls in order.
     let show = try await box.evalh(["show", "r-tools", "--db", box.db, "--task", "refund-damaged", "--trial", "1"])
     #expect(show.stdout.contains("1. lookup_order("), "\(show.stdout)")
+
+    // Robustness: the agents recover as they were built to. careful backs off and checks before
+    // repeating a refund; eager retries blindly and refunds twice after a lost response; hasty gives up.
+    #expect(out.stdout.contains("robustness of agent careful (fault cliff against clean)"))
+    let json = try parseJSON(try await box.evalh(["report", "r-tools", "--db", box.db, "--format", "json"]).stdout)
+    let sections = try #require(json["robustness"] as? [[String: Any]])
+    func condition(_ agent: String, _ name: String) -> [String: Any] {
+      let section = sections.first { $0["agent"] as? String == agent }
+      return (section?["conditions"] as? [[String: Any]])?.first { $0["condition"] as? String == name } ?? [:]
+    }
+    func recovery(_ agent: String, _ kind: String) -> Double? {
+      let section = sections.first { $0["agent"] as? String == agent }
+      return ((section?["recovery"] as? [[String: Any]])?.first { $0["kind"] as? String == kind })?["rate"] as? Double
+    }
+    let careful = condition("careful", "flaky-tools")
+    let hasty = condition("hasty", "flaky-tools")
+    let eager = condition("eager", "flaky-tools")
+    #expect((careful["recovery_rate"] as? Double ?? 0) >= 0.8, "\(careful)")
+    #expect((hasty["recovery_rate"] as? Double ?? 1) < 0.5, "\(hasty)")
+    #expect((eager["repeated_writes_after_lost_response"] as? Int ?? 0) > 0, "\(eager)")
+    #expect((careful["repeated_writes_after_lost_response"] as? Int) == 0, "\(careful)")
+    #expect(recovery("eager", "lost_response") == 0 && (recovery("careful", "lost_response") ?? 0) >= 0.8)
+    #expect((careful["retries_after_fault"] as? Int ?? 0) > 0 && (hasty["retries_after_fault"] as? Int) == 0)
+    #expect((hasty["success_rate"] as? Double ?? 1) < (condition("hasty", "clean")["success_rate"] as? Double ?? 0))
+    // Typos trip the literal reader more than the fuzzy ones.
+    #expect(
+      (condition("hasty", "typos")["success_rate"] as? Double ?? 1)
+        < (condition("hasty", "clean")["success_rate"] as? Double ?? 0))
   }
 }
 

@@ -310,6 +310,41 @@ func sampleTrial(_ run: String = "r-1", task: String = "t1", trial: Int = 1, sta
     }
   }
 
+  @Test func mergeKeepsEachTrialsConditionVariantAndInput() throws {
+    let target = TempDB()
+    let shards = [TempDB(), TempDB()]
+    for (i, shard) in shards.enumerated() {
+      let store = try ResultStore(path: shard.path, create: true)
+      var run = sampleRun("r-c")
+      run.plan.conditions = ["clean", "flaky"]
+      try store.createRun(run, tasks: [])
+      for condition in ["clean", "flaky"] {
+        var trial = sampleTrial("r-c", task: "t\(i)", status: condition == "clean" ? .pass : .fail)
+        trial.condition = condition
+        trial.variant = i
+        trial.inputJSON = condition == "flaky" ? #""typo""# : nil
+        trial.toolCalls = [
+          ObservedCall(
+            seq: 1, tool: "f", arguments: .object([:]), result: .string("503"), isError: true,
+            fault: condition == "flaky" ? "unavailable" : nil, latencyMs: 0.1,
+            startedAt: Date(timeIntervalSince1970: 1_800_000_000))
+        ]
+        try store.insertNow(trial)
+      }
+    }
+    let into = try ResultStore(path: target.path, create: true)
+    _ = try into.merge(from: shards.map(\.path))
+    _ = try into.merge(from: shards.map(\.path))  // again: nothing doubles
+    #expect(try into.run(id: "r-c")?.plan.conditions == ["clean", "flaky"])
+    for i in 0..<2 {
+      let trials = try into.trials(runID: "r-c", taskID: "t\(i)")
+      #expect(trials.map(\.condition) == ["clean", "flaky"] && trials.map(\.status) == [.pass, .fail])
+      #expect(trials.allSatisfy { $0.variant == i && $0.grades.count == 2 })
+      #expect(trials.map(\.inputJSON) == [nil, #""typo""#])
+      #expect(trials.map { $0.toolCalls.first?.fault } == [nil, "unavailable"])
+    }
+  }
+
   @Test func twoWritersOnOneFileBothSucceed() async throws {
     let db = TempDB()
     let first = try ResultStore(path: db.path, create: true)
