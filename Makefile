@@ -6,8 +6,10 @@ EVALH_ARGS ?=
 .PHONY: build run test bench format lint deps pyenv clean report-preview
 
 # libsqlite3-dev provides the SQLite headers GRDB compiles against; install it when missing.
-# libxml2-utils provides xmllint, which the tests validate evalh's JUnit with.
-APT_NEEDS = $(if $(wildcard /usr/include/sqlite3.h),,libsqlite3-dev) $(if $(shell command -v xmllint),,libxml2-utils)
+# libxml2-utils provides xmllint, which the tests validate evalh's JUnit with; LibreOffice (headless)
+# opens the .xlsx export in the tests as a spreadsheet user would.
+APT_NEEDS = $(if $(wildcard /usr/include/sqlite3.h),,libsqlite3-dev) $(if $(shell command -v xmllint),,libxml2-utils) \
+  $(if $(shell command -v soffice),,libreoffice-calc-nogui)
 deps:
 	@if [ -n "$(strip $(APT_NEEDS))" ]; then \
 	  echo "installing $(strip $(APT_NEEDS))"; \
@@ -25,12 +27,13 @@ run: build
 # The official MCP Python SDK in a virtual environment under .build/: the tests drive evalh's tool
 # server with clients nobody here wrote (and LangGraph, for suites/agents/langgraph_agent.py).
 # Pinned, so every machine tests against the same clients. junitparser reads evalh's JUnit as CI
-# plugins do; jsonschema holds the example suites and the docs' YAML to `evalh schema`. Two
+# plugins do; jsonschema holds the example suites and the docs' YAML to `evalh schema`; openpyxl
+# reads the .xlsx export back. Two
 # published JUnit schemas come from source releases that carry them, so xmllint can hold the JUnit
 # to them without a copy in this repository: the Jenkins xunit plugin's junit-10.xsd (pytest's, MIT)
 # and Jenkins' junit-4.xsd (behave's).
 PY_REQUIREMENTS = mcp==1.30.0 langgraph==1.2.24 langchain-openai==1.7.4 langchain-mcp-adapters==0.3.2 junitparser==5.0.3 \
-  jsonschema==4.26.0 PyYAML==6.0.4
+  jsonschema==4.26.0 PyYAML==6.0.4 openpyxl==3.1.5
 PYENV = .build/py
 $(PYENV)/.installed: Makefile
 	python3 -m venv $(PYENV)

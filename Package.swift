@@ -18,6 +18,7 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     .package(url: "https://github.com/modelcontextprotocol/swift-sdk", exact: "0.12.1"),
     .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+    .package(url: "https://github.com/weichsel/ZIPFoundation", exact: "0.9.20"),
   ],
   targets: [
     // Tiny C helpers Swift cannot call directly (variadic syscall for pidfd_open).
@@ -60,7 +61,9 @@ let package = Package(
     // Scheduling trials: concurrency, grading, commits, resume, signals, progress.
     .target(name: "EvalhRunner", dependencies: ["EvalhCore", "EvalhStore", "EvalhAgents", "EvalhTools", "CEvalhSys"]),
     // Renderers: pure functions from a report model to text.
-    .target(name: "EvalhReports", dependencies: ["EvalhCore", "EvalhStore", "CEvalhSys"]),
+    .target(
+      name: "EvalhReports",
+      dependencies: ["EvalhCore", "EvalhStore", "CEvalhSys", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
     .executableTarget(
       name: "evalh",
       dependencies: [
