@@ -28,12 +28,12 @@ run: build
 # server with clients nobody here wrote (and LangGraph, for suites/agents/langgraph_agent.py).
 # Pinned, so every machine tests against the same clients. junitparser reads evalh's JUnit as CI
 # plugins do; jsonschema holds the example suites and the docs' YAML to `evalh schema`; openpyxl
-# reads the .xlsx export back. Two
+# reads the .xlsx export back; opentelemetry-proto decodes the OTLP traces evalh sends. Two
 # published JUnit schemas come from source releases that carry them, so xmllint can hold the JUnit
 # to them without a copy in this repository: the Jenkins xunit plugin's junit-10.xsd (pytest's, MIT)
 # and Jenkins' junit-4.xsd (behave's).
 PY_REQUIREMENTS = mcp==1.30.0 langgraph==1.2.24 langchain-openai==1.7.4 langchain-mcp-adapters==0.3.2 junitparser==5.0.3 \
-  jsonschema==4.26.0 PyYAML==6.0.4 openpyxl==3.1.5
+  jsonschema==4.26.0 PyYAML==6.0.4 openpyxl==3.1.5 opentelemetry-proto==1.39.1
 PYENV = .build/py
 $(PYENV)/.installed: Makefile
 	python3 -m venv $(PYENV)

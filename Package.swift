@@ -60,6 +60,13 @@ let package = Package(
       ]),
     // Scheduling trials: concurrency, grading, commits, resume, signals, progress.
     .target(name: "EvalhRunner", dependencies: ["EvalhCore", "EvalhStore", "EvalhAgents", "EvalhTools", "CEvalhSys"]),
+    // A trial as an OTLP trace, and its sending to a receiver.
+    .target(
+      name: "EvalhTraces",
+      dependencies: [
+        "EvalhCore", .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+      ]),
     // Renderers: pure functions from a report model to text.
     .target(
       name: "EvalhReports",
@@ -67,7 +74,7 @@ let package = Package(
     .executableTarget(
       name: "evalh",
       dependencies: [
-        "EvalhCore", "EvalhStore", "EvalhAgents", "EvalhRunner", "EvalhReports", "EvalhTools",
+        "EvalhCore", "EvalhStore", "EvalhAgents", "EvalhRunner", "EvalhReports", "EvalhTools", "EvalhTraces",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     // The bundled, deterministic example agent used by `make run`.

@@ -106,7 +106,8 @@ public struct Workbook {
 
   /// Style indexes into `styles`' cell formats.
   enum Style: Int {
-    case plain = 0, header, percent, usd, date, integer
+    case plain = 0
+    case header, percent, usd, date, integer
   }
 
   /// Fonts (plain, bold), and the cell formats `Style` names: built-in 10 is `0.00%`, 164 and 165 are ours.

@@ -18,6 +18,8 @@ public struct RunOptions: Sendable {
   public var tags: [String] = []
   /// `--condition`: the conditions to run (all of the suite's when empty).
   public var conditions: [String] = []
+  /// Told of every trial once it is committed (`run --otlp` sends its trace).
+  public var onCommitted: (@Sendable (TrialRecord) async -> Void)?
   /// `--seed`.
   public var seed: Int64?
   /// `--label`.
@@ -362,6 +364,7 @@ public struct Runner: Sendable {
           committing -= 1
           recorded += 1
           progress.record(record.status)
+          await options.onCommitted?(record)
         case .failed(let error):
           committing -= 1
           // The database cannot take more: stop launching, end what is in flight.

@@ -4,6 +4,7 @@ import EvalhCore
 import EvalhReports
 import EvalhRunner
 import EvalhStore
+import EvalhTraces
 import Foundation
 
 struct Run: AsyncParsableCommand {
@@ -30,6 +31,15 @@ struct Run: AsyncParsableCommand {
 
   @Option(help: "Only this condition of the suite (repeatable; default: all of them).")
   var condition: [String] = []
+
+  @Option(
+    help:
+      "Send each trial's trace to this OTLP/HTTP receiver as it is recorded (a base URL such as http://localhost:4318, or env for OTEL_EXPORTER_OTLP_ENDPOINT)."
+  )
+  var otlp: String?
+
+  @Flag(name: .customLong("otlp-json"), help: "Send OTLP as JSON instead of protobuf.")
+  var otlpJSON = false
 
   @Option(help: "Run seed; trial seeds derive from it (default: random, recorded).")
   var seed: Int64?
@@ -162,6 +172,16 @@ struct Run: AsyncParsableCommand {
       options.shard = shard.flatMap(Shard.init)
     }
 
+    var traces: TraceStream?
+    if let otlp {
+      switch OTLPExporter.make(endpoint: otlp, json: otlpJSON) {
+      case .success(let exporter):
+        let stream = TraceStream(exporter: exporter, suite: loaded.name, version: Runner.version)
+        traces = stream
+        options.onCommitted = { await stream.add($0) }
+      case .failure(let error): throw Failure(error.description, code: 2)
+      }
+    }
     let interruption = Interruption()
     let signals = SignalWatch(interruption: interruption)
     defer { signals.cancel() }
@@ -181,6 +201,11 @@ struct Run: AsyncParsableCommand {
     let mode: ProgressDisplay.Mode = noProgress ? .none : Terminal.stderrIsTTY ? .terminal : .plain
     let result = await runner.execute(
       run: run, pending: prepared.pending, progress: ProgressDisplay(total: prepared.pending.count, mode: mode))
+    if let traces, let failure = await traces.finish() {
+      // The trials are recorded whatever the receiver did: say so, and how to send them again.
+      StandardStream.error.write(
+        "traces: \(failure); every trial is in the database: evalh export \(run.id) --otlp URL sends them again\n")
+    }
 
     if let why = result.storeError?.errorDescription ?? result.harnessError {
       throw Failure("\(why)\nwhat was committed stays committed; to finish: \(resumeCommand(run.id))", code: 3)

@@ -1,0 +1,93 @@
+import AsyncHTTPClient
+import EvalhCore
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// Sends trace batches to an OTLP/HTTP receiver: `POST …/v1/traces`, protobuf (the default, which
+/// every receiver accepts) or JSON, with `OTEL_EXPORTER_OTLP_HEADERS`' headers.
+public final class OTLPExporter: Sendable {
+  /// Where batches go.
+  public let url: String
+  /// JSON instead of protobuf.
+  public let json: Bool
+  /// Extra headers (authentication, a tenant).
+  public let headers: [(String, String)]
+  private let client: HTTPClient
+
+  /// An exporter to `endpoint`: an OTLP base URL (`http://host:4318`, `/v1/traces` is appended) or
+  /// the traces URL itself; `env` reads `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, else
+  /// `OTEL_EXPORTER_OTLP_ENDPOINT`. Nil with the reason when there is no usable URL.
+  public static func make(
+    endpoint: String, json: Bool, environment: [String: String] = ProcessInfo.processInfo.environment
+  ) -> Result<OTLPExporter, ExportError> {
+    var url = endpoint
+    if endpoint == "env" {
+      if let traces = environment["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"], !traces.isEmpty {
+        url = traces
+      } else if let base = environment["OTEL_EXPORTER_OTLP_ENDPOINT"], !base.isEmpty {
+        url = base
+      } else {
+        return .failure(
+          ExportError("--otlp env: neither OTEL_EXPORTER_OTLP_TRACES_ENDPOINT nor OTEL_EXPORTER_OTLP_ENDPOINT is set"))
+      }
+    }
+    guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil else {
+      return .failure(ExportError("--otlp \(url) is not an http(s) URL"))
+    }
+    if !parsed.path.hasSuffix("/v1/traces") {
+      url = (url.hasSuffix("/") ? String(url.dropLast()) : url) + "/v1/traces"
+    }
+    return .success(OTLPExporter(url: url, json: json, headers: headers(environment["OTEL_EXPORTER_OTLP_HEADERS"])))
+  }
+
+  init(url: String, json: Bool, headers: [(String, String)]) {
+    self.url = url
+    self.json = json
+    self.headers = headers
+    var configuration = HTTPClient.Configuration()
+    configuration.timeout = .init(connect: .seconds(10), read: .seconds(30))
+    client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+  }
+
+  /// `key=value,key2=value2`, values percent-decoded (the OTel specification's format).
+  static func headers(_ text: String?) -> [(String, String)] {
+    guard let text else { return [] }
+    return text.split(separator: ",").compactMap { pair in
+      let parts = pair.split(separator: "=", maxSplits: 1).map { String($0).trimmingCharacters(in: .whitespaces) }
+      guard parts.count == 2, !parts[0].isEmpty else { return nil }
+      return (parts[0], parts[1].removingPercentEncoding ?? parts[1])
+    }
+  }
+
+  /// Sends one batch; the receiver's refusal (or silence) is an error naming the URL and status.
+  public func send(_ batch: TraceBatch) async throws(ExportError) {
+    var request = HTTPClientRequest(url: url)
+    request.method = .POST
+    request.headers.add(name: "Content-Type", value: json ? "application/json" : "application/x-protobuf")
+    for (name, value) in headers { request.headers.add(name: name, value: value) }
+    let body = json ? Array(batch.json.compactText.utf8) : batch.protobuf
+    request.body = .bytes(ByteBuffer(bytes: body))
+    do {
+      let response = try await client.execute(request, timeout: .seconds(30))
+      _ = try? await response.body.collect(upTo: 1 << 20)
+      guard (200..<300).contains(Int(response.status.code)) else {
+        throw ExportError(
+          "the OTLP receiver at \(url) answered \(response.status.code) \(response.status.reasonPhrase)")
+      }
+    } catch let error as ExportError {
+      throw error
+    } catch {
+      throw ExportError("cannot send traces to \(url): \(error)")
+    }
+  }
+
+  /// Closes the client.
+  public func shutdown() async { try? await client.shutdown() }
+}
+
+/// Why traces could not be sent.
+public struct ExportError: Error, Sendable, CustomStringConvertible {
+  public var description: String
+  public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,73 @@
+import EvalhCore
+import Foundation
+
+/// Traces sent as trials are recorded (`run --otlp`): trials are gathered and sent in batches, one
+/// batch in flight at a time, so a slow receiver never holds a trial up. A receiver that fails is
+/// reported once; the run goes on (its trials are in the database, and `export --otlp` sends them).
+public actor TraceStream {
+  let exporter: OTLPExporter
+  let suite: String
+  let resource: [(String, AttributeValue)]
+  let version: String
+  private var pending: [Span] = []
+  private var trials = 0
+  private var sending: Task<Void, Never>?
+  private(set) var failure: ExportError?
+  /// Trials whose traces reached the receiver.
+  public private(set) var sent = 0
+
+  /// Trials per batch.
+  static let batchTrials = 64
+
+  public init(exporter: OTLPExporter, suite: String, version: String) {
+    self.exporter = exporter
+    self.suite = suite
+    self.version = version
+    resource = TraceStream.resource(suite: suite, version: version)
+  }
+
+  /// The resource every evalh trace carries (each trial span names its run).
+  public static func resource(suite: String, version: String) -> [(String, AttributeValue)] {
+    [("service.name", .string("evalh")), ("service.version", .string(version)), ("evalh.suite", .string(suite))]
+  }
+
+  /// Adds a recorded trial; sends a batch once enough have gathered.
+  public func add(_ trial: TrialRecord) {
+    pending += TrialTrace.spans(trial, suite: suite)
+    trials += 1
+    if trials >= Self.batchTrials, sending == nil { flushInBackground() }
+  }
+
+  private func flushInBackground() {
+    let batch = TraceBatch(spans: pending, resource: resource, scope: ("evalh", version))
+    let count = trials
+    pending = []
+    trials = 0
+    let exporter = exporter
+    sending = Task {
+      let result: ExportError?
+      do throws(ExportError) {
+        try await exporter.send(batch)
+        result = nil
+      } catch {
+        result = error
+      }
+      self.sent(count, result)
+    }
+  }
+
+  private func sent(_ count: Int, _ error: ExportError?) {
+    if let error { failure = failure ?? error } else { sent += count }
+    sending = nil
+    if trials >= Self.batchTrials { flushInBackground() }
+  }
+
+  /// Sends what is left and waits for it; the first failure, if any.
+  public func finish() async -> ExportError? {
+    while let task = sending { await task.value }
+    if trials > 0 { flushInBackground() }
+    while let task = sending { await task.value }
+    await exporter.shutdown()
+    return failure
+  }
+}
