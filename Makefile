@@ -44,7 +44,14 @@ $(PYENV)/.installed: Makefile
 	tar -xzf $(PYENV)/sdist/pytest-9.2.0.tar.gz -O pytest-9.2.0/testing/example_scripts/junit-10.xsd > $(PYENV)/xsd/junit-10.xsd
 	tar -xzf $(PYENV)/sdist/behave-1.3.3.tar.gz -O behave-1.3.3/etc/junit.xml/junit-4.xsd > $(PYENV)/xsd/junit-4.xsd
 	@touch $@
-pyenv: $(PYENV)/.installed
+# Arize Phoenix, an OTLP receiver nobody here wrote, receives evalh's traces in the tests. In a
+# virtual environment of its own: its dependencies are not the MCP clients'.
+PHOENIX = .build/phoenix
+$(PHOENIX)/.installed: Makefile
+	python3 -m venv $(PHOENIX)
+	$(PHOENIX)/bin/pip install --quiet --disable-pip-version-check arize-phoenix==20.26.1
+	@touch $@
+pyenv: $(PYENV)/.installed $(PHOENIX)/.installed
 
 # Builds everything (the end-to-end tests run the built binaries), then runs every test.
 test: build pyenv

@@ -123,3 +123,60 @@ import Testing
     #expect(noURL.code == 2 && noURL.stderr.contains("OTEL_EXPORTER_OTLP_ENDPOINT"), "\(noURL.stderr)")
   }
 }
+
+/// Arize Phoenix (`make pyenv` installs it), a receiver nobody here wrote, shows evalh's trials.
+@Suite struct PhoenixTraceTests {
+  @Test func phoenixReceivesEachTrialWithItsToolCalls() async throws {
+    let box = Sandbox()
+    let port = 21_000 + Int.random(in: 0..<9_000)
+    let phoenix = Process()
+    phoenix.executableURL = URL(fileURLWithPath: packageRoot + "/.build/phoenix/bin/phoenix")
+    phoenix.arguments = ["serve"]
+    var environment = ProcessInfo.processInfo.environment
+    environment["PHOENIX_WORKING_DIR"] = box.path + "/phoenix"
+    environment["PHOENIX_HOST"] = "127.0.0.1"
+    environment["PHOENIX_PORT"] = String(port)
+    environment["PHOENIX_GRPC_PORT"] = String(port + 10_000)
+    phoenix.environment = environment
+    phoenix.standardOutput = FileHandle.nullDevice
+    phoenix.standardError = FileHandle.nullDevice
+    try phoenix.run()
+    defer { kill(phoenix.processIdentifier, SIGKILL) }
+    let base = "http://127.0.0.1:\(port)"
+    func get(_ path: String) async -> String? {
+      let result = await runTool(["curl", "-sf", "--max-time", "5", base + path])
+      return result.code == 0 ? result.stdout : nil
+    }
+    var up = false
+    for _ in 0..<240 {
+      if await get("/healthz") != nil {
+        up = true
+        break
+      }
+      try await Task.sleep(for: .milliseconds(500))
+    }
+    try #require(up, "Phoenix did not start within 2 minutes")
+
+    _ = probeSuite(box, calls: "[{tool: lookup, arguments: {sku: widget}}]", trials: 2)
+    let run = try await box.evalh(["run", "suite.yaml", "--db", box.db, "--run-id", "r-phx", "--no-progress"])
+    #expect(run.code == 0, "\(run.stderr)")
+    let sent = try await box.evalh(["export", "r-phx", "--db", box.db, "--otlp", base])
+    #expect(sent.code == 0, "\(sent.stderr)")
+    var spans: [[String: Any]] = []
+    for _ in 0..<60 {
+      let page = await get("/v1/projects/default/spans?limit=100") ?? "{}"
+      spans = ((try? parseJSON(page))?["data"] as? [[String: Any]]) ?? []
+      if spans.count >= 2 + 2 * 1 + 2 * 2 { break }
+      try await Task.sleep(for: .milliseconds(500))
+    }
+    let trials = spans.filter { ($0["name"] as? String ?? "").hasPrefix("invoke_agent") }
+    #expect(trials.count == 2, "\(spans.map { $0["name"] ?? "" })")
+    let attributes = trials.first?["attributes"] as? [String: Any] ?? [:]
+    #expect(attributes["evalh.run_id"] as? String == "r-phx" && attributes["evalh.task_id"] as? String == "t")
+    // Phoenix reads the GenAI conventions: a tool call is one of its TOOL spans, under its trial.
+    let tool = spans.first { ($0["name"] as? String) == "execute_tool lookup" }
+    #expect(tool?["span_kind"] as? String == "TOOL", "\(tool ?? [:])")
+    let trialIDs = Set(trials.compactMap { ($0["context"] as? [String: Any])?["span_id"] as? String })
+    #expect(trialIDs.contains(tool?["parent_id"] as? String ?? ""))
+  }
+}
