@@ -66,8 +66,9 @@ extension Report: HasExamples {
 
 extension Export: HasExamples {
   static let examples = [
-    ("evalh export latest --csv out/", "summary, tasks, trials, pass^k and tool calls as CSV"),
-    ("evalh export label:nightly --csv out/ --db nightly.sqlite", "the latest nightly of another database"),
+    ("evalh export latest --csv out/", "summary, tasks, trials, pass^k, tool calls and robustness as CSV"),
+    ("evalh export label:nightly --xlsx nightly.xlsx", "the latest nightly as a workbook for leadership"),
+    ("evalh export latest --otlp http://localhost:4318", "one trace per trial to an OpenTelemetry receiver"),
   ]
 }
 

@@ -330,7 +330,7 @@ func probeResult(_ box: Sandbox) throws -> (output: [String: Any], trial: TrialR
     )
   }
 
-  func loopSuite(_ box: Sandbox, url: String, maxTurns: Int) {
+  func loopSuite(_ box: Sandbox, url: String, maxTurns: Int, conditions: String = "") {
     box.write(
       "suite.yaml",
       """
@@ -351,7 +351,30 @@ func probeResult(_ box: Sandbox) throws -> (output: [String: Any], trial: TrialR
           input: go
           expect:
             - tool_sequence: [count, echo, count, echo]
+      \(conditions)
       """)
+  }
+
+  @Test func theToolLoopHandsTheModelEachFaultAsAnErrorMessage() async throws {
+    let (server, bodies) = try await scriptedModel(turns: 2)
+    let box = Sandbox()
+    loopSuite(
+      box, url: server.baseURL, maxTurns: 5,
+      conditions: """
+        conditions:
+          flaky:
+            faults:
+              - { kind: unavailable, tools: [count], on_call: 1 }
+              - { kind: protocol_error, tools: [echo], on_call: 1 }
+        """)
+    let out = try await box.evalh(["run", "suite.yaml", "--db", box.db, "--no-progress"])
+    #expect(out.code == 0, "\(out.stderr)")
+    let trial = try probeResult(box).trial
+    #expect(trial.condition == "flaky")
+    #expect(trial.toolCalls.map(\.fault) == ["unavailable", "protocol_error", nil, nil])
+    let second = bodies()[1]["messages"] as? [[String: Any]] ?? []
+    #expect(second[2]["content"] as? String == "error: 503 Service Unavailable")
+    #expect(second[3]["content"] as? String == "error: JSON-RPC error -32603: Internal error")
   }
 
   @Test func theToolLoopRunsTheModelsCallsTurnAfterTurnAndSumsUsage() async throws {
