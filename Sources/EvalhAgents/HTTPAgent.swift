@@ -159,6 +159,7 @@ public final class HTTPAgent: AgentAdapter {
         var values = BodyTemplate.Values(
           input: request.task.input, taskID: request.task.id, metadata: request.task.metadata, trial: request.trial,
           seed: request.seed, runID: request.runID, workdir: request.workdir)
+        values.condition = request.condition
         if let tools = request.tools {
           values.toolsMCPURL = tools.mcpURL
           values.toolsURL = tools.url

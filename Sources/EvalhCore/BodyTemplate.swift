@@ -28,6 +28,8 @@ public enum BodyTemplate {
     public var toolsURL = ""
     /// The served tools in the OpenAI function shape.
     public var toolsList: JSONValue = .array([])
+    /// The condition the trial runs under.
+    public var condition = Condition.defaultName
 
     /// The values a template can name.
     public init(
@@ -47,6 +49,7 @@ public enum BodyTemplate {
   /// Placeholder names other than `task.metadata.KEY`.
   public static let names = [
     "input", "input_text", "task.id", "trial", "seed", "run_id", "workdir", "tools.mcp_url", "tools.url", "tools.list",
+    "condition",
   ]
 
   /// Every placeholder name the template uses that evalh does not know.
@@ -102,6 +105,7 @@ public enum BodyTemplate {
     case "tools.mcp_url": return v.toolsMCPURL
     case "tools.url": return v.toolsURL
     case "tools.list": return v.toolsList.compactText
+    case "condition": return v.condition
     default:
       guard name.hasPrefix("task.metadata.") else { return nil }
       return v.metadata[String(name.dropFirst(14))].map(\.gradingText) ?? ""

@@ -84,7 +84,7 @@ import Testing
         "suite.yaml:4:29: unknown key 'retry' in http",
         "suite.yaml:4:18: 'ftp://x' is not an http(s) URL",
         "suite.yaml:6:11: http needs a 'url' (or the 'openai' preset)",
-        "suite.yaml:8:36: unknown placeholder '{{inptu}}' (known: {{input}}, {{input_text}}, {{task.id}}, {{trial}}, {{seed}}, {{run_id}}, {{workdir}}, {{tools.mcp_url}}, {{tools.url}}, {{tools.list}}, {{task.metadata.KEY}}); did you mean '{{input}}'?",
+        "suite.yaml:8:36: unknown placeholder '{{inptu}}' (known: {{input}}, {{input_text}}, {{task.id}}, {{trial}}, {{seed}}, {{run_id}}, {{workdir}}, {{tools.mcp_url}}, {{tools.url}}, {{tools.list}}, {{condition}}, {{task.metadata.KEY}}); did you mean '{{input}}'?",
         "suite.yaml:8:95: response needs an 'output' JSONPath",
         "suite.yaml:10:21: openai needs 'base_url' and 'model'",
         "suite.yaml:12:5: agent 'e' has two adapters: use 'subprocess' or 'http'",
@@ -150,12 +150,14 @@ import Testing
   }
 
   @Test func bodyTemplates() {
-    let values = BodyTemplate.Values(
+    var values = BodyTemplate.Values(
       input: .object(["q": .string("hi")]), taskID: "t", metadata: ["lang": .string("fr"), "n": .number(2)], trial: 2,
       seed: 42, runID: "r", workdir: "/w")
+    values.condition = "flaky"
     let rendered = BodyTemplate.render(
       .object([
-        "whole": .string("{{input}}"), "text": .string("{{input_text}}"), "inline": .string("<{{ input }}>"),
+        "whole": .string("{{input}}"), "condition": .string("under {{condition}}"), "text": .string("{{input_text}}"),
+        "inline": .string("<{{ input }}>"),
         "meta": .string("{{task.metadata.n}}"), "metaText": .string("n={{task.metadata.n}} {{task.metadata.none}}."),
         "nums": .array([.string("{{trial}}"), .string("{{seed}}"), .string("#{{trial}}")]),
         "unknown": .string("{{mystery}}"), "plain": .bool(true),
@@ -163,7 +165,8 @@ import Testing
     #expect(
       rendered
         == .object([
-          "whole": .object(["q": .string("hi")]), "text": .string(#"{"q":"hi"}"#), "inline": .string(#"<{"q":"hi"}>"#),
+          "whole": .object(["q": .string("hi")]), "condition": .string("under flaky"), "text": .string(#"{"q":"hi"}"#),
+          "inline": .string(#"<{"q":"hi"}>"#),
           "meta": .number(2), "metaText": .string("n=2 ."),
           "nums": .array([.number(2), .number(42), .string("#2")]),
           "unknown": .string("{{mystery}}"), "plain": .bool(true),
