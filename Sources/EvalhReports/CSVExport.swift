@@ -134,7 +134,7 @@ public enum CSVExport {
       to: URL(fileURLWithPath: "\(folder)/tool_calls.csv"), options: .atomic)
     // Robustness reads the tool calls, variants and intervals: a run with conditions or variants is
     // measured again with them; one without has a header only and is not read again.
-    let robust = try run.plan.conditions.count > 1 || !store.variantCounts(runID: run.id).isEmpty
+    let robust = run.plan.conditions.count > 1 || run.configJSON.contains(#""variants""#)
     try Data(Robustness.csv(robust ? try RunReport.load(run, from: store) : report).utf8).write(
       to: URL(fileURLWithPath: "\(folder)/robustness.csv"), options: .atomic)
   }

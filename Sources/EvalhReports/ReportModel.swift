@@ -70,7 +70,8 @@ public struct RunReport: Sendable {
         report.agents[i].toolUse = use[report.agents[i].metrics.pair]
         report.agents[i].metrics.recoveryRate = report.agents[i].toolUse?.faultedTrials?.rate
       }
-      report.variants = try store.variantCounts(runID: run.id)
+      // Read only for a suite with variants: a run without any is not scanned for them.
+      if run.configJSON.contains(#""variants""#) { report.variants = try store.variantCounts(runID: run.id) }
     }
     report.measureFaultCliffs()
     return report

@@ -186,11 +186,12 @@ extension ResultStore {
         db,
         sql: """
           SELECT t.agent, t.condition, count(*) AS trials, total(t.status = 'pass') AS passed
-          FROM trials t WHERE t.run_id = ? AND coalesce(t.error_kind, '') NOT IN ('grader', 'tool') AND EXISTS (
-            SELECT 1 FROM tool_calls f WHERE f.run_id = t.run_id AND f.agent = t.agent AND f.condition = t.condition
-              AND f.task_id = t.task_id AND f.trial = t.trial AND f.fault IS NOT NULL)
+          FROM trials t JOIN (
+            SELECT DISTINCT agent, condition, task_id, trial FROM tool_calls WHERE run_id = ? AND fault IS NOT NULL) f
+          ON f.agent = t.agent AND f.condition = t.condition AND f.task_id = t.task_id AND f.trial = t.trial
+          WHERE t.run_id = ? AND coalesce(t.error_kind, '') NOT IN ('grader', 'tool')
           GROUP BY t.agent, t.condition
-          """, arguments: [runID])
+          """, arguments: [runID, runID])
       {
         out[pair(row), default: ToolUseSummary()].faultedTrials = PassCount(
           trials: row["trials"] ?? 0, passed: Int((row["passed"] as Double?) ?? 0))
