@@ -64,8 +64,10 @@ public struct RunReport: Sendable {
       return AgentReport(metrics)
     }
     var report = RunReport(run: run, agents: reports)
-    if violationsByCheck {
-      let use = try store.toolUse(runID: run.id, writeTools: writeTools(config: JSONValue.parse(run.configJSON)))
+    let config = JSONValue.parse(run.configJSON)
+    // Tool use is read only for a suite that served tools: a run without any is not scanned for it.
+    if violationsByCheck, servesTools(config: config) {
+      let use = try store.toolUse(runID: run.id, writeTools: writeTools(config: config))
       for i in report.agents.indices {
         report.agents[i].toolUse = use[report.agents[i].metrics.pair]
         report.agents[i].metrics.recoveryRate = report.agents[i].toolUse?.faultedTrials?.rate
@@ -111,6 +113,12 @@ public struct RunReport: Sendable {
     guard !names.isEmpty else { return nil }
     return
       "MCP server\(names.count == 1 ? "" : "s") \(names.joined(separator: ", ")) served every trial (a URL server is shared: its state carries over between trials)"
+  }
+
+  /// Whether the suite served tools to any task (`tools:` or `mcp_servers:`, suite or task level).
+  static func servesTools(config: JSONValue?) -> Bool {
+    let sections = [config] + (config?["tasks"]?.arrayValue ?? []).map { Optional($0) }
+    return sections.contains { $0?["tools"] != nil || $0?["mcp_servers"] != nil }
   }
 
   /// The served tools not marked read-only, suite and task level: a repeated call of one is a repeated write.

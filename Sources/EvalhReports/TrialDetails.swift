@@ -28,7 +28,7 @@ public enum TrialDetails {
   /// Tool calls shown per trial.
   static let callLimit = 20
   /// Trials shown per task (the ones that did not pass first).
-  static let trialLimit = 8
+  public static let trialLimit = 8
   /// Grades shown per trial (the failed ones first).
   static let gradeLimit = 12
   /// Bytes of drill-down at most: past it, the remaining tasks are left out like those past `taskLimit`.
@@ -68,11 +68,13 @@ public enum TrialDetails {
       if t.violations > 0 { block += " · \(t.violations) violation\(t.violations == 1 ? "" : "s")" }
       block += "</summary>"
       // The trials that did not pass first, in trial order within each group.
+      // (The store reads only these: `trials(…, failedFirst: trialLimit)`.)
       let ordered = d.trials.filter { $0.status != .pass } + d.trials.filter { $0.status == .pass }
       for trial in ordered.prefix(trialLimit) { block += html(trial) }
-      if ordered.count > trialLimit {
+      let recorded = max(ordered.count, t.trials + t.graderErrors)
+      if recorded > trialLimit {
         block +=
-          "<p class=\"note\">\(ordered.count - trialLimit) more trials: <code>evalh show \(x(runID)) --task \(x(t.taskID))</code></p>"
+          "<p class=\"note\">\(recorded - trialLimit) more trials: <code>evalh show \(x(runID)) --task \(x(t.taskID))</code></p>"
       }
       block += "</details>\n"
       if out.utf8.count + block.utf8.count > byteBudget {

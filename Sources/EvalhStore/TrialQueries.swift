@@ -135,9 +135,11 @@ extension ResultStore {
     }
   }
 
-  /// Full trials with their grades, filtered, ordered by agent, condition (in `conditions` order), task and trial.
+  /// Full trials with their grades, filtered, ordered by agent, condition, task and trial. With
+  /// `failedFirst`, only that many: the trials that did not pass first (the HTML drill-down's).
   public func trials(
-    runID: String, agent: String? = nil, condition: String? = nil, taskID: String? = nil, trial: Int? = nil
+    runID: String, agent: String? = nil, condition: String? = nil, taskID: String? = nil, trial: Int? = nil,
+    failedFirst limit: Int? = nil
   ) throws(StoreError) -> [TrialRecord] {
     try read { db in
       var sql = "SELECT * FROM trials WHERE run_id = ?"
@@ -158,7 +160,11 @@ extension ResultStore {
         sql += " AND trial = ?"
         arguments += [trial]
       }
-      sql += " ORDER BY agent, condition, task_id, trial"
+      if let limit {
+        sql += " ORDER BY agent, condition, task_id, status = 'pass', trial LIMIT \(max(0, limit))"
+      } else {
+        sql += " ORDER BY agent, condition, task_id, trial"
+      }
       var records = try Row.fetchAll(db, sql: sql, arguments: arguments).map({ row throws(StoreError) in
         try ResultStore.trialRecord(row, path: path)
       })

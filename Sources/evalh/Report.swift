@@ -38,7 +38,8 @@ struct Report: AsyncParsableCommand {
             TaskDetail(
               agent: metrics.label, task: task,
               trials: try store.trials(
-                runID: report.run.id, agent: metrics.agent, condition: metrics.condition, taskID: task.taskID)
+                runID: report.run.id, agent: metrics.agent, condition: metrics.condition, taskID: task.taskID,
+                failedFirst: TrialDetails.trialLimit)
             ))
         }
       } catch {
