@@ -7,9 +7,9 @@ EVALH_ARGS ?=
 
 # libsqlite3-dev provides the SQLite headers GRDB compiles against; install it when missing.
 # libxml2-utils provides xmllint, which the tests validate evalh's JUnit with; LibreOffice (headless)
-# opens the .xlsx export in the tests as a spreadsheet user would.
+# opens the .xlsx export in the tests as a spreadsheet user would; curl asks Arize Phoenix for spans.
 APT_NEEDS = $(if $(wildcard /usr/include/sqlite3.h),,libsqlite3-dev) $(if $(shell command -v xmllint),,libxml2-utils) \
-  $(if $(shell command -v soffice),,libreoffice-calc-nogui)
+  $(if $(shell command -v soffice),,libreoffice-calc-nogui) $(if $(shell command -v curl),,curl)
 deps:
 	@if [ -n "$(strip $(APT_NEEDS))" ]; then \
 	  echo "installing $(strip $(APT_NEEDS))"; \
