@@ -148,4 +148,33 @@ import Testing
     let unknown = try await box.evalh(["run", path, "--db", box.db, "--condition", "nope"])
     #expect(unknown.code == 2 && unknown.stderr.contains("has no condition 'nope' (conditions: clean, flaky, typos)"))
   }
+
+  @Test func shardsOfARunWithConditionsMergeIntoTheWholeRun() async throws {
+    let box = Sandbox()
+    let path = suite(box)
+    // A second task, so each of two shards holds one.
+    let yaml = try String(contentsOfFile: path, encoding: .utf8)
+    box.write(
+      "suite.yaml", yaml + "\n  - { id: u, input: other, expect: [{ json: { path: \"$.told\", equals: clean } }] }\n")
+    for i in 1...2 {
+      let out = try await box.evalh([
+        "run", path, "--db", box.path + "/shard\(i).sqlite", "--shard", "\(i)/2", "--run-id", "r-s", "--seed", "9",
+        "--trials", "2", "--no-progress", "--allow-incomplete",
+      ])
+      #expect(out.code == 0, "\(out.stderr)")
+    }
+    let merged = try await box.evalh([
+      "merge", "--into", box.db, box.path + "/shard1.sqlite", box.path + "/shard2.sqlite",
+    ])
+    #expect(merged.code == 0, "\(merged.stderr)")
+    let store = try ResultStore(path: box.db, create: false)
+    let run = try #require(try store.run(id: "r-s"))
+    #expect(run.status == .completed && run.plan.conditions == ["clean", "flaky", "typos"])
+    let trials = try store.trials(runID: "r-s")
+    // 2 agents × 3 conditions × 2 tasks × 2 trials.
+    #expect(trials.count == 24)
+    #expect(Set(trials.map(\.condition)) == ["clean", "flaky", "typos"])
+    let report = try await box.evalh(["report", "r-s", "--db", box.db])
+    #expect(report.stdout.contains("agent b @ typos") && report.stdout.contains("robustness of agent a"))
+  }
 }
