@@ -114,29 +114,38 @@ public enum CSVExport {
       })
   }
 
-  /// Writes the four files into `folder` (created if missing). One scan per agent, agents side by side,
-  /// both measures the run and streams its trials into trials.csv.
+  /// Writes the four files into `folder` (created if missing), and tool_calls.csv and robustness.csv
+  /// when the run has them (cli.md). One scan per agent, agents side by side, both measures the run
+  /// and streams its trials into trials.csv.
   public static func write(_ run: RunRecord, store: ResultStore, to folder: String) throws {
     try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
     let parts = try RunReport.parts(of: run, in: store)
     let trials = try TrialsFile(folder: folder, runID: run.id, pairs: parts.map(\.pair))
-    // The CSV files carry no suite-level intervals (tasks.csv's are Wilson's) and no violations by
-    // check: neither the intervals nor the per-check lookups.
-    let report = try RunReport.load(run, from: store, withIntervals: false, violationsByCheck: false, parts: parts) {
-      part, row in trials.parts[part].append(row)
-    }
+    let config = JSONValue.parse(run.configJSON)
+    let servesTools = RunReport.servesTools(config: config)
+    let robust = run.plan.conditions.count > 1 || run.configJSON.contains(#""variants""#)
+    // summary.csv carries the suite-level intervals; tool use and variants are read only for the
+    // files that show them.
+    let report = try RunReport.load(
+      run, from: store, withIntervals: true, violationsByCheck: robust, parts: parts
+    ) { part, row in trials.parts[part].append(row) }
     try trials.finish()
     let tags = try store.taskTags(runID: run.id)
     try Data(summary(report).utf8).write(to: URL(fileURLWithPath: "\(folder)/summary.csv"), options: .atomic)
     try Data(tasks(report, tags: tags).utf8).write(to: URL(fileURLWithPath: "\(folder)/tasks.csv"), options: .atomic)
     try Data(passk(report).utf8).write(to: URL(fileURLWithPath: "\(folder)/passk.csv"), options: .atomic)
-    try Data(toolCalls(run, store: store).utf8).write(
-      to: URL(fileURLWithPath: "\(folder)/tool_calls.csv"), options: .atomic)
-    // Robustness reads the tool calls, variants and intervals: a run with conditions or variants is
-    // measured again with them; one without has a header only and is not read again.
-    let robust = run.plan.conditions.count > 1 || run.configJSON.contains(#""variants""#)
-    try Data(Robustness.csv(robust ? try RunReport.load(run, from: store) : report).utf8).write(
-      to: URL(fileURLWithPath: "\(folder)/robustness.csv"), options: .atomic)
+    // A file this run does not have is removed, so a folder reused for another run never holds one.
+    for (name, text) in [
+      ("tool_calls.csv", servesTools ? try toolCalls(run, store: store) : nil),
+      ("robustness.csv", robust ? Robustness.csv(report) : nil),
+    ] {
+      let path = "\(folder)/\(name)"
+      if let text {
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+      } else {
+        try? FileManager.default.removeItem(atPath: path)
+      }
+    }
   }
 
   /// The columns of tool_calls.csv: the `tool_calls` table's.

@@ -60,8 +60,10 @@ struct Export: AsyncParsableCommand {
     } catch {
       throw Failure("cannot write CSV files into \(csv): \(error.localizedDescription)", code: 2)
     }
-    StandardStream.error.write(
-      "wrote summary.csv, tasks.csv, trials.csv, passk.csv, tool_calls.csv, robustness.csv to \(csv)\n")
+    let written = ["summary.csv", "tasks.csv", "trials.csv", "passk.csv", "tool_calls.csv", "robustness.csv"].filter {
+      FileManager.default.fileExists(atPath: "\(csv)/\($0)")
+    }
+    StandardStream.error.write("wrote \(written.joined(separator: ", ")) to \(csv)\n")
   }
 
   /// Every trial's trace, task by task, in batches; a receiver that refuses is exit 3.

@@ -90,6 +90,14 @@ import Testing
         #expect(line.split(separator: ",", omittingEmptySubsequences: false).count == columns, "\(file): \(line)")
       }
     }
+    // The summary's intervals are filled, not left empty.
+    let summary = try String(contentsOfFile: "\(folder)/summary.csv", encoding: .utf8).components(separatedBy: "\r\n")
+    let columns = summary[0].split(separator: ",").map(String.init)
+    let row = summary[1].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+    for name in ["success_rate_low", "success_rate_high", "sustained_success_low"] {
+      let i = try #require(columns.firstIndex(of: name))
+      #expect(Double(row[i]) != nil, "\(name) is empty")
+    }
     let trials = try String(contentsOfFile: "\(folder)/trials.csv", encoding: .utf8).components(separatedBy: "\r\n")
     #expect(trials.filter { !$0.isEmpty }.count == 1 + 9)
     #expect(

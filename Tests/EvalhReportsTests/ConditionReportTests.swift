@@ -130,6 +130,23 @@ enum ConditionRun {
     #expect(junit.contains(#"classname="desk.bot.flaky""#))
   }
 
+  @Test func exportWritesToolCallsAndRobustnessFromOneReadWithIntervals() throws {
+    let (store, run) = try ConditionRun.store()
+    let folder = NSTemporaryDirectory() + "evalh-cond-csv-" + UUID().uuidString
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    try CSVExport.write(run, store: store, to: folder)
+    #expect(
+      try FileManager.default.contentsOfDirectory(atPath: folder).sorted() == [
+        "passk.csv", "robustness.csv", "summary.csv", "tasks.csv", "tool_calls.csv", "trials.csv",
+      ])
+    // The same figures as the report's, the intervals included.
+    let report = try RunReport.load(run, from: store)
+    #expect(try String(contentsOfFile: folder + "/robustness.csv", encoding: .utf8) == Robustness.csv(report))
+    #expect(try String(contentsOfFile: folder + "/summary.csv", encoding: .utf8) == CSVExport.summary(report))
+    let clean = try #require(report.agents.first?.metrics.intervals.successRate)
+    #expect(clean.low > 0 && clean.high <= 1)
+  }
+
   @Test func gatesNameAConditionAndRecoveryAndTheCliffAreGateable() throws {
     let (store, run) = try ConditionRun.store()
     let metrics = try RunReport.load(run, from: store).agents.map(\.metrics)

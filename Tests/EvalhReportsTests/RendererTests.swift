@@ -304,10 +304,10 @@ import Testing
     try CSVExport.write(run, store: store, to: folder + "/csv")
     #expect(try String(contentsOfFile: folder + "/csv/trials.csv", encoding: .utf8) == reference(store))
     #expect(try store.trials(runID: "r-csv").count == 18)
-    // Only the five files: the part files are gone.
+    // Only the four files (no tools, no conditions): the part files are gone.
     #expect(
       try FileManager.default.contentsOfDirectory(atPath: folder + "/csv").sorted() == [
-        "passk.csv", "robustness.csv", "summary.csv", "tasks.csv", "tool_calls.csv", "trials.csv",
+        "passk.csv", "summary.csv", "tasks.csv", "trials.csv",
       ])
   }
 
