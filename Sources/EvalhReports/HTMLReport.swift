@@ -87,34 +87,6 @@ public enum HTMLReport {
       """
   }
 
-  static let css = """
-    body{font-family:-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:#1d2330;background:#f6f7f9;margin:0;padding:24px 32px;max-width:1180px}
-    h1{margin:0 0 4px;font-size:26px}h2{font-size:18px;margin:0 0 4px}p{margin:4px 0}
-    .meta{color:#5b6475;font-size:13px}.lede{max-width:860px;margin-top:10px}.warn{color:#a4430b;font-weight:600}
-    section{background:#fff;border:1px solid #e3e6eb;border-radius:8px;padding:16px 20px;margin:16px 0}
-    .note{color:#5b6475;font-size:13px;margin-bottom:10px}
-    .cards{display:flex;flex-wrap:wrap;gap:16px;background:none;border:none;padding:0}
-    .card{background:#fff;border:1px solid #e3e6eb;border-top:5px solid;border-radius:8px;padding:14px 18px;min-width:300px;flex:1}
-    .card h2{font-size:16px}.big{display:flex;align-items:baseline;gap:14px;margin:8px 0}
-    .big div{text-align:center}.big b{display:block;font-size:30px}.big span{font-size:12px;color:#5b6475}
-    .arrow{font-size:22px;color:#8a93a3}.cliff{color:#b3261e;font-weight:700}
-    details.task{margin:4px 0}details.task summary{cursor:pointer}
-    .trial{border-left:3px solid #8a93a3;margin:6px 0 6px 14px;padding-left:8px}.trial.pass{border-color:#009E73}
-    .trial.fail{border-color:#b3261e}.trial.error,.trial.timeout{border-color:#E69F00}
-    .trial pre{white-space:pre-wrap;word-break:break-word;background:#f6f7f9;padding:6px;margin:4px 0}
-    .err{color:#b3261e}li.bad{color:#b3261e}li.ok{color:#3b4354}
-    table.kv{border-collapse:collapse;font-size:13px;width:100%}table.kv td{padding:2px 0}table.kv td+td{text-align:right}
-    .ci{color:#8a93a3;font-size:12px}
-    table.grid{border-collapse:separate;border-spacing:2px;font-size:12px}
-    table.grid td.t{padding-right:8px;white-space:nowrap;max-width:260px;overflow:hidden;text-overflow:ellipsis}
-    table.grid td.c{width:14px;height:14px;border-radius:2px}
-    .pass{background:#2e9d5b}.fail{background:#d64541}.timeout{background:#f0a30a}.error{background:#7a7f8a}.none{background:#e6e8ec}
-    .flaky{color:#b3261e;font-size:11px;font-weight:600;margin-left:6px}
-    .legend span{display:inline-block;width:12px;height:12px;border-radius:2px;margin:0 4px 0 12px;vertical-align:middle}
-    footer{color:#8a93a3;font-size:12px;margin-top:24px}
-    svg text{font-size:12px;fill:#3b4354}
-    """
-
   static func section(_ title: String, _ note: String, _ content: String) -> String {
     "<section><h2>\(Escape.xml(title))</h2><p class=\"note\">\(Escape.xml(note))</p>\(content)</section>\n"
   }
@@ -217,64 +189,6 @@ public enum HTMLReport {
       }
     }
     return out + "</svg>" + legend(report)
-  }
-
-  /// A robustness section: the conditions side by side, the reliability surface, recovery per fault kind.
-  static func robustnessSection(_ s: Robustness, run: RunRecord) -> String {
-    let x = Escape.xml
-    var out = "<table class=\"kv\"><tr><td><b>condition</b></td><td><b>success</b></td><td><b>sustained</b></td>"
-    out += "<td><b>fault cliff</b></td><td><b>recovery</b></td><td><b>calls/trial</b></td><td><b>retries</b></td>"
-    out += "<td><b>repeated writes</b></td></tr>"
-    for a in s.conditions {
-      let m = a.metrics
-      let u = a.toolUse
-      out += "<tr><td>\(x(m.condition))</td>"
-      out +=
-        "<td>\(pct(m.successRate, digits: 1)) <span class=\"ci\">\(x(m.intervals.successRate.map { Fmt.interval(($0.low, $0.high)) } ?? ""))</span></td>"
-      out +=
-        "<td>\(pct(m.sustainedSuccess, digits: 1)) <span class=\"ci\">\(x(m.intervals.sustainedSuccess.map { Fmt.interval(($0.low, $0.high)) } ?? ""))</span></td>"
-      out += "<td>\(m.faultCliff.map { pct($0) } ?? "–")</td><td>\(m.recoveryRate.map { pct($0) } ?? "–")</td>"
-      out += "<td>\(x(u?.callsPerTrial.map { String(format: "%.1f", $0) } ?? "–"))</td>"
-      out += "<td>\(u.map { "\($0.retriesAfterFault)" } ?? "–")</td>"
-      out +=
-        "<td>\(u.map { "\($0.repeatedWrites) (\($0.repeatsAfterLostResponse) after lost_response)" } ?? "–")</td></tr>"
-    }
-    out += "</table>"
-    out += reliabilityCurve(RunReport(run: run, agents: s.conditions), withPassAt: false)
-    if !s.recovery.isEmpty { out += recoveryBars(s.recovery) }
-    for t in s.variants {
-      out += "<p class=\"note\">Variants of <b>\(x(t.task))</b>: "
-      out += t.variants.map { "#\($0.variant) \($0.count.passed)/\($0.count.trials)" }.joined(separator: " · ")
-      out += " (worst #\(t.worst))</p>"
-    }
-    return out
-  }
-
-  /// Recovery per fault kind: a bar per kind with its 95% interval as a whisker.
-  static func recoveryBars(_ kinds: [Robustness.KindRecovery]) -> String {
-    let rowHeight = 26.0
-    let labelWidth = 130.0
-    let width = 720.0
-    let plot = width - labelWidth - 150
-    let height = rowHeight * Double(kinds.count) + 24
-    var out =
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Fmt.whole(width))\" height=\"\(Fmt.whole(height))\" viewBox=\"0 0 \(Fmt.whole(width)) \(Fmt.whole(height))\" role=\"img\">"
-    for (i, k) in kinds.enumerated() {
-      let y = Double(i) * rowHeight + 4
-      let rate = k.count.rate ?? 0
-      out += "<text x=\"0\" y=\"\(f(y + 15))\">\(Escape.xml(k.kind))</text>"
-      out +=
-        "<rect x=\"\(f(labelWidth))\" y=\"\(f(y + 3))\" width=\"\(f(max(2, rate * plot)))\" height=\"16\" fill=\"#009E73\"><title>\(Escape.xml(k.kind)): \(k.count.passed) of \(k.count.trials) trials passed</title></rect>"
-      if let interval = k.interval {
-        out +=
-          "<line x1=\"\(f(labelWidth + interval.low * plot))\" x2=\"\(f(labelWidth + interval.high * plot))\" y1=\"\(f(y + 11))\" y2=\"\(f(y + 11))\" stroke=\"#1d2330\" stroke-width=\"1.5\"/>"
-      }
-      out +=
-        "<text x=\"\(f(labelWidth + plot + 10))\" y=\"\(f(y + 15))\">\(Escape.xml(Robustness.shown(k.count, k.interval)))</text>"
-    }
-    out +=
-      "<text x=\"\(f(labelWidth))\" y=\"\(f(height - 4))\">recovery: trials in which the fault fired that still passed (bar), 95% interval (line)</text>"
-    return out + "</svg>"
   }
 
   static func firstVsSustained(_ report: RunReport) -> String {
