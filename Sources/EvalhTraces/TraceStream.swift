@@ -1,9 +1,10 @@
 import EvalhCore
 import Foundation
 
-/// Traces sent as trials are recorded (`run --otlp`): trials are gathered and sent in batches, one
-/// batch in flight at a time, so a slow receiver never holds a trial up. A receiver that fails is
-/// reported once; the run goes on (its trials are in the database, and `export --otlp` sends them).
+/// Trials' traces sent in batches, one batch in flight at a time (`run --otlp` as trials are
+/// recorded, `export --otlp` as they are read). A slow receiver holds no trial up until four
+/// batches wait; then `add` waits too, so memory stays bounded. A receiver that fails is reported
+/// once, at `finish`; every batch is still tried.
 public actor TraceStream {
   let exporter: OTLPExporter
   let suite: String
@@ -31,11 +32,12 @@ public actor TraceStream {
     [("service.name", .string("evalh")), ("service.version", .string(version)), ("evalh.suite", .string(suite))]
   }
 
-  /// Adds a recorded trial; sends a batch once enough have gathered.
-  public func add(_ trial: TrialRecord) {
+  /// Adds a trial; sends a batch once enough have gathered.
+  public func add(_ trial: TrialRecord) async {
     pending += TrialTrace.spans(trial, suite: suite)
     trials += 1
     if trials >= Self.batchTrials, sending == nil { flushInBackground() }
+    while trials >= 4 * Self.batchTrials, let task = sending { await task.value }
   }
 
   private func flushInBackground() {

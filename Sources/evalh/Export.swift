@@ -20,19 +20,12 @@ struct Export: AsyncParsableCommand {
   @Option(help: "Write an Excel workbook to this file: Summary, Tasks, Pass^k and Trials sheets.")
   var xlsx: String?
 
-  @Option(
-    help:
-      "Send one trace per trial to this OTLP/HTTP receiver (a base URL such as http://localhost:4318, or env for OTEL_EXPORTER_OTLP_ENDPOINT)."
-  )
-  var otlp: String?
-
-  @Flag(name: .customLong("otlp-json"), help: "Send OTLP as JSON instead of protobuf.")
-  var otlpJSON = false
+  @OptionGroup var traces: OTLPOptions
 
   @OptionGroup var database: DatabaseOptions
 
   func validate() throws {
-    guard csv != nil || xlsx != nil || otlp != nil else {
+    guard csv != nil || xlsx != nil || traces.otlp != nil else {
       throw ValidationError("say what to write: --csv DIR, --xlsx FILE and/or --otlp URL")
     }
   }
@@ -51,7 +44,7 @@ struct Export: AsyncParsableCommand {
       }
       StandardStream.error.write("wrote \(xlsx)\n")
     }
-    if let otlp { try await sendTraces(record, store: store, endpoint: otlp) }
+    if let exporter = try traces.exporter() { try await sendTraces(record, store: store, exporter: exporter) }
     guard let csv else { return }
     do {
       try CSVExport.write(record, store: store, to: csv)
@@ -67,41 +60,24 @@ struct Export: AsyncParsableCommand {
   }
 
   /// Every trial's trace, task by task, in batches; a receiver that refuses is exit 3.
-  func sendTraces(_ run: RunRecord, store: ResultStore, endpoint: String) async throws {
-    let exporter: OTLPExporter
-    switch OTLPExporter.make(endpoint: endpoint, json: otlpJSON) {
-    case .success(let made): exporter = made
-    case .failure(let error): throw Failure(error.description, code: 2)
-    }
-    let resource = TraceStream.resource(suite: run.suite, version: Runner.version)
-    var spans: [Span] = []
-    var sent = 0
-    var gathered = 0
+  func sendTraces(_ run: RunRecord, store: ResultStore, exporter: OTLPExporter) async throws {
+    let stream = TraceStream(exporter: exporter, suite: run.suite, version: Runner.version)
+    var read = 0
     do {
       let tasks = run.plan.tasks.isEmpty ? try store.taskTags(runID: run.id).keys.sorted() : run.plan.tasks.map(\.id)
       for task in tasks {
         for trial in try store.trials(runID: run.id, taskID: task) {
-          spans += TrialTrace.spans(trial, suite: run.suite)
-          gathered += 1
-          if gathered % 64 == 0 {
-            try await exporter.send(TraceBatch(spans: spans, resource: resource, scope: ("evalh", Runner.version)))
-            sent = gathered
-            spans = []
-          }
+          await stream.add(trial)
+          read += 1
         }
       }
-      if !spans.isEmpty {
-        try await exporter.send(TraceBatch(spans: spans, resource: resource, scope: ("evalh", Runner.version)))
-      }
-      sent = gathered
-    } catch let error as StoreError {
-      await exporter.shutdown()
-      throw Failure(error)
     } catch {
-      await exporter.shutdown()
-      throw Failure("\(error) (\(sent) of the run's trials were sent)", code: 3)
+      _ = await stream.finish()
+      throw Failure(error)
     }
-    await exporter.shutdown()
+    let failure = await stream.finish()
+    let sent = await stream.sent
+    if let failure { throw Failure("\(failure) (\(sent) of the run's \(read) trials were sent)", code: 3) }
     StandardStream.error.write("sent \(sent) trials' traces to \(exporter.url)\n")
   }
 }

@@ -32,14 +32,8 @@ struct Run: AsyncParsableCommand {
   @Option(help: "Only this condition of the suite (repeatable; default: all of them).")
   var condition: [String] = []
 
-  @Option(
-    help:
-      "Send each trial's trace to this OTLP/HTTP receiver as it is recorded (a base URL such as http://localhost:4318, or env for OTEL_EXPORTER_OTLP_ENDPOINT)."
-  )
-  var otlp: String?
-
-  @Flag(name: .customLong("otlp-json"), help: "Send OTLP as JSON instead of protobuf.")
-  var otlpJSON = false
+  /// Traces are sent as trials are recorded.
+  @OptionGroup var traces: OTLPOptions
 
   @Option(help: "Run seed; trial seeds derive from it (default: random, recorded).")
   var seed: Int64?
@@ -172,15 +166,11 @@ struct Run: AsyncParsableCommand {
       options.shard = shard.flatMap(Shard.init)
     }
 
-    var traces: TraceStream?
-    if let otlp {
-      switch OTLPExporter.make(endpoint: otlp, json: otlpJSON) {
-      case .success(let exporter):
-        let stream = TraceStream(exporter: exporter, suite: loaded.name, version: Runner.version)
-        traces = stream
-        options.onCommitted = { await stream.add($0) }
-      case .failure(let error): throw Failure(error.description, code: 2)
-      }
+    var stream: TraceStream?
+    if let exporter = try traces.exporter() {
+      let live = TraceStream(exporter: exporter, suite: loaded.name, version: Runner.version)
+      stream = live
+      options.onCommitted = { await live.add($0) }
     }
     let interruption = Interruption()
     let signals = SignalWatch(interruption: interruption)
@@ -201,7 +191,7 @@ struct Run: AsyncParsableCommand {
     let mode: ProgressDisplay.Mode = noProgress ? .none : Terminal.stderrIsTTY ? .terminal : .plain
     let result = await runner.execute(
       run: run, pending: prepared.pending, progress: ProgressDisplay(total: prepared.pending.count, mode: mode))
-    if let traces, let failure = await traces.finish() {
+    if let stream, let failure = await stream.finish() {
       // The trials are recorded whatever the receiver did: say so, and how to send them again.
       StandardStream.error.write(
         "traces: \(failure); every trial is in the database: evalh export \(run.id) --otlp URL sends them again\n")
