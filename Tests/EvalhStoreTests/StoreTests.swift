@@ -198,8 +198,8 @@ func sampleTrial(_ run: String = "r-1", task: String = "t1", trial: Int = 1, sta
     #expect(try store.trials(runID: "r-old", taskID: "t2").first?.workdir == "/tmp/kept")
   }
 
-  @Test func versionFourFileIsRebuiltWithTheConditionInTheKey() throws {
-    let db = TempDB()
+  /// A file exactly as schema version 4 wrote it, holding run `r-4` and `rows` (SQL inserts).
+  func versionFourFile(_ db: TempDB, _ rows: String) throws {
     try FileManager.default.createDirectory(atPath: db.folder + "/nested", withIntermediateDirectories: true)
     try DatabaseQueue(path: db.path).write { db in
       for migration in Schema.migrations.prefix(4) { try db.execute(sql: migration.sql) }
@@ -208,13 +208,22 @@ func sampleTrial(_ run: String = "r-1", task: String = "t1", trial: Int = 1, sta
         sql: """
           INSERT INTO runs(id, suite, suite_sha256, seed, trials, status, started_at, config_json)
           VALUES ('r-4', 's', 'x', 1, 1, 'completed', '2026-01-01T00:00:00.000Z', '{}');
-          INSERT INTO trials(run_id, agent, task_id, trial, status, latency_ms, seed, started_at, finished_at,
-            judge_cost_usd, assure_checks, workdir)
-          VALUES ('r-4', 'a', 't', 1, 'fail', 5, 9, '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:01.000Z', 0.5, 1, '/w');
-          INSERT INTO grades(run_id, agent, task_id, trial, kind, grader, passed, detail)
-          VALUES ('r-4', 'a', 't', 1, 'expect', 'equals', 0, 'no'), ('r-4', 'a', 't', 1, 'assure', 'no_pii', 1, NULL);
+          \(rows)
           """)
     }
+  }
+
+  @Test func versionFourFileIsRebuiltWithTheConditionInTheKey() throws {
+    let db = TempDB()
+    try versionFourFile(
+      db,
+      """
+      INSERT INTO trials(run_id, agent, task_id, trial, status, latency_ms, seed, started_at, finished_at,
+        judge_cost_usd, assure_checks, workdir)
+      VALUES ('r-4', 'a', 't', 1, 'fail', 5, 9, '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:01.000Z', 0.5, 1, '/w');
+      INSERT INTO grades(run_id, agent, task_id, trial, kind, grader, passed, detail)
+      VALUES ('r-4', 'a', 't', 1, 'expect', 'equals', 0, 'no'), ('r-4', 'a', 't', 1, 'assure', 'no_pii', 1, NULL);
+      """)
     let store = try ResultStore(path: db.path, create: false)
     let (version, broken, key, index) = try DatabaseQueue(path: db.path).read { db in
       (
@@ -243,18 +252,12 @@ func sampleTrial(_ run: String = "r-1", task: String = "t1", trial: Int = 1, sta
 
   @Test func versionFourFileGainsToolCallsAndKeepsItsTrials() throws {
     let db = TempDB()
-    try FileManager.default.createDirectory(atPath: db.folder + "/nested", withIntermediateDirectories: true)
-    try DatabaseQueue(path: db.path).write { db in
-      for migration in Schema.migrations.prefix(4) { try db.execute(sql: migration.sql) }
-      try db.execute(sql: "PRAGMA user_version = 4")
-      try db.execute(
-        sql: """
-          INSERT INTO runs(id, suite, suite_sha256, seed, trials, status, started_at, config_json)
-          VALUES ('r-4', 's', 'x', 1, 1, 'completed', '2026-01-01T00:00:00.000Z', '{}');
-          INSERT INTO trials(run_id, agent, task_id, trial, status, latency_ms, seed, started_at, finished_at)
-          VALUES ('r-4', 'a', 't', 1, 'pass', 5, 9, '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:01.000Z');
-          """)
-    }
+    try versionFourFile(
+      db,
+      """
+      INSERT INTO trials(run_id, agent, task_id, trial, status, latency_ms, seed, started_at, finished_at)
+      VALUES ('r-4', 'a', 't', 1, 'pass', 5, 9, '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:01.000Z');
+      """)
     let store = try ResultStore(path: db.path, create: false)
     let old = try store.trials(runID: "r-4", taskID: "t")
     #expect(old.count == 1 && old[0].toolCalls.isEmpty && old[0].phantomCalls == nil)
