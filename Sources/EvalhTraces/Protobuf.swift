@@ -28,8 +28,6 @@ struct Protobuf {
     varint(value)
   }
 
-  mutating func int(_ field: Int, _ value: Int64) { uint(field, UInt64(bitPattern: value)) }
-
   mutating func fixed64(_ field: Int, _ value: UInt64) {
     guard value != 0 else { return }
     tag(field, .fixed64)

@@ -19,7 +19,7 @@ public enum TrialTrace {
     Array(SHA256.hash(data: Data(trace + Array(role.utf8))).prefix(8))
   }
 
-  /// The spans of `t` (of run `run` of suite `suite`, run seed `runSeed`).
+  /// The spans of trial `t` of suite `suite`: the trial's first, then its calls, then its grades.
   public static func spans(_ t: TrialRecord, suite: String) -> [Span] {
     let trace = traceID(runID: t.runID, agent: t.agent, condition: t.condition, task: t.taskID, trial: t.trial)
     let root = spanID(trace, "trial")
