@@ -156,8 +156,13 @@ func pids(in file: String) -> [Int32] {
     let box = Sandbox()
     agent(
       box, "escape.sh", prints: #"{"output":"x"}"#,
-      before:
-        "setsid sh -c 'echo $$ >> \(box.path)/escaped; sleep 300 & echo $! >> \(box.path)/escaped; wait' &\nsleep 0.3")
+      // Each trial waits for its own escapee's two pids, so none is missed on a loaded machine.
+      before: #"""
+        mine=\#(box.path)/escaped.$$
+        setsid sh -c "echo \$\$ >> $mine; sleep 300 & echo \$! >> $mine; wait" &
+        until [ "$(wc -l 2>/dev/null < $mine)" = 2 ]; do sleep 0.01; done
+        cat $mine >> \#(box.path)/escaped
+        """#)
     box.write(
       "suite.yaml",
       """
