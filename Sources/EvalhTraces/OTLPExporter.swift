@@ -83,7 +83,10 @@ public final class OTLPExporter: Sendable {
   }
 
   /// Closes the client.
-  public func shutdown() async { try? await client.shutdown() }
+  /// Closes the connections, waiting at most a second for one still being opened.
+  public func shutdown() async {
+    await awaitAtMost(.seconds(1)) { [client] in try? await client.shutdown() }
+  }
 }
 
 /// Why traces could not be sent.

@@ -384,6 +384,23 @@ import Testing
       return
     }
   }
+  /// An https agent whose server takes the connection and never answers the TLS handshake: the
+  /// trial ends at its timeout, and closing the agent does not wait out AsyncHTTPClient's
+  /// 10-second connect timeout for the handshake still pending.
+  @Test func aStalledTLSHandshakeHoldsNeitherTheTrialNorTheShutdown() async throws {
+    let listener = try MuteListener()
+    defer { listener.close() }
+    let agent = HTTPAgent(config: HTTPConfig(url: "https://127.0.0.1:\(listener.port)/agent"))
+    let reply = await agent.run(httpRequest(), timeout: 0.5, interruption: nil)
+    guard case .timedOut = reply.outcome else {
+      Issue.record("\(reply.outcome)")
+      return
+    }
+    let started = ContinuousClock.now
+    await agent.shutdown()
+    #expect(started.duration(to: .now) < .seconds(5))
+  }
+
   @Test func theRequestIsWrittenAsItsJSONValue() {
     // The request text is written by hand for speed; it must be the JSON value's compact text.
     let hostile = "quote \" backslash \\ newline \n tab \t nul \u{0} del \u{7F} c1 \u{85} ls \u{2028} é 中 🚀"

@@ -111,7 +111,7 @@ import Testing
     }
     #expect(m1.contains("cannot start") && m1.contains("No such file"))
     let file = "\(dir.path)/noexec.sh"
-    FileManager.default.createFile(atPath: file, contents: Data("#!/bin/sh\necho hi\n".utf8))
+    _ = FileManager.default.createFile(atPath: file, contents: Data("#!/bin/sh\necho hi\n".utf8))
     let noExec = await agent([file]).run(request(dir), timeout: 10, interruption: nil)
     guard case .exitError(let m2) = noExec.outcome else {
       Issue.record("\(noExec.outcome)")

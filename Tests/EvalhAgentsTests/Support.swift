@@ -68,3 +68,29 @@ func agent(_ argv: [String], format: OutputFormat = .envelope, maxOutput: Int = 
   SubprocessAgent(
     config: SubprocessConfig(command: argv, cwd: cwd, env: ["EXTRA": "yes"], format: format, maxOutput: maxOutput))
 }
+
+/// A TCP listener on loopback that never accepts: the kernel completes each connection, and
+/// nothing is ever read or written on it.
+struct MuteListener {
+  let descriptor: Int32
+  let port: Int
+
+  init() throws {
+    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) { pointer in
+      pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
+        bind(descriptor, socketAddress, length) == 0 && listen(descriptor, 16) == 0
+          && getsockname(descriptor, socketAddress, &length) == 0
+      }
+    }
+    guard descriptor >= 0, bound else { throw POSIXError(.EADDRNOTAVAIL) }
+    self.descriptor = descriptor
+    port = Int(UInt16(bigEndian: address.sin_port))
+  }
+
+  func close() { _ = Glibc.close(descriptor) }
+}

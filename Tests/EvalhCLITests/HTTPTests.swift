@@ -133,7 +133,7 @@ import Testing
       seen.withLock { $0.append((path, entries?.isEmpty == true)) }
       // Leave something behind in every other folder: the next trial must not see it.
       if seen.withLock({ $0.count }) % 2 == 0 {
-        FileManager.default.createFile(atPath: path + "/left.txt", contents: Data("x".utf8))
+        _ = FileManager.default.createFile(atPath: path + "/left.txt", contents: Data("x".utf8))
       }
       return .json(#"{"output":"ok"}"#)
     }

@@ -128,7 +128,7 @@ import Testing
     cells += [.integer(nil), .integer(-42), .bool(nil), .bool(true), .bool(false)]
     // The same texts from stored bytes, as trials.csv reads them from SQLite.
     for t in texts {
-      var bytes = t.map { Array($0.utf8) }
+      let bytes = t.map { Array($0.utf8) }
       if let count = bytes?.count {
         bytes!.withUnsafeBufferPointer { row.text(UnsafeBufferPointer(start: $0.baseAddress, count: count)) }
       } else {
@@ -161,7 +161,7 @@ import Testing
     ]
     for (stored, cell) in cases {
       var row = CSVRow(capacity: 16)
-      var bytes = Array((stored ?? "").utf8)
+      let bytes = Array((stored ?? "").utf8)
       let count = bytes.count
       bytes.withUnsafeBufferPointer {
         row.output(stored == nil ? nil : UnsafeBufferPointer(start: $0.baseAddress, count: count))
