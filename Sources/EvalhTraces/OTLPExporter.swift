@@ -5,7 +5,8 @@ import NIOCore
 import NIOHTTP1
 
 /// Sends trace batches to an OTLP/HTTP receiver: `POST …/v1/traces`, protobuf (the default, which
-/// every receiver accepts) or JSON, with `OTEL_EXPORTER_OTLP_HEADERS`' headers.
+/// every receiver accepts) or JSON, with `OTEL_EXPORTER_OTLP_HEADERS`' headers, each within
+/// `OTEL_EXPORTER_OTLP_TIMEOUT` (milliseconds; 10 s by default, as the OTLP exporter specification says).
 public final class OTLPExporter: Sendable {
   /// Where batches go.
   public let url: String
@@ -13,6 +14,8 @@ public final class OTLPExporter: Sendable {
   public let json: Bool
   /// Extra headers (authentication, a tenant).
   public let headers: [(String, String)]
+  /// How long one batch may take, connection included, in milliseconds.
+  public let timeoutMilliseconds: Int64
   private let client: HTTPClient
 
   /// An exporter to `endpoint`: an OTLP base URL (`http://host:4318`, `/v1/traces` is appended) or
@@ -38,15 +41,26 @@ public final class OTLPExporter: Sendable {
     if !parsed.path.hasSuffix("/v1/traces") {
       url = (url.hasSuffix("/") ? String(url.dropLast()) : url) + "/v1/traces"
     }
-    return .success(OTLPExporter(url: url, json: json, headers: headers(environment["OTEL_EXPORTER_OTLP_HEADERS"])))
+    let timeoutText = environment["OTEL_EXPORTER_OTLP_TRACES_TIMEOUT"] ?? environment["OTEL_EXPORTER_OTLP_TIMEOUT"]
+    var timeout: Int64 = 10_000
+    if let timeoutText, !timeoutText.isEmpty {
+      guard let milliseconds = Int64(timeoutText), milliseconds > 0 else {
+        return .failure(ExportError("OTEL_EXPORTER_OTLP_TIMEOUT=\(timeoutText) is not a whole number of milliseconds"))
+      }
+      timeout = milliseconds
+    }
+    return .success(
+      OTLPExporter(
+        url: url, json: json, headers: headers(environment["OTEL_EXPORTER_OTLP_HEADERS"]), timeout: timeout))
   }
 
-  init(url: String, json: Bool, headers: [(String, String)]) {
+  init(url: String, json: Bool, headers: [(String, String)], timeout milliseconds: Int64) {
     self.url = url
     self.json = json
     self.headers = headers
+    timeoutMilliseconds = milliseconds
     var configuration = HTTPClient.Configuration()
-    configuration.timeout = .init(connect: .seconds(10), read: .seconds(30))
+    configuration.timeout = .init(connect: .milliseconds(min(10_000, milliseconds)))
     client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
   }
 
@@ -69,7 +83,7 @@ public final class OTLPExporter: Sendable {
     let body = json ? Array(batch.json.compactText.utf8) : batch.protobuf
     request.body = .bytes(ByteBuffer(bytes: body))
     do {
-      let response = try await client.execute(request, timeout: .seconds(30))
+      let response = try await client.execute(request, deadline: .now() + .milliseconds(timeoutMilliseconds))
       _ = try? await response.body.collect(upTo: 1 << 20)
       guard (200..<300).contains(Int(response.status.code)) else {
         throw ExportError(
@@ -77,12 +91,15 @@ public final class OTLPExporter: Sendable {
       }
     } catch let error as ExportError {
       throw error
+    } catch let error as HTTPClientError where [.deadlineExceeded, .connectTimeout].contains(error) {
+      throw ExportError(
+        "the OTLP receiver at \(url) did not answer within \(Durations.format(Double(timeoutMilliseconds) / 1000)) (OTEL_EXPORTER_OTLP_TIMEOUT)"
+      )
     } catch {
       throw ExportError("cannot send traces to \(url): \(error)")
     }
   }
 
-  /// Closes the client.
   /// Closes the connections, waiting at most a second for one still being opened.
   public func shutdown() async {
     await awaitAtMost(.seconds(1)) { [client] in try? await client.shutdown() }

@@ -3,8 +3,9 @@ import Foundation
 
 /// Trials' traces sent in batches, one batch in flight at a time (`run --otlp` as trials are
 /// recorded, `export --otlp` as they are read). A slow receiver holds no trial up until four
-/// batches wait; then `add` waits too, so memory stays bounded. A receiver that fails is reported
-/// once, at `finish`; every batch is still tried.
+/// batches wait; then `add` waits too, so memory stays bounded. The first batch that fails ends the
+/// sending: later trials are only counted, so a receiver that is down or silent costs one timeout,
+/// not one per batch (`export --otlp` sends the rest again). The failure is reported at `finish`.
 public actor TraceStream {
   let exporter: OTLPExporter
   let suite: String
@@ -34,6 +35,7 @@ public actor TraceStream {
 
   /// Adds a trial; sends a batch once enough have gathered.
   public func add(_ trial: TrialRecord) async {
+    guard failure == nil else { return }
     pending += TrialTrace.spans(trial, suite: suite)
     trials += 1
     if trials >= Self.batchTrials, sending == nil { flushInBackground() }
@@ -59,15 +61,21 @@ public actor TraceStream {
   }
 
   private func sent(_ count: Int, _ error: ExportError?) {
-    if let error { failure = failure ?? error } else { sent += count }
     sending = nil
-    if trials >= Self.batchTrials { flushInBackground() }
+    guard let error else {
+      sent += count
+      if trials >= Self.batchTrials { flushInBackground() }
+      return
+    }
+    failure = error
+    pending = []
+    trials = 0
   }
 
   /// Sends what is left and waits for it; the first failure, if any.
   public func finish() async -> ExportError? {
     while let task = sending { await task.value }
-    if trials > 0 { flushInBackground() }
+    if trials > 0, failure == nil { flushInBackground() }
     while let task = sending { await task.value }
     await exporter.shutdown()
     return failure

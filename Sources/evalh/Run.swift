@@ -193,8 +193,10 @@ struct Run: AsyncParsableCommand {
       run: run, pending: prepared.pending, progress: ProgressDisplay(total: prepared.pending.count, mode: mode))
     if let stream, let failure = await stream.finish() {
       // The trials are recorded whatever the receiver did: say so, and how to send them again.
+      let sent = await stream.sent
       StandardStream.error.write(
-        "traces: \(failure); every trial is in the database: evalh export \(run.id) --otlp URL sends them again\n")
+        "traces: \(failure); \(sent) trials' traces were sent, then sending stopped; every trial is in the database: evalh export \(run.id) --otlp URL sends them again\n"
+      )
     }
 
     if let why = result.storeError?.errorDescription ?? result.harnessError {

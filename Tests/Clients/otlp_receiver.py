@@ -2,10 +2,11 @@
 opentelemetry-proto definitions (protobuf, or OTLP's JSON mapping through protobuf's json_format, as
 the Collector does) and appended to a JSON-lines file as protobuf's own dict form. Usage:
 otlp_receiver.py PORT_FILE OUT_FILE [STATUS]: writes the port it listens on to PORT_FILE; answers
-STATUS (default 200) to every request."""
+STATUS (default 200) to every request, or, when STATUS is 0, never answers."""
 import http.server
 import json
 import sys
+import time
 
 from google.protobuf import json_format
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
@@ -34,6 +35,8 @@ class Receiver(http.server.BaseHTTPRequestHandler):
                 "path": self.path, "content_type": kind, "headers": dict(self.headers),
                 "request": json_format.MessageToDict(request, preserving_proto_field_name=True),
             }) + "\n")
+        if status == 0:
+            time.sleep(3600)
         reply = ExportTraceServiceResponse().SerializeToString()
         self.send_response(status)
         self.send_header("Content-Type", "application/x-protobuf")

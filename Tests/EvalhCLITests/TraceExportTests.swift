@@ -121,6 +121,38 @@ import Testing
     #expect(refused.code == 3 && refused.stderr.contains("answered 503"), "\(refused.stderr)")
     let noURL = try await box.evalh(["export", "latest", "--db", box.db, "--otlp", "env"])
     #expect(noURL.code == 2 && noURL.stderr.contains("OTEL_EXPORTER_OTLP_ENDPOINT"), "\(noURL.stderr)")
+    let badTimeout = try await box.evalh(
+      ["export", "latest", "--db", box.db, "--otlp", url], environment: ["OTEL_EXPORTER_OTLP_TIMEOUT": "10s"])
+    #expect(
+      badTimeout.code == 2 && badTimeout.stderr.contains("OTEL_EXPORTER_OTLP_TIMEOUT=10s"), "\(badTimeout.stderr)")
+  }
+
+  /// A receiver that refuses, or takes a batch and never answers, is given one batch: the run
+  /// goes on without waiting a timeout per batch, and says how many trials' traces went.
+  @Test(arguments: [503, 0]) func aFailingReceiverEndsTheSendingAfterOneBatch(_ status: Int) async throws {
+    let box = Sandbox()
+    let (process, url, out) = try await receiver(box, status: status)
+    defer { kill(process.processIdentifier, SIGKILL) }
+    box.write(
+      "suite.yaml",
+      """
+      name: many
+      agent: { subprocess: { command: [sh, -c, "cat > /dev/null; echo '{\\"output\\": \\"ok\\"}'"] } }
+      tasks: [{ id: a, input: x }]
+      """)
+    let run = try await box.evalh(
+      ["run", "suite.yaml", "--db", box.db, "--trials", "200", "--no-progress", "--otlp", url],
+      environment: ["OTEL_EXPORTER_OTLP_TIMEOUT": "500"])
+    #expect(run.code == 0, "\(run.stderr)")
+    #expect(run.stderr.contains(status == 0 ? "did not answer within 500 ms" : "answered 503"), "\(run.stderr)")
+    #expect(run.stderr.contains("0 trials' traces were sent, then sending stopped"), "\(run.stderr)")
+    // The receiver writes a request down before it answers (or does not): one batch, not four.
+    #expect(try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n").count == 1)
+    // What the run could not send, export sends once the receiver is back.
+    let (good, goodURL, _) = try await receiver(box)
+    defer { kill(good.processIdentifier, SIGKILL) }
+    let resent = try await box.evalh(["export", "latest", "--db", box.db, "--otlp", goodURL])
+    #expect(resent.code == 0 && resent.stderr.contains("sent 200 trials' traces"), "\(resent.stderr)")
   }
 }
 
