@@ -105,7 +105,7 @@ extension SuiteLoader {
 
   static func graders(_ node: Node, _ c: LoadContext) -> [Grader] {
     guard case .sequence(let seq) = node else {
-      c.reader.error(node, "expect must be a list of graders")
+      c.reader.error(node, "expect must be a list of graders" + listHint(node))
       return []
     }
     return seq.compactMap { grader($0, c) }
@@ -113,9 +113,15 @@ extension SuiteLoader {
 
   static func checks(_ node: Node, _ c: LoadContext) -> [Check] {
     guard case .sequence(let seq) = node else {
-      c.reader.error(node, "assure must be a list of checks")
+      c.reader.error(node, "assure must be a list of checks" + listHint(node))
       return []
     }
     return seq.compactMap { check($0, c) }
+  }
+
+  /// For a single entry written without its list (`expect: { equals: ok }`), how to write it.
+  static func listHint(_ node: Node) -> String {
+    guard case .mapping(let map) = node, map.count == 1 else { return "" }
+    return ": write a single one as a list of one, `[{ \(map.keys.first?.string ?? "…"): … }]` or a `- ` line"
   }
 }

@@ -132,6 +132,24 @@ func diagnostics(_ yaml: String) -> [String] {
     #expect(errors.contains("suite.yaml:4:8: tasks must hold at least one task"))
   }
 
+  /// One grader or check written as a map, not a list of one: the error says how to write it.
+  @Test func aSingleGraderWithoutItsListIsShownItsListForm() {
+    let errors = diagnostics(
+      """
+      name: demo
+      agent: { subprocess: { command: [cat] } }
+      tasks:
+        - { id: a, input: x, expect: { equals: ok }, assure: { not_contains: secret } }
+        - { id: b, input: x, expect: yes }
+      """)
+    #expect(
+      errors.contains(
+        "suite.yaml:4:32: expect must be a list of graders: write a single one as a list of one, `[{ equals: … }]` or a `- ` line"
+      ), "\(errors)")
+    #expect(errors.contains { $0.hasPrefix("suite.yaml:4:56: assure must be a list of checks: write a single one as") })
+    #expect(errors.contains("suite.yaml:5:32: expect must be a list of graders"))
+  }
+
   @Test func invalidYAMLIsLocated() {
     let errors = diagnostics("name: demo\ntasks: [a, b\n")
     #expect(errors.count == 1)
