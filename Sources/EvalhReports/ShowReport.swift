@@ -60,8 +60,8 @@ public enum ShowReport {
     out += "\n"
     if let received = t.inputJSON {
       if let variant = t.variant { out += "variant:   #\(variant) of the task's inputs (0 is its input)\n" }
-      out += "input:     \(Escape.terminal(display(taskInput)))   (the task's)\n"
-      out += "received:  \(Escape.terminal(display(received)))   (what the agent was sent)\n"
+      out += "input:     \(Escape.terminal(displayLine(taskInput)))   (the task's)\n"
+      out += "received:  \(Escape.terminal(displayLine(received)))   (what the agent was sent)\n"
     } else if let variant = t.variant {
       out += "variant:   #\(variant) of the task's inputs (0 is its input)\n"
     }
@@ -123,6 +123,13 @@ public enum ShowReport {
     guard let json else { return "(none)" }
     guard let value = JSONValue.parse(json) else { return json }
     return value.stringValue ?? value.prettyText
+  }
+
+  /// `display` on one line: a JSON value compact, so two of them read side by side.
+  static func displayLine(_ json: String?) -> String {
+    guard let json else { return "(none)" }
+    guard let value = JSONValue.parse(json) else { return json }
+    return value.stringValue ?? value.compactText
   }
 
   static func indent(_ text: String) -> String {

@@ -22,6 +22,17 @@ import Testing
 }
 
 @Suite struct EscapingTests {
+  /// A perturbed JSON input and the task's are one line each, compact, to be read side by side.
+  @Test func showPutsAJSONInputAndWhatWasReceivedOnOneLineEach() {
+    var trial = TrialRecord(
+      runID: "r", agent: "a", taskID: "t", trial: 1, status: .pass, latencyMs: 1, attempts: 1, seed: 1,
+      startedAt: Date(timeIntervalSince1970: 0), finishedAt: Date(timeIntervalSince1970: 1))
+    trial.inputJSON = #"{"text":"hello WORRLD","n":3}"#
+    let shown = ShowReport.detail(trial, taskInput: #"{"text": "Hello World",\#n "n": 3}"#)
+    #expect(shown.contains(#"input:     {"n":3,"text":"Hello World"}   (the task's)"#), "\(shown)")
+    #expect(shown.contains(#"received:  {"n":3,"text":"hello WORRLD"}   (what the agent was sent)"#), "\(shown)")
+  }
+
   @Test func terminalTextHasNoRawEscape() {
     let (report, _) = cannedReport()
     for text in [TextReport.render(report), TextReport.render(report, color: false)] {
