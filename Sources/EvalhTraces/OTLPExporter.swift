@@ -74,7 +74,13 @@ public final class OTLPExporter: Sendable {
     }
   }
 
-  /// Sends one batch; the receiver's refusal (or silence) is an error naming the URL and status.
+  /// The statuses the OTLP specification calls retryable: the receiver is busy, try again.
+  static let retryable: Set<UInt> = [429, 502, 503, 504]
+  /// How many times a batch answered with one of them is sent again.
+  static let retries = 2
+
+  /// Sends one batch, again after a retryable status (waiting its `Retry-After`, at most 5 s);
+  /// a refusal, silence past the timeout or no connection is an error naming the URL and why.
   public func send(_ batch: TraceBatch) async throws(ExportError) {
     var request = HTTPClientRequest(url: url)
     request.method = .POST
@@ -82,15 +88,24 @@ public final class OTLPExporter: Sendable {
     for (name, value) in headers { request.headers.add(name: name, value: value) }
     let body = json ? Array(batch.json.compactText.utf8) : batch.protobuf
     request.body = .bytes(ByteBuffer(bytes: body))
+    for attempt in 0...Self.retries {
+      let (status, retryAfter) = try await post(request)
+      if (200..<300).contains(status.code) { return }
+      guard Self.retryable.contains(status.code), attempt < Self.retries else {
+        throw ExportError("the OTLP receiver at \(url) answered \(status.code) \(status.reasonPhrase)")
+      }
+      let wait = min(
+        5, retryAfter.flatMap { Double($0.trimmingCharacters(in: .whitespaces)) } ?? 0.5 * Double(attempt + 1))
+      try? await Task.sleep(for: .milliseconds(Int(max(0, wait) * 1000)))
+    }
+  }
+
+  /// One POST: the answer's status and `Retry-After`.
+  private func post(_ request: HTTPClientRequest) async throws(ExportError) -> (HTTPResponseStatus, String?) {
     do {
       let response = try await client.execute(request, deadline: .now() + .milliseconds(timeoutMilliseconds))
       _ = try? await response.body.collect(upTo: 1 << 20)
-      guard (200..<300).contains(Int(response.status.code)) else {
-        throw ExportError(
-          "the OTLP receiver at \(url) answered \(response.status.code) \(response.status.reasonPhrase)")
-      }
-    } catch let error as ExportError {
-      throw error
+      return (response.status, response.headers.first(name: "Retry-After"))
     } catch let error as HTTPClientError where [.deadlineExceeded, .connectTimeout].contains(error) {
       throw ExportError(
         "the OTLP receiver at \(url) did not answer within \(Durations.format(Double(timeoutMilliseconds) / 1000)) (OTEL_EXPORTER_OTLP_TIMEOUT)"

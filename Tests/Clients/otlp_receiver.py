@@ -1,11 +1,14 @@
 """An OTLP/HTTP trace receiver for the tests: every POST to /v1/traces is decoded with the official
 opentelemetry-proto definitions (protobuf, or OTLP's JSON mapping through protobuf's json_format, as
 the Collector does) and appended to a JSON-lines file as protobuf's own dict form. Usage:
-otlp_receiver.py PORT_FILE OUT_FILE [STATUS]: writes the port it listens on to PORT_FILE; answers
-STATUS (default 200) to every request, or, when STATUS is 0, never answers."""
+otlp_receiver.py PORT_FILE OUT_FILE [STATUS,...]: writes the port it listens on to PORT_FILE; answers
+the first request with the first STATUS, the next with the next, the last one to every request after
+(default 200); a STATUS of 0 never answers."""
 import http.server
 import json
+import itertools
 import sys
+import threading
 import time
 
 from google.protobuf import json_format
@@ -15,7 +18,9 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 
 port_file, out_file = sys.argv[1], sys.argv[2]
-status = int(sys.argv[3]) if len(sys.argv) > 3 else 200
+statuses = [int(s) for s in (sys.argv[3] if len(sys.argv) > 3 else "200").split(",")]
+answered = itertools.count()
+lock = threading.Lock()
 
 
 class Receiver(http.server.BaseHTTPRequestHandler):
@@ -35,6 +40,8 @@ class Receiver(http.server.BaseHTTPRequestHandler):
                 "path": self.path, "content_type": kind, "headers": dict(self.headers),
                 "request": json_format.MessageToDict(request, preserving_proto_field_name=True),
             }) + "\n")
+        with lock:
+            status = statuses[min(next(answered), len(statuses) - 1)]
         if status == 0:
             time.sleep(3600)
         reply = ExportTraceServiceResponse().SerializeToString()
