@@ -44,12 +44,47 @@ public struct Workbook {
   /// The most characters a cell holds (Excel's limit).
   public static let cellLimit = 32_767
 
-  /// Writes the workbook to `path`, replacing any file there; entries are dated `date`, so the same
-  /// run exports to the same bytes.
+  /// Why a workbook was not written where asked.
+  public struct Refusal: LocalizedError {
+    public var errorDescription: String?
+  }
+
+  /// Writes the workbook to `path`; entries are dated `date`, so the same run exports to the same
+  /// bytes. It is built in a temporary file beside `path` and renamed into place, so an interrupted
+  /// export leaves the old file. Only an earlier workbook (a ZIP) or an empty file is replaced: a
+  /// folder, the results database or any other file at `path` is refused, never lost.
   public func write(to path: String, date: Date) throws {
-    let url = URL(fileURLWithPath: path)
-    try? FileManager.default.removeItem(at: url)
-    let archive = try Archive(url: url, accessMode: .create)
+    try Self.checkReplaceable(path)
+    let temporary = "\(path).evalh-\(getpid()).tmp"
+    unlink(temporary)
+    do {
+      try writeArchive(to: temporary, date: date)
+      guard rename(temporary, path) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+    } catch {
+      unlink(temporary)
+      throw error
+    }
+  }
+
+  /// Refuses a `path` that holds something other than a workbook.
+  static func checkReplaceable(_ path: String) throws {
+    var info = stat()
+    guard lstat(path, &info) == 0 else { return }
+    guard info.st_mode & S_IFMT == S_IFREG else {
+      throw Refusal(errorDescription: "it is not a file (a folder?); name the workbook's file, such as run.xlsx")
+    }
+    let head = FileHandle(forReadingAtPath: path).flatMap { try? $0.read(upToCount: 4) } ?? Data()
+    guard head.isEmpty || head == Data([0x50, 0x4B, 0x03, 0x04]) else {
+      throw Refusal(
+        errorDescription:
+          "it holds something other than a workbook (\(head.starts(with: Data("SQLi".utf8)) ? "a SQLite database" : "not a ZIP")); it is left as it is: name another file"
+      )
+    }
+  }
+
+  /// The ZIP, whole once this returns (the archive's file is closed with it).
+  private func writeArchive(to path: String, date: Date) throws {
+    let archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .create)
     for (name, text) in parts {
       let data = Data(text.utf8)
       try archive.addEntry(

@@ -77,6 +77,28 @@ import Testing
     #expect(trials.allSatisfy { $0[output][0] as? String == "str" })
   }
 
+  /// `--xlsx` naming a folder, the results database or another file refuses and loses nothing; an
+  /// earlier workbook is replaced whole.
+  @Test func onlyAnEarlierWorkbookIsReplaced() async throws {
+    let box = Sandbox()
+    _ = try await box.evalh(["run", suite(box), "--db", box.db, "--run-id", "r-keep", "--no-progress"])
+    for (target, why) in [
+      (box.path, "not a file (a folder?)"), (box.db, "a SQLite database"), (box.path + "/suite.yaml", "not a ZIP"),
+    ] {
+      let out = try await box.evalh(["export", "r-keep", "--db", box.db, "--xlsx", target])
+      #expect(out.code == 2 && out.stderr.contains(why), "\(target): \(out.stderr)")
+    }
+    #expect(FileManager.default.fileExists(atPath: box.path + "/agent.sh"))
+    // The database is still a database: the exports below read the run from it.
+    #expect(try Data(contentsOf: URL(fileURLWithPath: box.db)).starts(with: Data("SQLite format 3".utf8)))
+    #expect(try String(contentsOfFile: box.path + "/suite.yaml", encoding: .utf8).hasPrefix("name: book"))
+    let file = box.path + "/run.xlsx"
+    #expect(try await box.evalh(["export", "r-keep", "--db", box.db, "--xlsx", file]).code == 0)
+    #expect(try await box.evalh(["export", "r-keep", "--db", box.db, "--xlsx", file]).code == 0)
+    let files = try FileManager.default.contentsOfDirectory(atPath: box.path)
+    #expect(!files.contains { $0.hasSuffix(".tmp") }, "\(files)")
+  }
+
   @Test func libreOfficeOpensAndConvertsIt() async throws {
     let box = Sandbox()
     _ = try await box.evalh(["run", suite(box), "--db", box.db, "--run-id", "r-lo", "--no-progress"])
