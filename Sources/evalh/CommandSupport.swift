@@ -39,6 +39,11 @@ struct DatabaseOptions: ParsableArguments {
 
   /// Opens the store; commands that only read never create it.
   func open(create: Bool) throws -> ResultStore {
+    var isFolder: ObjCBool = false
+    if FileManager.default.fileExists(atPath: resolved, isDirectory: &isFolder), isFolder.boolValue {
+      throw Failure(
+        "results database \(resolved) is a folder: name the database file, such as \(resolved)/evalh.sqlite", code: 3)
+    }
     do {
       return try ResultStore(path: resolved, create: create)
     } catch {

@@ -22,6 +22,9 @@ struct Merge: AsyncParsableCommand {
   }
 
   func run() async throws {
+    if let same = inputs.first(where: { sameFile($0, into) }) {
+      throw Failure("\(same) is the database merged into (--into \(into)); name it only once", code: 2)
+    }
     let store: ResultStore
     do { store = try ResultStore(path: into, create: true) } catch { throw Failure(error) }
     let summaries: [MergeSummary]
@@ -39,4 +42,11 @@ struct Merge: AsyncParsableCommand {
       StandardStream.error.write("run \(id) is \(run.status.rawValue)\(run.status == .completed ? "" : why)\n")
     }
   }
+}
+
+/// Whether two paths name one file (however spelled: links, `./`, another case of the path).
+func sameFile(_ a: String, _ b: String) -> Bool {
+  var x = stat()
+  var y = stat()
+  return stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino
 }

@@ -222,6 +222,11 @@ func parseJSON(_ text: String) throws -> [String: Any] {
     #expect(again.code == 2 && again.stderr.contains("already exists"))
     let version = try await box.evalh(["--version"])
     #expect(version.code == 0 && version.stdout == "0.1.0\n")
+    // A folder as the database, and a merge into one of its own inputs, say so plainly.
+    let folder = try await box.evalh(["run", box.tinySuite(), "--db", box.path])
+    #expect(folder.code == 3 && folder.stderr.contains("is a folder: name the database file"), "\(folder.stderr)")
+    let itself = try await box.evalh(["merge", "--into", box.db, box.path + "/./results.sqlite"])
+    #expect(itself.code == 2 && itself.stderr.contains("is the database merged into"), "\(itself.stderr)")
   }
 
   @Test func newerDatabaseIsRefusedWithExitThree() async throws {
