@@ -139,10 +139,7 @@ extension SuiteLoader {
     case .scalar:
       guard let path = r.string(node, "schema file") else { return nil }
       source = "schema '\(path)'"
-      guard let data = FileManager.default.contents(atPath: c.resolve(path)) else {
-        r.error(node, "schema file '\(path)' not found")
-        return nil
-      }
+      guard let data = c.contents(of: path, at: node, what: "schema file") else { return nil }
       let text = String(decoding: data, as: UTF8.self)
       if let parsed = JSONValue.parse(text) {
         document = parsed
@@ -181,10 +178,7 @@ extension SuiteLoader {
     guard let f = r.mapping(node, "state", allowed: stateFileKeys), let fileNode = f["equals_file"],
       let path = r.string(fileNode, "equals_file")
     else { return nil }
-    guard let data = FileManager.default.contents(atPath: c.resolve(path)) else {
-      r.error(fileNode, "equals_file '\(path)' not found")
-      return nil
-    }
+    guard let data = c.contents(of: path, at: fileNode, what: "equals_file") else { return nil }
     guard let document = JSONValue.parse(data) else {
       r.error(fileNode, "equals_file '\(path)' is not a JSON document")
       return nil

@@ -319,6 +319,32 @@ struct LoadContext {
     path.hasPrefix("/") ? path : URL(fileURLWithPath: folder).appendingPathComponent(path).standardizedFileURL.path
   }
 
+  /// The bytes of a file the suite names (`what` says which: "tasks_file", "state file"), or nil
+  /// with an error at `node` that says why: missing, a folder, not a regular file (a pipe or a
+  /// device would block or never end), or unreadable.
+  func contents(of path: String, at node: Node, what: String) -> Data? {
+    let absolute = resolve(path)
+    var info = stat()
+    guard stat(absolute, &info) == 0 else {
+      reader.error(node, "\(what) '\(path)' not found")
+      return nil
+    }
+    switch info.st_mode & S_IFMT {
+    case S_IFREG: break
+    case S_IFDIR:
+      reader.error(node, "\(what) '\(path)' is a folder, not a file")
+      return nil
+    default:
+      reader.error(node, "\(what) '\(path)' is not a regular file")
+      return nil
+    }
+    guard let data = FileManager.default.contents(atPath: absolute) else {
+      reader.error(node, "\(what) '\(path)' cannot be read")
+      return nil
+    }
+    return data
+  }
+
   func isFolder(_ path: String) -> Bool {
     var isDirectory: ObjCBool = false
     return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue

@@ -8,10 +8,7 @@ extension SuiteLoader {
   static func tasksFile(_ path: String, at node: Node, _ c: LoadContext) -> [(
     spec: TaskSpec, raw: JSONValue, origin: String
   )] {
-    guard let data = FileManager.default.contents(atPath: c.resolve(path)) else {
-      c.reader.error(node, "tasks_file '\(path)' not found")
-      return []
-    }
+    guard let data = c.contents(of: path, at: node, what: "tasks_file") else { return [] }
     let text = String(decoding: data, as: UTF8.self).withoutByteOrderMark
     switch (path as NSString).pathExtension.lowercased() {
     case "jsonl": return jsonl(text, path: path, c)

@@ -242,5 +242,11 @@ let head = """
         "suite.yaml:4:13: tasks_file 'data.txt' not found",
         "suite.yaml: duplicate task id 'a' at bad.jsonl:4 (first at bad.jsonl:1)",
       ])
+    // A folder, or a device or pipe (which would never end, or block), is not read.
+    #expect(
+      folder.errors(head + "tasks_file: [\(folder.path), /dev/zero]\n") == [
+        "suite.yaml:4:13: tasks_file '\(folder.path)' is a folder, not a file",
+        "suite.yaml:4:13: tasks_file '/dev/zero' is not a regular file",
+      ])
   }
 }

@@ -191,10 +191,7 @@ extension SuiteLoader {
   static func stateFile(_ node: Node, _ c: LoadContext) -> String? {
     guard let path = c.reader.string(node, "state") else { return nil }
     let absolute = c.resolve(path)
-    guard let data = FileManager.default.contents(atPath: absolute) else {
-      c.reader.error(node, "state file '\(path)' not found")
-      return nil
-    }
+    guard let data = c.contents(of: path, at: node, what: "state file") else { return nil }
     guard JSONValue.parse(data) != nil else {
       c.reader.error(node, "state file '\(path)' is not a JSON document")
       return nil
