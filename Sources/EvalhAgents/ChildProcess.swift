@@ -239,7 +239,11 @@ public enum ChildProcess {
     for fd in fds where fd >= 0 { close(fd) }
   }
 
-  static func errnoText() -> String { String(cString: strerror(errno)) }
+  /// What errno says, with what to do when the process is out of descriptors.
+  static func errnoText() -> String {
+    let out = errno == EMFILE || errno == ENFILE
+    return String(cString: strerror(errno)) + (out ? " (lower --concurrency, or raise the limit: ulimit -n)" : "")
+  }
 
 }
 

@@ -141,6 +141,14 @@ struct Run: AsyncParsableCommand {
   func run() async throws {
     let loaded = try loadSuite(suite)
     let store = try database.open(create: true)
+    let slots = concurrency ?? loaded.concurrency ?? Suite.defaultConcurrency
+    let needed = DescriptorLimit.needed(concurrency: slots)
+    let limit = DescriptorLimit.ensure(needed)
+    if limit < needed {
+      StandardStream.error.write(
+        "warning: \(slots) trials at once may need about \(needed) open files and this process may have \(limit) (ulimit -n); if the run stops for want of them, lower --concurrency or raise the limit\n"
+      )
+    }
     var options = RunOptions()
     options.trials = trials
     options.concurrency = concurrency

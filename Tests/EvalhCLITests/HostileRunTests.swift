@@ -177,6 +177,28 @@ func pids(in file: String) -> [Int32] {
     for pid in escaped { #expect(isGone(pid), "\(pid) outlived its trial and evalh") }
   }
 
+  /// The hard limit on open files, which a process may raise its soft limit to.
+  static let hardFileLimit: Int = {
+    var limit = rlimit()
+    getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+    return limit.rlim_max == rlim_t.max ? Int.max : Int(limit.rlim_max)
+  }()
+
+  /// 300 subprocess trials at once (1,800 pipe ends) under a shell's soft limit of 256 open files:
+  /// evalh raises its own soft limit toward the hard one, and every trial runs.
+  @Test(.enabled(if: hardFileLimit >= 2464)) func manyTrialsAtOnceRaiseTheOpenFileLimit() async throws {
+    let box = Sandbox()
+    agent(box, "wait.sh", prints: #"{"output":"x"}"#, before: "sleep 0.5")
+    box.write(
+      "suite.yaml", "name: wide\nagent: { subprocess: { command: [./wait.sh] } }\ntasks: [{ id: a, input: x }]\n")
+    let run = await runTool([
+      "sh", "-c", "cd \"$1\" && ulimit -S -n 256 && shift && exec \"$@\"", "sh", box.path, evalhBinary, "run",
+      "suite.yaml", "--db", box.db, "--trials", "300", "--concurrency", "300", "--no-progress",
+    ])
+    #expect(run.code == 0, "\(run.stderr)")
+    #expect(run.stdout.contains("(300 trials, 0 errors)"), "\(run.stdout)")
+  }
+
   /// SIGHUP (the terminal closed) stops a run like SIGTERM: interrupted, resumable, agents ended.
   @Test func sighupInterruptsTheRun() async throws {
     let box = Sandbox()
