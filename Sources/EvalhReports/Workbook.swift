@@ -69,7 +69,7 @@ public struct Workbook {
   /// Refuses a `path` that holds something other than a workbook.
   static func checkReplaceable(_ path: String) throws {
     var info = stat()
-    guard lstat(path, &info) == 0 else { return }
+    guard stat(path, &info) == 0 else { return }
     guard info.st_mode & S_IFMT == S_IFREG else {
       throw Refusal(errorDescription: "it is not a file (a folder?); name the workbook's file, such as run.xlsx")
     }
