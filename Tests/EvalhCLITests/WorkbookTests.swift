@@ -82,8 +82,10 @@ import Testing
   @Test func onlyAnEarlierWorkbookIsReplaced() async throws {
     let box = Sandbox()
     _ = try await box.evalh(["run", suite(box), "--db", box.db, "--run-id", "r-keep", "--no-progress"])
+    try FileManager.default.createSymbolicLink(atPath: box.path + "/link.xlsx", withDestinationPath: box.db)
     for (target, why) in [
       (box.path, "not a file (a folder?)"), (box.db, "a SQLite database"), (box.path + "/suite.yaml", "not a ZIP"),
+      (box.path + "/link.xlsx", "a SQLite database"),
     ] {
       let out = try await box.evalh(["export", "r-keep", "--db", box.db, "--xlsx", target])
       #expect(out.code == 2 && out.stderr.contains(why), "\(target): \(out.stderr)")
