@@ -15,6 +15,8 @@ public actor TraceStream {
   private var trials = 0
   private var sending: Task<Void, Never>?
   private(set) var failure: ExportError?
+  /// Whether the sending has ended on a failure (later trials are not sent).
+  public var hasFailed: Bool { failure != nil }
   /// Trials whose traces reached the receiver.
   public private(set) var sent = 0
 

@@ -62,13 +62,13 @@ struct Export: AsyncParsableCommand {
   /// Every trial's trace, task by task, in batches; a receiver that refuses is exit 3.
   func sendTraces(_ run: RunRecord, store: ResultStore, exporter: OTLPExporter) async throws {
     let stream = TraceStream(exporter: exporter, suite: run.suite, version: Runner.version)
-    var read = 0
     do {
       let tasks = run.plan.tasks.isEmpty ? try store.taskTags(runID: run.id).keys.sorted() : run.plan.tasks.map(\.id)
-      for task in tasks {
+      // Reading stops once the receiver has failed: nothing after it would be sent.
+      reading: for task in tasks {
         for trial in try store.trials(runID: run.id, taskID: task) {
+          if await stream.hasFailed { break reading }
           await stream.add(trial)
-          read += 1
         }
       }
     } catch {
@@ -77,7 +77,11 @@ struct Export: AsyncParsableCommand {
     }
     let failure = await stream.finish()
     let sent = await stream.sent
-    if let failure { throw Failure("\(failure) (\(sent) of the run's \(read) trials were sent)", code: 3) }
+    if let failure {
+      throw Failure(
+        "\(failure) (\(sent) trials' traces were sent, then sending stopped; export again once the receiver is back)",
+        code: 3)
+    }
     StandardStream.error.write("sent \(sent) trials' traces to \(exporter.url)\n")
   }
 }

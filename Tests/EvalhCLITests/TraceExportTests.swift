@@ -123,6 +123,7 @@ import Testing
     defer { kill(refusing.processIdentifier, SIGKILL) }
     let refused = try await box.evalh(["export", "latest", "--db", box.db, "--otlp", refusingURL])
     #expect(refused.code == 3 && refused.stderr.contains("answered 503"), "\(refused.stderr)")
+    #expect(refused.stderr.contains("(0 trials' traces were sent, then sending stopped"), "\(refused.stderr)")
     let noURL = try await box.evalh(["export", "latest", "--db", box.db, "--otlp", "env"])
     #expect(noURL.code == 2 && noURL.stderr.contains("OTEL_EXPORTER_OTLP_ENDPOINT"), "\(noURL.stderr)")
     let badTimeout = try await box.evalh(
