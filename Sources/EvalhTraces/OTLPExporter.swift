@@ -41,11 +41,12 @@ public final class OTLPExporter: Sendable {
     if !parsed.path.hasSuffix("/v1/traces") {
       url = (url.hasSuffix("/") ? String(url.dropLast()) : url) + "/v1/traces"
     }
-    let timeoutText = environment["OTEL_EXPORTER_OTLP_TRACES_TIMEOUT"] ?? environment["OTEL_EXPORTER_OTLP_TIMEOUT"]
     var timeout: Int64 = 10_000
-    if let timeoutText, !timeoutText.isEmpty {
-      guard let milliseconds = Int64(timeoutText), milliseconds > 0 else {
-        return .failure(ExportError("OTEL_EXPORTER_OTLP_TIMEOUT=\(timeoutText) is not a whole number of milliseconds"))
+    if let name = ["OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT"].first(where: {
+      !(environment[$0] ?? "").isEmpty
+    }), let text = environment[name] {
+      guard let milliseconds = Int64(text), milliseconds > 0 else {
+        return .failure(ExportError("\(name)=\(text) is not a whole number of milliseconds"))
       }
       timeout = milliseconds
     }
