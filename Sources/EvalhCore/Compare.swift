@@ -265,11 +265,18 @@ public struct Comparison: Sendable {
     // The gated rates are one family: Holm over their one-sided p-values bounds the chance that an
     // unchanged agent fails any of them (below).
     let gatedRates = max(1, gated.filter(\.isRate).count)
-    func rateComparison(_ metric: CompareMetric, k: Int? = nil, _ value: (TaskMetrics) -> Double) -> (
-      MetricComparison, PairedTest?
-    ) {
+    func rateComparison(
+      _ metric: CompareMetric, k: Int? = nil, counts: (TaskMetrics) -> (passes: Int, trials: Int),
+      _ value: (TaskMetrics) -> Double
+    ) -> (MetricComparison, PairedTest?) {
       let d = pairs.map { value($0.1) - value($0.0) }
-      let test = CompareStatistics.paired(d, oneSided: alpha)
+      var test = CompareStatistics.paired(d, oneSided: alpha)
+      // One shared task leaves nothing to pair over: its own trials are the evidence, and Fisher's
+      // exact test on them is the small-sample-correct test (a gate that could not see would be green).
+      if pairs.count == 1, let (b, c) = pairs.first.map({ (counts($0.0), counts($0.1)) }) {
+        test?.pDrop = CompareStatistics.fisherDrop(cBase: b.passes, nBase: b.trials, cCand: c.passes, nCand: c.trials)
+        test?.pRise = CompareStatistics.fisherDrop(cBase: c.passes, nBase: c.trials, cCand: b.passes, nCand: b.trials)
+      }
       let comparison = MetricComparison(
         metric: metric, k: k, base: Statistics.mean(pairs.map { value($0.0) }),
         candidate: Statistics.mean(pairs.map { value($0.1) }), delta: test?.mean,
@@ -280,10 +287,13 @@ public struct Comparison: Sendable {
         })
       return (comparison, test)
     }
+    let trials: (TaskMetrics) -> (passes: Int, trials: Int) = { ($0.passes, $0.trials) }
     var rates = [
-      rateComparison(.successRate) { $0.successRate },
-      rateComparison(.passHatK, k: k) { Statistics.passHatK(n: $0.trials, c: $0.passes, k: min(k, $0.trials)) },
-      rateComparison(.firstRunSuccess) { $0.firstRun ? 1 : 0 },
+      rateComparison(.successRate, counts: trials) { $0.successRate },
+      rateComparison(.passHatK, k: k, counts: trials) {
+        Statistics.passHatK(n: $0.trials, c: $0.passes, k: min(k, $0.trials))
+      },
+      rateComparison(.firstRunSuccess, counts: { ($0.firstRun ? 1 : 0, 1) }) { $0.firstRun ? 1 : 0 },
     ]
     // A verdict needs significance and a change of at least --min-effect. A drop is tested one-sided
     // at alpha (a rise likewise), as the interval shown beside it is bounded (1 − 2·alpha two-sided):

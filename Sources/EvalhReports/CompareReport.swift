@@ -22,7 +22,7 @@ public enum CompareReport {
       if let i = m.interval {
         text +=
           i.low.isFinite
-          ? String(format: " [%+.1f, %+.1f]", i.low * 100, i.high * 100) : " [one shared task: no interval]"
+          ? String(format: " [%+.1f, %+.1f]", i.low * 100, i.high * 100) : " [one shared task: Fisher exact]"
       }
       return text
     }
@@ -49,13 +49,15 @@ public enum CompareReport {
     out +=
       "  deltas with their \(Fmt.number((100 - 200 * c.alpha).rounded()))% interval; a gated rate regressed when the drop is significant (one-sided at α = \(Fmt.number(c.alpha)), Holm across the gated rates) and at least \(Fmt.number(c.minEffect * 100)) points\n"
     for a in c.agents {
-      out += "\nagent \(Escape.terminal(a.agent)) — \(a.sharedTasks) shared tasks"
+      out += "\nagent \(Escape.terminal(a.agent)) — \(a.sharedTasks) shared task\(a.sharedTasks == 1 ? "" : "s")"
       if !a.onlyInBase.isEmpty || !a.onlyInCandidate.isEmpty {
         out += " (\(a.onlyInBase.count) only in base, \(a.onlyInCandidate.count) only in candidate)"
       }
       out += a.regressed ? ": REGRESSED\n" : "\n"
       for m in a.metrics {
-        out += "  " + Fmt.pad(name(m), 24) + Fmt.pad(value(m), 20) + Fmt.pad(delta(m), 30) + m.verdict.rawValue
+        let change = delta(m)
+        out += "  " + Fmt.pad(name(m), 24) + Fmt.pad(value(m), 20) + Fmt.pad(change, 30)
+        out += (change.count >= 30 ? " " : "") + m.verdict.rawValue
         out += m.gated ? "  (gated)\n" : "\n"
       }
       if let sees = sees(a) { out += "  \(sees)\n" }
@@ -97,7 +99,7 @@ public enum CompareReport {
       "## evalh compare · \(Escape.markdown(base.suite))\n\n`\(base.id)` → `\(candidate.id)`: **\(c.regressed ? "regression" : "no regression")**\n"
     for a in c.agents {
       out +=
-        "\n### Agent \(Escape.markdown(a.agent)) (\(a.sharedTasks) shared tasks)\(a.regressed ? " ❌ regressed" : "")\n\n"
+        "\n### Agent \(Escape.markdown(a.agent)) (\(a.sharedTasks) shared task\(a.sharedTasks == 1 ? "" : "s"))\(a.regressed ? " ❌ regressed" : "")\n\n"
       out +=
         "| metric | base → candidate | delta [\(Fmt.number((100 - 200 * c.alpha).rounded()))% interval] | verdict |\n| --- | --- | --- | --- |\n"
       for m in a.metrics {

@@ -216,6 +216,27 @@ import Testing
     return (caught, named, namedAt8, strays)
   }
 
+  /// One shared task leaves nothing to pair over: the gate tests that task's trials with Fisher's
+  /// exact test (scipy: 4/4 → 0/4 one-sided p = 0.014286), so a smoke suite of one task can go red.
+  @Test func oneSharedTaskIsJudgedByFishersExactTest() throws {
+    func run(_ passes: Int, of trials: Int) -> AgentMetrics {
+      let facts = (1...trials).map {
+        TrialFacts(taskID: "only", trial: $0, status: $0 <= passes ? .pass : .fail, latencyMs: 100)
+      }
+      return AgentMetrics(agent: "agent", trials: facts, planned: [:], withIntervals: false)
+    }
+    let broken = Comparison(base: [run(4, of: 4)], candidate: [run(0, of: 4)])
+    let success = try #require(broken.agents[0].metrics.first { $0.metric == .successRate })
+    #expect(abs((success.pValue ?? 1) - 0.014285714285714285) < 1e-9)
+    // Holm over the two gated rates: 0.0143 ≤ 0.05 / 2, then ≤ 0.05.
+    #expect(success.verdict == .regressed && broken.regressed)
+    // 8/8 → 7/8 is p = 0.5: no verdict; 8/8 → 8/8 none either; 0/8 → 8/8 is an improvement.
+    #expect(!Comparison(base: [run(8, of: 8)], candidate: [run(7, of: 8)]).regressed)
+    #expect(!Comparison(base: [run(8, of: 8)], candidate: [run(8, of: 8)]).regressed)
+    let fixed = Comparison(base: [run(0, of: 8)], candidate: [run(8, of: 8)])
+    #expect(fixed.agents[0].metrics.first { $0.metric == .successRate }?.verdict == .improved)
+  }
+
   @Test func verdictsFlagsAndSuiteDifferences() {
     let base = Self.simulate([1, 1, 1, 1], trials: 8, seed: 1)
     var candidateFacts: [TrialFacts] = []
