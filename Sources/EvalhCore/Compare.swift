@@ -288,12 +288,13 @@ public struct Comparison: Sendable {
       return (comparison, test)
     }
     let trials: (TaskMetrics) -> (passes: Int, trials: Int) = { ($0.passes, $0.trials) }
+    let firstTrial: (TaskMetrics) -> (passes: Int, trials: Int) = { ($0.firstRun ? 1 : 0, 1) }
     var rates = [
       rateComparison(.successRate, counts: trials) { $0.successRate },
       rateComparison(.passHatK, k: k, counts: trials) {
         Statistics.passHatK(n: $0.trials, c: $0.passes, k: min(k, $0.trials))
       },
-      rateComparison(.firstRunSuccess, counts: { ($0.firstRun ? 1 : 0, 1) }) { $0.firstRun ? 1 : 0 },
+      rateComparison(.firstRunSuccess, counts: firstTrial) { $0.firstRun ? 1 : 0 },
     ]
     // A verdict needs significance and a change of at least --min-effect. A drop is tested one-sided
     // at alpha (a rise likewise), as the interval shown beside it is bounded (1 − 2·alpha two-sided):
