@@ -75,7 +75,8 @@ public enum TextReport {
     let i = m.intervals
     let errorCount = m.errors.filter { $0.key != "grader" && $0.key != "tool" }.values.reduce(0, +)
     let perTask = Set(m.tasks.map(\.planned)).count == 1 ? "\(m.tasks.first?.planned ?? 0)" : "\(m.nMin)+"
-    var out = "agent \(Escape.terminal(m.label)) — \(plural(m.tasks.count, "task")) × \(perTask) trials"
+    var out =
+      "agent \(Escape.terminal(m.label)) — \(plural(m.tasks.count, "task")) × \(perTask) trial\(perTask == "1" ? "" : "s")"
     out += " (\(plural(m.trials, "trial")), \(plural(errorCount, "error")))\n"
     out += "  first run   \(rate(m.firstRunSuccess, i.firstRunSuccess, color))"
     out += "  sustained (pass^\(m.nMin))  \(rate(m.sustainedSuccess, i.sustainedSuccess, color))"

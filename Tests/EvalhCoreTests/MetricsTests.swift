@@ -79,6 +79,25 @@ import Testing
     #expect(m.errors["grader"] == 1 && m.errors["timeout"] == 1)
   }
 
+  /// One trial per task cannot disagree with itself: consistency is unmeasured (no 100%, no
+  /// interval, a gate on it fails), while the rates that one trial does measure stay.
+  @Test func oneTrialPerTaskMeasuresNoConsistency() {
+    let facts = ["A", "B"].map { TrialFacts(taskID: $0, trial: 1, status: $0 == "A" ? .pass : .fail, latencyMs: 1) }
+    let m = AgentMetrics(agent: "a", trials: facts, planned: [:])
+    #expect(m.nMin == 1 && m.successRate == 0.5)
+    #expect(m.consistency == nil && m.intervals.consistency == nil)
+    #expect((try? Gate(parsing: "consistency=0.5"))?.failures(in: [m]).isEmpty == false)
+    let two = AgentMetrics(
+      agent: "a",
+      trials: facts
+        + facts.map {
+          var f = $0
+          f.trial = 2
+          return f
+        }, planned: [:])
+    #expect(two.consistency == 1 && two.intervals.consistency != nil)
+  }
+
   @Test func graderErrorsAreExcludedAndShortTasksReported() throws {
     let m = sample()
     let a = try #require(m.tasks.first { $0.taskID == "A" })

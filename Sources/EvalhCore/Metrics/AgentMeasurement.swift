@@ -36,7 +36,8 @@ extension AgentMetrics {
     let point = table.estimate(table.all)
     successRate = point[.success]
     firstRunSuccess = point[.firstRun]
-    consistency = point[.consistency]
+    // One trial per task agrees with itself: consistency is not measured then, not 100%.
+    consistency = nMin >= 2 ? point[.consistency] : nil
     efficacyRate = point[.efficacy]
     assuranceRate = point[.assurance]
     policyAdherence = point[.adherence]
@@ -95,7 +96,7 @@ extension Intervals {
     self.init()
     successRate = bounds[.success]
     firstRunSuccess = bounds[.firstRun]
-    consistency = bounds[.consistency]
+    consistency = nMin >= 2 ? bounds[.consistency] : nil
     efficacyRate = bounds[.efficacy]
     assuranceRate = bounds[.assurance]
     policyAdherence = bounds[.adherence]

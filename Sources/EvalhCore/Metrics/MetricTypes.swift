@@ -124,7 +124,7 @@ public struct AgentMetrics: Sendable {
   public var passHatK: [Double]
   /// pass@k for k = 1...nMin (index k-1).
   public var passAtK: [Double]
-  /// Share of tasks whose trials all agreed.
+  /// Share of tasks whose trials all agreed; nil with one trial per task (nothing to disagree with).
   public var consistency: Double?
   /// Share of trials whose graders all passed.
   public var efficacyRate: Double?
